@@ -1,0 +1,74 @@
+"""``create_app(settings)``: the One Map FastAPI application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI
+
+from api.auth_routes import router as auth_router
+from api.context import AppContext, get_context
+from api.errors import install_error_handlers
+from api.ogc import features_routers
+from api.ogc.core import docs_router
+from api.settings import Settings, load_settings
+from api.tiles.fastpath import CachedTileFastPath
+from api.tiles.router import tiles_router
+from api.vendor import vendor_router
+from layers.db import connect, create_pool, resolve_database_url
+from layers.registry import Registry
+
+log = logging.getLogger("onemap.api")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application. Opens the pool and loads the registry in the lifespan."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = resolve_database_url(settings.db)
+        pool = await create_pool(url, settings.db)
+        async with pool.acquire() as conn:
+            registry = await Registry.load(conn)
+        ctx = AppContext(
+            settings=settings, pool=pool, registry=registry, database_url=url,
+            signing_key=settings.api.signing_key(settings.db.var_dir),
+        )
+        listener = await connect(url)
+        await ctx.listen_for_registry_changes(listener)
+        app.state.ctx = ctx
+        try:
+            yield
+        finally:
+            await listener.close()
+            await pool.close()
+
+    app = FastAPI(
+        title="One Map 一张图 — Changsha spatio-temporal information platform",
+        version="0.1.0",
+        description="OGC API Features, Tiles, Styles and Processes over Changsha's versioned city model.",
+        lifespan=lifespan,
+        docs_url=None,  # FastAPI's docs page loads Swagger UI from a CDN; /api-docs is ours
+        redoc_url=None,
+        openapi_url=None,  # the OGC OpenAPI 3.0 document is served at /openapi (api/ogc/openapi.py)
+    )
+    install_error_handlers(app)
+    app.include_router(vendor_router(settings.api.node_modules_dir))
+    for router in features_routers():
+        app.include_router(router)
+    app.include_router(auth_router)
+    app.include_router(docs_router)
+    app.include_router(tiles_router(settings))
+    app.add_middleware(CachedTileFastPath)
+
+    @app.get("/health", tags=["system"], summary="Liveness and database check")
+    async def health(ctx: Annotated[AppContext, Depends(get_context)]) -> dict[str, Any]:
+        async with ctx.pool.acquire() as conn:
+            postgis = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
+        return {"status": "ok", "postgis": postgis, "layers": len(ctx.registry)}
+
+    return app

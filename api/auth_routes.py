@@ -1,0 +1,103 @@
+"""Signing in and out: ``POST /auth/token`` (OAuth2 password form → JWT) and ``POST /auth/logout``.
+
+Browsers may ask for the token as an HttpOnly, SameSite=Strict cookie
+(``onemap_token``, read by :mod:`api.auth`); other systems use the returned
+bearer token or an API key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from api.auth import PrincipalDep, issue_jwt
+from api.context import AppContext, get_context
+from api.errors import InvalidParameter, NotAuthenticated
+from api.ogc import html
+from layers.principals import principal_for_password
+
+router = APIRouter(tags=["auth"])
+Ctx = Annotated[AppContext, Depends(get_context)]
+COOKIE = "onemap_token"
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an open redirect would let phishing pages borrow our sign-in.
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@router.post("/auth/token", summary="Sign in: OAuth2 password form → bearer token (JWT)")
+async def token(
+    request: Request,
+    ctx: Ctx,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    grant_type: Annotated[str | None, Form()] = None,
+    cookie: Annotated[bool, Form()] = False,
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    if grant_type not in (None, "password"):
+        raise InvalidParameter("grant_type must be 'password'", extra={"parameter": "grant_type"})
+    async with ctx.pool.acquire() as conn:
+        principal = await principal_for_password(conn, username, password)
+    if principal is None:
+        if cookie:
+            return html.render(request, "sign_in.html.j2", status=401, error=True, next=_safe_next(next))
+        raise NotAuthenticated("wrong name or password", headers={"WWW-Authenticate": "Bearer"})
+    jwt, _expires = issue_jwt(principal, key=ctx.signing_key, ttl_minutes=ctx.settings.api.token_ttl_minutes)
+    max_age = ctx.settings.api.token_ttl_minutes * 60
+    if cookie:
+        response: Response = RedirectResponse(_safe_next(next), status_code=303)
+    else:
+        body = {
+            "access_token": jwt,
+            "token_type": "bearer",
+            "expires_in": max_age,
+            "roles": sorted(principal.roles),
+        }
+        response = Response(
+            orjson.dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"}
+        )
+    if cookie:
+        response.set_cookie(
+            COOKIE,
+            jwt,
+            max_age=max_age,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+    return response
+
+
+@router.get("/auth/sign-in", summary="Sign-in page", include_in_schema=False)
+async def sign_in_page(request: Request) -> Response:
+    return html.render(
+        request, "sign_in.html.j2", error=False, next=_safe_next(request.query_params.get("next"))
+    )
+
+
+@router.post("/auth/logout", summary="Sign out (clears the cookie)")
+async def logout(request: Request) -> Response:
+    wants_page = "text/html" in request.headers.get("accept", "")
+    response: Response = RedirectResponse("/", status_code=303) if wants_page else Response(status_code=204)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/auth/me", summary="Who am I (roles and grants)")
+async def me(principal: PrincipalDep) -> Response:
+    body = {
+        "name": principal.name,
+        "kind": principal.kind,
+        "roles": sorted(principal.roles),
+        "grants": sorted(principal.grants),
+        "anonymous": principal.is_anonymous,
+    }
+    return Response(orjson.dumps(body), media_type="application/json")

@@ -1,0 +1,156 @@
+"""RFC 9457 problem+json for every error, mapped in one place.
+
+Internal detail (SQL, stack traces) goes to the log with a request id; the caller
+gets the id and a safe message.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import asyncpg
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from layers.errors import LayerError, ValidationFailed
+from spatial.errors import SpatialError
+
+log = logging.getLogger("onemap.api")
+PROBLEM_TYPE = "application/problem+json"
+
+
+class ApiError(Exception):
+    """Base for errors raised in ``api/`` itself (bad parameters, auth, negotiation)."""
+
+    status: int = 400
+    type_slug: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+class InvalidParameter(ApiError):
+    type_slug = "invalid-parameter"
+    title = "Invalid query parameter"
+
+
+class NotAuthenticated(ApiError):
+    status = 401
+    type_slug = "not-authenticated"
+    title = "Authentication required"
+
+
+class Forbidden(ApiError):
+    status = 403
+    type_slug = "forbidden"
+    title = "Not allowed"
+
+
+class NotAcceptable(ApiError):
+    status = 406
+    type_slug = "not-acceptable"
+    title = "No acceptable representation"
+
+
+class PreconditionRequired(ApiError):
+    status = 428
+    type_slug = "precondition-required"
+    title = "If-Match is required"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    type_slug = "payload-too-large"
+    title = "Request body too large"
+
+
+def problem_response(
+    request: Request | None, *, status: int, type_slug: str | None, title: str, detail: str | None = None,
+    extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": f"/problems/{type_slug}" if type_slug else "about:blank",
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if request is not None:
+        body["instance"] = str(request.url.path)
+    if extra:
+        body.update(extra)
+    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_TYPE, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ValidationFailed)
+    async def _validation(request: Request, exc: ValidationFailed) -> Response:
+        return problem_response(
+            request, status=exc.status, type_slug=exc.type_slug, title=exc.title, detail=str(exc),
+            extra={"errors": [e.as_dict() for e in exc.errors]},
+        )
+
+    @app.exception_handler(LayerError)
+    async def _layer(request: Request, exc: LayerError) -> Response:
+        if exc.status >= 500:
+            log.error("layer error on %s: %s", request.url.path, exc)
+        extra: dict[str, Any] = {}
+        if getattr(exc, "parameter", None):
+            extra["parameter"] = exc.parameter  # type: ignore[attr-defined]
+        if getattr(exc, "links", None):
+            extra["links"] = exc.links  # type: ignore[attr-defined]
+        return problem_response(request, status=exc.status, type_slug=exc.type_slug, title=exc.title,
+                                detail=str(exc), extra=extra, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(SpatialError)
+    async def _spatial(request: Request, exc: SpatialError) -> Response:
+        return problem_response(request, status=exc.status, type_slug=exc.type_slug, title=exc.title,
+                                detail=str(exc))
+
+    @app.exception_handler(ApiError)
+    async def _api(request: Request, exc: ApiError) -> Response:
+        return problem_response(request, status=exc.status, type_slug=exc.type_slug, title=exc.title,
+                                detail=exc.detail, extra=exc.extra, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation(request: Request, exc: RequestValidationError) -> Response:
+        params = [
+            {"name": ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body", "header")),
+             "in": str(err.get("loc", ("query",))[0]), "reason": err.get("msg", "invalid")}
+            for err in exc.errors()
+        ]
+        detail = "; ".join(f"{p['name'] or p['in']}: {p['reason']}" for p in params)
+        return problem_response(request, status=400, type_slug="invalid-parameter",
+                                title="Invalid request", detail=detail, extra={"invalid-params": params})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        titles = {404: "Not found", 405: "Method not allowed", 406: "Not acceptable", 413: "Payload too large"}
+        return problem_response(
+            request, status=exc.status_code, type_slug=None, title=titles.get(exc.status_code, "HTTP error"),
+            detail=str(exc.detail) if exc.detail else None, headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(asyncpg.QueryCanceledError)
+    async def _timeout(request: Request, exc: asyncpg.QueryCanceledError) -> Response:
+        log.warning("statement timeout on %s", request.url.path)
+        return problem_response(request, status=503, type_slug="query-timeout", title="The query took too long",
+                                detail="narrow the request (bbox, filter or limit) and try again",
+                                headers={"Retry-After": "5"})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        incident = uuid.uuid4().hex[:12]
+        log.exception("unhandled error %s on %s %s", incident, request.method, request.url.path)
+        return problem_response(request, status=500, type_slug="internal-error", title="Internal server error",
+                                detail=f"the error was logged as incident {incident}", extra={"incident": incident})

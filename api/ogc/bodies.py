@@ -1,0 +1,95 @@
+"""Request bodies: size-limited JSON reading (413 past the limit) and GeoJSON feature input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import Request
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from api.errors import InvalidParameter, PayloadTooLarge
+from layers.errors import FieldError, ValidationFailed
+from layers.query.cql2 import to_storage
+from spatial.crs import CRS84, CrsRef, parse_crs
+from spatial.errors import UnsupportedCrs
+
+
+class BadBody(InvalidParameter):
+    type_slug = "invalid-body"
+    title = "The request body cannot be read"
+
+
+async def read_json_body(request: Request, limit: int) -> Any:
+    """The body parsed as JSON.
+
+    Raises:
+        PayloadTooLarge: 413 when Content-Length or the streamed body exceeds ``limit`` bytes.
+        BadBody: 400 when it is not JSON.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body exceeds the {limit}-byte limit")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise BadBody("the request body is empty; send a GeoJSON Feature")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadBody(f"the body is not valid JSON: {exc}") from None
+
+
+def content_crs(request: Request) -> CrsRef:
+    """The CRS of geometries in the body (``Content-Crs`` header, default CRS84)."""
+    raw = request.headers.get("content-crs")
+    if not raw:
+        return CRS84
+    try:
+        return parse_crs(raw.strip().strip("<>"))
+    except UnsupportedCrs as exc:
+        raise InvalidParameter(f"Content-Crs: {exc}", extra={"parameter": "Content-Crs"}) from None
+
+
+def geometry_from(value: Any, crs: CrsRef) -> BaseGeometry:
+    """A GeoJSON geometry in ``crs`` → shapely in EPSG:4490 lon/lat, or 422 with a field error."""
+
+    def refuse(code: str, message: str) -> ValidationFailed:
+        return ValidationFailed(errors=[FieldError("geometry", code, message)])
+
+    if not isinstance(value, dict) or "type" not in value:
+        raise refuse("invalid-geojson", "geometry must be a GeoJSON geometry object")
+    try:
+        geom = shape(value)
+    except Exception as exc:
+        raise refuse("invalid-geojson", f"not a valid GeoJSON geometry: {exc}") from None
+    if geom.is_empty:
+        raise refuse("empty", "geometry is empty")
+
+    def fail(message: str) -> Exception:
+        return refuse("out-of-range", message)
+
+    return to_storage(geom, crs, fail=fail)
+
+
+def feature_parts(body: Any, *, partial: bool) -> tuple[Any, dict[str, Any] | None, Any]:
+    """(geometry value or None, properties or None, id) of a GeoJSON Feature body."""
+    if not isinstance(body, dict):
+        raise ValidationFailed(
+            errors=[FieldError("feature", "type", "the body must be a GeoJSON Feature object")]
+        )
+    if not partial and body.get("type") != "Feature":
+        raise ValidationFailed(errors=[FieldError("type", "type", 'the body must have "type": "Feature"')])
+    props = body.get("properties")
+    if props is not None and not isinstance(props, dict):
+        raise ValidationFailed(errors=[FieldError("properties", "type", "properties must be an object")])
+    if not partial and "geometry" not in body:
+        raise ValidationFailed(errors=[FieldError("geometry", "required", "a feature needs a geometry")])
+    return body.get("geometry"), props, body.get("id")

@@ -1,0 +1,66 @@
+"""Absolute links, media types and the base URL (``ONEMAP_PUBLIC_URL`` or the request's own)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, unquote_plus
+
+from fastapi import Request
+
+from api.context import AppContext
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+HTML = "text/html"
+SCHEMA_JSON = "application/schema+json"
+OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
+
+
+def base_url(request: Request) -> str:
+    """``ONEMAP_PUBLIC_URL``, else scheme and Host of the request (cheaper than ``request.base_url``)."""
+    ctx: AppContext = request.app.state.ctx
+    configured = ctx.settings.api.public_url
+    if configured:
+        return configured.rstrip("/")
+    scope = request.scope
+    host = request.headers.get("host")
+    if not host:
+        server = scope.get("server") or ("127.0.0.1", 80)
+        host = f"{server[0]}:{server[1]}"
+    return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
+
+
+def link(
+    href: str, rel: str, type_: str | None = None, title: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"href": href, "rel": rel}
+    if type_:
+        out["type"] = type_
+    if title:
+        out["title"] = title
+    out.update(extra)
+    return out
+
+
+def self_url(request: Request, **replace: str | None) -> str:
+    """The request's URL on the public base, with query parameters replaced or removed (None).
+
+    Works on the raw query string: the hot paths call this for every link of a page.
+    """
+    raw = request.scope.get("query_string", b"").decode("latin-1")
+    keep = [p for p in raw.split("&") if p and unquote_plus(p.partition("=")[0]) not in replace]
+    keep += [f"{k}={quote(v, safe='')}" for k, v in replace.items() if v is not None]
+    query = "&".join(keep)
+    return f"{base_url(request)}{request.scope['path']}" + (f"?{query}" if query else "")
+
+
+def self_and_alternate(request: Request, fmt: str, json_type: str = JSON) -> list[dict[str, Any]]:
+    if fmt == "html":
+        return [
+            link(self_url(request, f="html"), "self", HTML, "this page"),
+            link(self_url(request, f="json"), "alternate", json_type, "as JSON"),
+        ]
+    return [
+        link(self_url(request, f="json"), "self", json_type, "this document"),
+        link(self_url(request, f="html"), "alternate", HTML, "as HTML"),
+    ]

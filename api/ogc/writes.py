@@ -1,0 +1,197 @@
+"""OGC API Features Part 4: create, replace, update (JSON merge patch) and delete (retire).
+
+Every write goes through :mod:`layers.versioning` inside a changeset naming the
+caller, so the previous version is closed, never changed, and the audit trail
+(``onemap.changes``) records who, when, which feature and which versions. Writes
+need ``If-Match`` with the item's ETag (428 without, 412 when it is stale).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from api.auth import PrincipalDep, writable_layer
+from api.context import AppContext, get_context
+from api.errors import ApiError, InvalidParameter, PreconditionRequired
+from api.ogc.bodies import content_crs, feature_parts, geometry_from, read_json_body
+from api.ogc.items import crs_headers, etag, feature_url, parse_fid, vector
+from api.ogc.links import GEOJSON
+from layers.errors import FieldError, ValidationFailed, VersionConflict
+from layers.model import Layer
+from layers.query.instants import parse_instant
+from layers.query.items import item_sql
+from layers.versioning import (
+    FeatureIn,
+    insert_feature,
+    open_changeset,
+    replace_feature,
+    retire_feature,
+    update_feature,
+)
+from spatial.crs import CRS84
+
+router = APIRouter(tags=["features: writes"])
+Ctx = Annotated[AppContext, Depends(get_context)]
+MUTATION_TIME = "ogc-mutation-datetime"
+
+
+class VersionUriNotMutable(ApiError):
+    status = 405
+    type_slug = "version-not-mutable"
+    title = "A feature version cannot be changed"
+
+
+def _no_version_uri(request: Request) -> None:
+    if "datetime" in request.query_params:
+        raise VersionUriNotMutable(
+            "this URI names a past version (datetime=…); send writes to the feature URI without datetime",
+            headers={"Allow": "GET"},
+        )
+    extra = set(request.query_params) - {"f"}
+    if extra:
+        raise InvalidParameter(f"unknown query parameter(s) on a write: {', '.join(sorted(extra))}")
+
+
+def _valid_time(request: Request) -> dt.datetime | None:
+    raw = request.headers.get(MUTATION_TIME)
+    return parse_instant(raw, parameter="OGC-Mutation-Datetime") if raw else None
+
+
+def expected_version(request: Request, fid: int) -> int:
+    """The version named by ``If-Match`` (our ETags are ``"<fid>.<version>"``).
+
+    Raises:
+        PreconditionRequired: 428 when If-Match is missing or ``*``.
+        VersionConflict: 412 when it names another feature or nothing we issued.
+    """
+    header = request.headers.get("if-match")
+    if not header or header.strip() == "*":
+        raise PreconditionRequired(
+            "send If-Match with the ETag from your last GET of this feature, so no one's edit is lost"
+            + (" ('*' does not protect against lost updates)" if header else ""),
+        )
+    for tag in header.split(","):
+        text = tag.strip().removeprefix("W/").strip('"')
+        f, _, v = text.partition(".")
+        if f == str(fid) and v.isdigit():
+            return int(v)
+    raise VersionConflict(f"If-Match {header} does not match feature {fid}; read it again for its ETag")
+
+
+async def _answer(request: Request, ctx: AppContext, layer: Layer, fid: int, *, status: int) -> Response:
+    async with ctx.pool.acquire() as conn:
+        row = await conn.fetchrow(item_sql(layer, crs=CRS84, at=False), fid)
+    headers = {
+        **crs_headers(CRS84),
+        "ETag": etag(fid, row["version"]),
+        "Location": feature_url(request, layer, fid),
+    }
+    return Response(row["f"].encode(), status_code=status, media_type=GEOJSON, headers=headers)
+
+
+def _changeset_note(request: Request) -> str:
+    return f"{request.method} {request.url.path}"
+
+
+@router.post("/collections/{collectionId}/items", status_code=201, summary="Create a feature (editor)")
+async def create_item(request: Request, collectionId: str, ctx: Ctx, principal: PrincipalDep) -> Response:
+    layer = vector(writable_layer(ctx, principal, collectionId))
+    _no_version_uri(request)
+    body = await read_json_body(request, ctx.settings.api.max_body_bytes)
+    geom_value, props, _ = feature_parts(body, partial=False)
+    geom = geometry_from(geom_value, content_crs(request))
+    valid_from = _valid_time(request)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        cs = await open_changeset(conn, actor=principal.name, source="api", note=_changeset_note(request))
+        ref = await insert_feature(
+            conn, layer=layer, feature=FeatureIn(geom, props or {}), changeset_id=cs, valid_from=valid_from
+        )
+    return await _answer(request, ctx, layer, ref.fid, status=201)
+
+
+@router.put("/collections/{collectionId}/items/{featureId}", summary="Replace a feature (new version)")
+async def replace_item(
+    request: Request, collectionId: str, featureId: str, ctx: Ctx, principal: PrincipalDep
+) -> Response:
+    layer = vector(writable_layer(ctx, principal, collectionId))
+    _no_version_uri(request)
+    fid = parse_fid(featureId)
+    version = expected_version(request, fid)
+    body = await read_json_body(request, ctx.settings.api.max_body_bytes)
+    geom_value, props, body_id = feature_parts(body, partial=False)
+    if body_id is not None and str(body_id) != str(fid):
+        raise ValidationFailed(errors=[FieldError("id", "mismatch", f"the body's id {body_id} is not {fid}")])
+    geom = geometry_from(geom_value, content_crs(request))
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        cs = await open_changeset(conn, actor=principal.name, source="api", note=_changeset_note(request))
+        await replace_feature(
+            conn,
+            layer=layer,
+            fid=fid,
+            feature=FeatureIn(geom, props or {}),
+            changeset_id=cs,
+            valid_from=_valid_time(request),
+            expected_version=version,
+        )
+    return await _answer(request, ctx, layer, fid, status=200)
+
+
+@router.patch("/collections/{collectionId}/items/{featureId}", summary="Update a feature (JSON merge patch)")
+async def patch_item(
+    request: Request, collectionId: str, featureId: str, ctx: Ctx, principal: PrincipalDep
+) -> Response:
+    layer = vector(writable_layer(ctx, principal, collectionId))
+    _no_version_uri(request)
+    fid = parse_fid(featureId)
+    version = expected_version(request, fid)
+    body = await read_json_body(request, ctx.settings.api.max_body_bytes)
+    geom_value, props, body_id = feature_parts(body, partial=True)
+    if body_id is not None and str(body_id) != str(fid):
+        raise ValidationFailed(errors=[FieldError("id", "mismatch", f"the body's id {body_id} is not {fid}")])
+    if "geometry" in body and geom_value is None:
+        raise ValidationFailed(
+            errors=[FieldError("geometry", "required", "a feature's geometry cannot be removed")]
+        )
+    geom = geometry_from(geom_value, content_crs(request)) if geom_value is not None else None
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        cs = await open_changeset(conn, actor=principal.name, source="api", note=_changeset_note(request))
+        await update_feature(
+            conn,
+            layer=layer,
+            fid=fid,
+            patch=props or {},
+            geometry=geom,
+            changeset_id=cs,
+            valid_from=_valid_time(request),
+            expected_version=version,
+        )
+    return await _answer(request, ctx, layer, fid, status=200)
+
+
+@router.delete(
+    "/collections/{collectionId}/items/{featureId}",
+    status_code=204,
+    summary="Retire a feature (its versions stay)",
+)
+async def delete_item(
+    request: Request, collectionId: str, featureId: str, ctx: Ctx, principal: PrincipalDep
+) -> Response:
+    layer = vector(writable_layer(ctx, principal, collectionId))
+    _no_version_uri(request)
+    fid = parse_fid(featureId)
+    version = expected_version(request, fid)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        cs = await open_changeset(conn, actor=principal.name, source="api", note=_changeset_note(request))
+        await retire_feature(
+            conn,
+            layer=layer,
+            fid=fid,
+            changeset_id=cs,
+            valid_to=_valid_time(request),
+            expected_version=version,
+        )
+    return Response(status_code=204)

@@ -1,0 +1,78 @@
+"""API settings (env prefix ``ONEMAP_``) and the composite settings ``create_app`` takes."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from layers.settings import DatabaseSettings
+from tiles.settings import TileSettings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ApiSettings(BaseSettings):
+    """How the web service behaves.
+
+    Attributes:
+        env: ``dev`` generates and keeps a local secret; ``prod`` refuses to start without one.
+        secret_key: Signs session tokens (JWT). Required outside dev/test.
+        data_dir: The shared data folder with the real Changsha data.
+        node_modules_dir: Where npm installed MapLibre and friends; served under /vendor.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    public_url: str | None = None
+    secret_key: SecretStr | None = None
+    token_ttl_minutes: int = 480
+    default_limit: int = 10
+    max_limit: int = 10_000
+    max_body_bytes: int = 10 * 1024 * 1024
+    exact_count_max_rows: int = 200_000
+    data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
+    node_modules_dir: Path = PROJECT_ROOT / "node_modules"
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _safe(self) -> ApiSettings:
+        if self.env == "prod" and (self.secret_key is None or len(self.secret_key.get_secret_value()) < 32):
+            raise ValueError("ONEMAP_SECRET_KEY must be set (32+ characters) when ONEMAP_ENV=prod")
+        if self.default_limit > self.max_limit:
+            raise ValueError("default_limit cannot exceed max_limit")
+        return self
+
+    def signing_key(self, var_dir: Path) -> str:
+        """The JWT key: configured, or (dev/test) a random one kept in ``var/secret_key``."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+@dataclass
+class Settings:
+    """Everything ``create_app`` needs; tests build their own instead of touching the environment."""
+
+    db: DatabaseSettings = field(default_factory=DatabaseSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    tiles: TileSettings = field(default_factory=TileSettings)
+
+
+def load_settings() -> Settings:
+    return Settings(db=DatabaseSettings(), api=ApiSettings(), tiles=TileSettings())

@@ -1,0 +1,37 @@
+"""The tiles/styles/map router and the per-process :class:`TileService` it starts and stops."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from api.context import AppContext
+from api.settings import Settings
+from api.tiles import map_routes, quicklook, style_routes, tile_routes
+from tiles.service import TileService
+
+
+def tiles_router(settings: Settings) -> APIRouter:
+    """All tile, style and web-map routes; the app's lifespan has set ``app.state.ctx`` before ours runs."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx: AppContext = app.state.ctx
+        service = TileService(
+            pool=ctx.pool, registry=lambda: ctx.registry, settings=settings.tiles, var_dir=settings.db.var_dir
+        )
+        await service.start(ctx.database_url)
+        app.state.tiles = service
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    router = APIRouter(lifespan=lifespan)
+    router.include_router(tile_routes.router)
+    router.include_router(style_routes.router)
+    router.include_router(map_routes.router)
+    router.include_router(quicklook.router)
+    return router

@@ -1,0 +1,1 @@
+"""One module per import job; see import/cli.py."""

@@ -1,0 +1,81 @@
+"""DDL for a layer's versioned feature table, generated from its registry schema.
+
+Every version of every feature is a row. The current version of a feature is the
+row with ``valid_to IS NULL``; partial indexes over those rows keep current-state
+reads as fast as a table without history.
+"""
+
+from __future__ import annotations
+
+from layers.model import DATA_SCHEMA, Layer, LayerDef
+from layers.sql import qualified, quote_ident
+from spatial.crs import STORAGE_SRID
+
+
+def index_name(layer_id: str, suffix: str) -> str:
+    name = f"{layer_id}_{suffix}"
+    return quote_ident(name[:63])
+
+
+def create_table_statements(layer: LayerDef) -> list[str]:
+    """CREATE TABLE and its indexes for a vector layer (idempotent: IF NOT EXISTS)."""
+    if layer.kind != "vector":
+        return []
+    table = qualified(DATA_SCHEMA, layer.id)
+    columns = [
+        "fid bigint NOT NULL",
+        "version integer NOT NULL",
+        "valid_from timestamptz NOT NULL",
+        "valid_to timestamptz",
+        "recorded_at timestamptz NOT NULL DEFAULT now()",
+        "superseded_at timestamptz",
+        "changeset_id bigint NOT NULL REFERENCES onemap.changesets(id)",
+        # Fingerprint of the delivered source row this version came from (NULL for edits),
+        # so a re-delivery can skip rows that did not change without re-validating them.
+        "src_hash bytea",
+        f"geom geometry({layer.geometry_type}, {STORAGE_SRID}) NOT NULL",
+    ]
+    columns += [f"{quote_ident(f.name)} {f.sql_type}" for f in layer.attributes.fields]
+    columns += [
+        "PRIMARY KEY (fid, version)",
+        "CHECK (valid_to IS NULL OR valid_to >= valid_from)",
+        "CHECK (version >= 1)",
+    ]
+    stmts = [f"CREATE TABLE IF NOT EXISTS {table} (\n  " + ",\n  ".join(columns) + "\n)"]
+    stmts += index_statements(layer)
+    return stmts
+
+
+def index_statements(layer: LayerDef) -> list[str]:
+    table = qualified(DATA_SCHEMA, layer.id)
+    lid = layer.id
+    # Closed versions get their own (geometry, validity) index, so the current rows are indexed
+    # once, by cur_geom, and an initial load builds no history index at all. A feature's
+    # versions are found through the primary key (fid, version).
+    stmts = [
+        f"CREATE UNIQUE INDEX IF NOT EXISTS {index_name(lid, 'cur_fid')} ON {table} (fid) WHERE valid_to IS NULL",
+        f"CREATE INDEX IF NOT EXISTS {index_name(lid, 'cur_geom')} ON {table} USING gist (geom) "
+        "WHERE valid_to IS NULL",
+        f"CREATE INDEX IF NOT EXISTS {index_name(lid, 'closed_geom_time')} ON {table} "
+        "USING gist (geom, tstzrange(valid_from, valid_to)) WHERE valid_to IS NOT NULL",
+    ]
+    if layer.attributes.key:
+        cols = ", ".join(quote_ident(k) for k in layer.attributes.key)
+        stmts.append(
+            f"CREATE INDEX IF NOT EXISTS {index_name(lid, 'cur_key')} ON {table} ({cols}) WHERE valid_to IS NULL"
+        )
+    for name in layer.attributes.search:
+        stmts.append(
+            f"CREATE INDEX IF NOT EXISTS {index_name(lid, 'cur_trgm_' + name)} ON {table} "
+            f"USING gin ({quote_ident(name)} gin_trgm_ops) WHERE valid_to IS NULL AND {quote_ident(name)} IS NOT NULL"
+        )
+    return stmts
+
+
+def add_missing_columns(layer: Layer, existing: set[str]) -> list[str]:
+    """ALTER TABLE statements for schema fields the table lacks (additive evolution only)."""
+    return [
+        f"ALTER TABLE {layer.table} ADD COLUMN IF NOT EXISTS {quote_ident(f.name)} {f.sql_type}"
+        for f in layer.attributes.fields
+        if f.name not in existing
+    ]

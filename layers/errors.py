@@ -1,0 +1,105 @@
+"""Errors raised by :mod:`layers`. Each carries an HTTP status, a type slug and a safe title."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class LayerError(Exception):
+    """Base class. ``str(exc)`` is safe to show to the caller; it never holds SQL."""
+
+    status: int = 400
+    type_slug: str = "layer-error"
+    title: str = "Layer error"
+
+
+class DatabaseUnavailable(LayerError):
+    status = 503
+    type_slug = "database-unavailable"
+    title = "The database is not reachable"
+
+
+class PostgisMissing(LayerError):
+    status = 503
+    type_slug = "postgis-missing"
+    title = "PostGIS is not installed on the database server"
+
+
+class ClusterError(LayerError):
+    status = 500
+    type_slug = "cluster-error"
+    title = "The private PostgreSQL cluster cannot be used"
+
+
+class UnknownLayer(LayerError):
+    status = 404
+    type_slug = "unknown-collection"
+    title = "No such collection"
+
+
+class LayerExists(LayerError):
+    status = 409
+    type_slug = "layer-exists"
+    title = "A layer with this id already exists"
+
+
+class InvalidLayerDefinition(LayerError):
+    status = 422
+    type_slug = "invalid-layer-definition"
+    title = "The layer definition is not valid"
+
+
+class FeatureNotFound(LayerError):
+    status = 404
+    type_slug = "feature-not-found"
+    title = "No such feature"
+
+
+class FeatureRetired(LayerError):
+    """The feature existed but has been retired; the API answers 410 Gone."""
+
+    status = 410
+    type_slug = "feature-retired"
+    title = "The feature has been retired"
+
+
+class VersionConflict(LayerError):
+    """The caller's expected version is not the current one (lost-update guard)."""
+
+    status = 412
+    type_slug = "version-conflict"
+    title = "The feature has changed since you read it"
+
+
+class InvalidValidTime(LayerError):
+    status = 409
+    type_slug = "invalid-valid-time"
+    title = "The valid time would rewrite history"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with one attribute (or the geometry, with ``field='geometry'``)."""
+
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+@dataclass
+class ValidationFailed(LayerError):
+    """Feature attributes or geometry failed the registry schema; holds every field error."""
+
+    errors: list[FieldError] = field(default_factory=list)
+    status = 422
+    type_slug = "validation-failed"
+    title = "The feature does not match the layer schema"
+
+    def __post_init__(self) -> None:
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        return "; ".join(f"{e.field}: {e.message}" for e in self.errors) or "validation failed"

@@ -1,0 +1,37 @@
+"""A progress bar with rows per second for long imports (stderr, only when asked for)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from tqdm import tqdm
+
+
+class Progress:
+    """Thin wrapper so the loader never cares whether a bar is shown."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: tqdm[Any] | None = None
+
+    def start(self, total: int | None) -> None:
+        if self.enabled and self._bar is None:
+            self._bar = tqdm(total=total, unit=" rows", unit_scale=True, file=sys.stderr, dynamic_ncols=True,
+                             desc="importing", mininterval=0.5)
+
+    def advance(self, rows: int) -> None:
+        if self._bar is not None:
+            self._bar.update(rows)
+
+    def phase(self, text: str) -> None:
+        """Announce a step on its own line ("phase: merging"), so people and scripts can follow."""
+        if self.enabled:
+            if self._bar is not None:
+                self._bar.clear()
+            print(f"phase: {text}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

@@ -1,0 +1,1 @@
+"""Alembic migrations for One Map's system schema (registry, changesets, auth)."""

@@ -1,0 +1,32 @@
+"""Errors for bad query parameters; the API answers them with problem+json 400."""
+
+from __future__ import annotations
+
+from layers.errors import LayerError
+
+
+class InvalidQuery(LayerError):
+    """A query parameter cannot be used as given. ``parameter`` names it for the caller."""
+
+    status = 400
+    type_slug = "invalid-parameter"
+    title = "Invalid query parameter"
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class InvalidFilter(InvalidQuery):
+    type_slug = "invalid-filter"
+    title = "Invalid filter expression"
+
+
+class UnknownProperty(InvalidQuery):
+    type_slug = "unknown-property"
+    title = "Unknown property"
+
+
+class InvalidCursor(InvalidQuery):
+    type_slug = "invalid-cursor"
+    title = "Invalid or expired paging cursor"

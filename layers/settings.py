@@ -1,0 +1,27 @@
+"""Database settings (env prefix ``ONEMAP_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the database is, and how to pool connections to it.
+
+    Attributes:
+        database_url: ``postgresql://…`` of an existing server. When unset, One Map
+            runs its own private cluster under ``var_dir``.
+        var_dir: Folder for the private cluster, logs and caches.
+        pool_min_size / pool_max_size: asyncpg pool bounds per process.
+        statement_timeout_ms: Server-side limit for any one statement from the API.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
+
+    database_url: str | None = None
+    var_dir: Path = Path("var")
+    pool_min_size: int = 2
+    pool_max_size: int = 16
+    statement_timeout_ms: int = 30_000

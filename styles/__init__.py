@@ -1,0 +1,1 @@
+"""styles package (see ../shared/DESIGN.md)."""

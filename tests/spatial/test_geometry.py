@@ -1,0 +1,47 @@
+"""Geometry checks on the way into storage."""
+
+from __future__ import annotations
+
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon
+
+from spatial.geometry import check_geometry, coerce_type
+
+SQUARE = Polygon([(112.95, 28.19), (112.96, 28.19), (112.96, 28.2), (112.95, 28.2)])
+BOWTIE = Polygon([(112.95, 28.19), (112.96, 28.2), (112.96, 28.19), (112.95, 28.2)])
+
+
+def test_polygon_promoted_to_multipolygon() -> None:
+    geom, problems, _ = check_geometry(SQUARE, target="MultiPolygon")
+    assert not problems and isinstance(geom, MultiPolygon)
+
+
+def test_single_part_multi_accepted_for_single_layer() -> None:
+    out = coerce_type(MultiPolygon([SQUARE]), "Polygon")
+    assert isinstance(out, Polygon)
+
+
+def test_wrong_type_rejected() -> None:
+    geom, problems, _ = check_geometry(Point(112.95, 28.19), target="LineString")
+    assert geom is None and problems[0].code == "wrong-type"
+
+
+def test_invalid_rejected_unless_make_valid() -> None:
+    geom, problems, _ = check_geometry(BOWTIE, target="MultiPolygon")
+    assert geom is None and problems[0].code == "invalid" and "Self-intersection" in problems[0].message
+    fixed, problems, repairs = check_geometry(BOWTIE, target="MultiPolygon", make_valid=True)
+    assert not problems and fixed is not None and fixed.is_valid and repairs
+
+
+def test_outside_city_flags_swapped_axes() -> None:
+    swapped = LineString([(28.19, 112.95), (28.2, 112.96)])
+    geom, problems, _ = check_geometry(swapped, target="LineString")
+    assert geom is None and problems[0].code in {"out-of-range", "outside-city"}
+    far = LineString([(116.3, 39.9), (116.4, 39.9)])
+    geom, problems, _ = check_geometry(far, target="LineString")
+    assert problems[0].code == "outside-city"
+
+
+def test_empty_and_3d() -> None:
+    assert check_geometry(None, target="Point")[1][0].code == "empty"
+    geom, problems, _ = check_geometry(Point(112.95, 28.19, 45.0), target="Point")
+    assert not problems and geom is not None and not geom.has_z

@@ -1,0 +1,1 @@
+"""tiles package (see ../shared/DESIGN.md)."""

@@ -1,0 +1,415 @@
+"""The tile service one process runs: render, size-limit, cache, and invalidate on edits.
+
+The API keeps one :class:`TileService` per worker; ``onemap tiles seed`` runs its own. Each
+listens on ``onemap_edits`` (edits) and ``onemap_registry`` (layer definition changes), so a
+change made anywhere drops exactly the affected tiles in every process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+
+from layers.db import connect
+from layers.model import Layer
+from layers.registry import REGISTRY_CHANNEL, Registry
+from layers.temporal import Current, Selection
+from layers.versioning import EDITS_CHANNEL
+from styles.catalog import label_field, properties_for
+from tiles.cache import Box, MemoryTileCache, TileKey, Token
+from tiles.disk import DiskTileCache
+from tiles.generalise import Generalisation
+from tiles.mvt import MAX_LEVEL, LayerPlan, TileAddress, density, render_layers
+from tiles.query import TileQuery
+from tiles.raster import epoch_file, pick_epoch, raster_bounds, render_png
+from tiles.reconcile import changed_boxes, latest_change_id
+from tiles.settings import TileSettings
+
+log = logging.getLogger("onemap.tiles")
+FIRST_LIMIT = 4_096
+# Bytes a feature takes in a tile below full detail, by geometry, to pick a starting level from a
+# density count. Measured on the sample city and the benchmark's buildings (MVT, extent 4096, style
+# attributes only); generous, so the estimate errs towards a level that fits.
+BYTES_PER_FEATURE = {"Point": 14, "MultiPoint": 20, "LineString": 40, "MultiLineString": 48,
+                     "Polygon": 42, "MultiPolygon": 48}
+
+
+@dataclass
+class RenderResult:
+    """A finished tile and how it was made (for headers and tests)."""
+
+    data: bytes
+    source: str  # "memory", "disk" or "database"
+    levels: dict[str, int] = field(default_factory=dict)
+
+
+class TileService:
+    """Vector tiles for one process: memory LRU, shared disk tier, and edit notifications."""
+
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        registry: Callable[[], Registry],
+        settings: TileSettings,
+        var_dir: Path,
+    ) -> None:
+        self.pool = pool
+        self._registry = registry
+        self.settings = settings
+        self.generalisation = Generalisation(full_attributes_zoom=settings.full_attributes_zoom)
+        buffer_px = settings.buffer / settings.extent * 256
+        self.memory = MemoryTileCache(settings.memory_cache_bytes, buffer_px=buffer_px)
+        self.disk: DiskTileCache | None = (
+            DiskTileCache(settings.resolved_cache_dir(var_dir), buffer_px=buffer_px) if settings.disk_cache else None
+        )
+        self._disk_ready = False
+        self._disk_busy: dict[str, int] = {}
+        self._listener: asyncpg.Connection | None = None
+        self._url: str | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
+        self._extents: dict[str, Box | None] = {}
+        self.notifications = 0
+
+    @property
+    def registry(self) -> Registry:
+        return self._registry()
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+    async def start(self, url: str) -> None:
+        """Listen for edits, then catch the disk tier up with what happened while nobody listened."""
+        self._url = url
+        await self._listen()
+        await self._reconcile_disk()
+
+    async def stop(self) -> None:
+        self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._listener is not None and not self._listener.is_closed():
+            await self._listener.close()
+        self._listener = None
+
+    async def _listen(self) -> None:
+        assert self._url is not None
+        conn = await connect(self._url)
+        await conn.add_listener(EDITS_CHANNEL, self._on_edit)
+        await conn.add_listener(REGISTRY_CHANNEL, self._on_registry)
+        conn.add_termination_listener(self._on_listener_lost)
+        self._listener = conn
+
+    async def _reconcile_disk(self) -> None:
+        if self.disk is None:
+            return
+        async with self.pool.acquire() as conn:
+            latest = await latest_change_id(conn)
+            mark = self.disk.read_watermark()
+            if mark is None:
+                # Unknown history: nothing on disk can be trusted.
+                await asyncio.to_thread(self.disk.clear)
+            elif mark < latest:
+                boxes = await changed_boxes(conn, self.registry, after_change_id=mark)
+                for layer_id, layer_boxes in boxes.items():
+                    await asyncio.to_thread(self.disk.invalidate, layer_id, layer_boxes)
+        self.disk.write_watermark(latest)
+        self._disk_ready = True
+
+    def _on_listener_lost(self, _conn: asyncpg.Connection) -> None:
+        if self._closing:
+            return
+        log.warning("lost the edit-notification connection; dropping cached tiles and reconnecting")
+        self.memory.clear()
+        self._disk_ready = False
+        self._spawn(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        delay = 0.5
+        while not self._closing:
+            try:
+                await self._listen()
+                await self._reconcile_disk()
+                return
+            except Exception:
+                log.warning("tile cache: reconnect failed; retrying in %.1f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ---- invalidation -------------------------------------------------------------------------
+    def _on_edit(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        self.notifications += 1
+        try:
+            message = orjson.loads(payload)
+            layer_id = str(message["layer"])
+            boxes: list[Box] | None = [tuple(map(float, b)) for b in message.get("bboxes", [])]  # type: ignore[misc]
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            log.error("unreadable edit notification %r; dropping every cached tile", payload[:200])
+            self.memory.clear()
+            if self.disk is not None:
+                self._spawn(asyncio.to_thread(self.disk.clear))
+            return
+        self.invalidate(layer_id, boxes or [])
+
+    def _on_registry(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        # A layer's zoom range, schema, style or access changed: none of its tiles can be trusted.
+        for layer_id in filter(None, payload.split(",")):
+            self.invalidate(layer_id, None)
+
+    def invalidate(self, layer_id: str, boxes: Sequence[Box] | None) -> int:
+        """Drop ``layer_id``'s tiles meeting ``boxes`` (EPSG:4490 lon/lat; None = all) in both tiers.
+
+        The memory tier is cleared before this returns; the disk tier in a thread, during which
+        disk reads for the layer are skipped.
+        """
+        dropped = self.memory.invalidate(layer_id, boxes)
+        self._extents.pop(layer_id, None)
+        if self.disk is not None:
+            self._disk_busy[layer_id] = self._disk_busy.get(layer_id, 0) + 1
+            self._spawn(self._invalidate_disk(layer_id, boxes))
+        return dropped
+
+    async def _invalidate_disk(self, layer_id: str, boxes: Sequence[Box] | None) -> None:
+        assert self.disk is not None
+        try:
+            await asyncio.to_thread(self.disk.invalidate, layer_id, boxes)
+        finally:
+            self._disk_busy[layer_id] -= 1
+            if not self._disk_busy[layer_id]:
+                del self._disk_busy[layer_id]
+
+    async def settled(self) -> None:
+        """Wait until queued disk invalidations are done (tests, seeding)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _disk_usable(self, key: TileKey) -> bool:
+        return (
+            self.disk is not None
+            and self._disk_ready
+            and not key.variant
+            and not any(lid in self._disk_busy for lid in key.layers)
+        )
+
+    # ---- extents and rasters -------------------------------------------------------------------
+    async def extent(self, layer: Layer, *, data_dir: Path) -> Box | None:
+        """The layer's current extent in EPSG:4490 lon/lat (raster: its newest epoch's file)."""
+        if layer.id in self._extents:
+            return self._extents[layer.id]
+        box: Box | None
+        if layer.is_vector:
+            async with self.pool.acquire() as conn:
+                row = await conn.fetchrow(
+                    f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "  # noqa: S608
+                    f"(SELECT ST_Extent(geom) AS e FROM {layer.table} WHERE valid_to IS NULL) x"
+                )
+            box = (row[0], row[1], row[2], row[3]) if row and row[0] is not None else None
+        else:
+            epoch = pick_epoch(layer, Current())
+            path = epoch_file(data_dir, epoch) if epoch else None
+            box = await asyncio.to_thread(raster_bounds, path) if path and path.exists() else None
+        self._extents[layer.id] = box
+        return box
+
+    async def raster_tile(
+        self, layer: Layer, tile: TileAddress, selection: Selection, *, data_dir: Path, use_cache: bool = True
+    ) -> RenderResult:
+        """A coloured PNG of the raster epoch ``selection`` picks (b"" when nothing is there)."""
+        epoch = pick_epoch(layer, selection)
+        if epoch is None or not (layer.min_zoom <= tile.z <= layer.max_zoom):
+            return RenderResult(b"", "none")
+        key = TileKey((layer.id,), tile.tms, tile.z, tile.x, tile.y, f"raster:{epoch.file}")
+        if use_cache and self.memory.enabled:
+            data = self.memory.get(key)
+            if data is not None:
+                return RenderResult(data, "memory")
+        token = self.memory.token(key.layers)
+        png = await asyncio.to_thread(
+            render_png, layer, file=epoch_file(data_dir, epoch), tms_id=tile.tms, z=tile.z, x=tile.x, y=tile.y
+        )
+        data = png or b""
+        if use_cache:
+            self.memory.put(key, data, token)
+        return RenderResult(data, "raster")
+
+    # ---- rendering ----------------------------------------------------------------------------
+    def layers_at_zoom(self, layers: Sequence[Layer], z: int) -> list[Layer]:
+        return [layer for layer in layers if layer.is_vector and layer.min_zoom <= z <= layer.max_zoom]
+
+    async def vector_tile(
+        self,
+        layers: Sequence[Layer],
+        tile: TileAddress,
+        query: TileQuery | None = None,
+        *,
+        use_cache: bool = True,
+    ) -> RenderResult:
+        """The MVT bytes (b"" when empty) of ``layers`` in ``tile``, from cache when possible.
+
+        Each layer is cached on its own, so a combined tile is the concatenation of cached layers
+        and seeding one layer serves every combination it appears in. Only a combination over the
+        size ceiling is re-rendered together, tighter, and cached under its own key.
+        """
+        query = query or TileQuery()
+        active = self.layers_at_zoom(layers, tile.z)
+        if not active:
+            return RenderResult(b"", "none")
+        keys = {layer.id: self._key((layer.id,), tile, query.variant) for layer in active}
+        blobs: dict[str, bytes] = {}
+        sources: set[str] = set()
+        if use_cache:
+            for layer in active:
+                found = await self._cached(keys[layer.id])
+                if found is not None:
+                    blobs[layer.id], where = found
+                    sources.add(where)
+        missing = [layer for layer in active if layer.id not in blobs]
+        levels: dict[str, int] = {}
+        if missing:
+            token = self.memory.token(layer.id for layer in missing)
+            async with self.pool.acquire() as conn:
+                for layer in missing:
+                    (blob,), lv = await self._render(conn, [layer], tile, query)
+                    blobs[layer.id] = blob
+                    levels.update(lv)
+            sources.add("database")
+            if use_cache:
+                for layer in missing:
+                    await self._store(keys[layer.id], blobs[layer.id], token)
+        data = b"".join(blobs[layer.id] for layer in active)
+        if len(data) > self.settings.max_tile_bytes and len(active) > 1:
+            return await self._fit_together(active, tile, query, use_cache=use_cache)
+        source = "database" if "database" in sources else ("disk" if "disk" in sources else "memory")
+        return RenderResult(data, source, levels)
+
+    def _key(self, layer_ids: tuple[str, ...], tile: TileAddress, variant: str) -> TileKey:
+        return TileKey(layer_ids, tile.tms, tile.z, tile.x, tile.y, variant)
+
+    async def _cached(self, key: TileKey) -> tuple[bytes, str] | None:
+        if self.memory.enabled:
+            data = self.memory.get(key)
+            if data is not None:
+                return data, "memory"
+        if self._disk_usable(key):
+            assert self.disk is not None
+            token = self.memory.token(key.layers)
+            data = await asyncio.to_thread(self.disk.get, key)
+            if data is not None:
+                self.memory.put(key, data, token)
+                return data, "disk"
+        return None
+
+    async def _store(self, key: TileKey, data: bytes, token: Token) -> None:
+        layer_token = Token(tuple(g for g in token.generations if g[0] in key.layers))
+        stored = self.memory.put(key, data, layer_token) if self.memory.enabled else True
+        if stored and self._disk_usable(key) and self.memory.token(key.layers) == layer_token:
+            assert self.disk is not None
+            await asyncio.to_thread(self.disk.put, key, data)
+
+    async def _fit_together(
+        self, layers: Sequence[Layer], tile: TileAddress, query: TileQuery, *, use_cache: bool
+    ) -> RenderResult:
+        key = self._key(tuple(layer.id for layer in layers), tile, "fit:" + query.variant)
+        if use_cache and self.memory.enabled:
+            data = self.memory.get(key)
+            if data is not None:
+                return RenderResult(data, "memory")
+        token = self.memory.token(key.layers)
+        async with self.pool.acquire() as conn:
+            blobs, levels = await self._render(conn, layers, tile, query)
+        data = b"".join(blobs)
+        if use_cache:
+            self.memory.put(key, data, token)
+        return RenderResult(data, "database", levels)
+
+    def plan(self, layer: Layer, z: int, query: TileQuery, level: int = 0, limit: int | None = None) -> LayerPlan:
+        requested = None
+        if query.properties is not None:
+            requested = [p for p in query.properties if p in layer.attributes.names]
+        columns = self.generalisation.columns(
+            layer, z, style_needs=properties_for(layer), requested=requested, level=level
+        )
+        return LayerPlan(layer, columns, level, limit, label=label_field(layer, z))
+
+    async def _render(
+        self, conn: asyncpg.Connection, layers: Sequence[Layer], tile: TileAddress, query: TileQuery
+    ) -> tuple[list[bytes], dict[str, int]]:
+        """Render, then tighten the largest layer step by step until the tile fits the ceiling."""
+        if not layers:
+            return [], {}
+        budget = self.settings.max_tile_bytes
+        share = budget // len(layers)
+        plans = [await self._starting_plan(conn, layer, tile, query, share) for layer in layers]
+        blobs = await self._run(conn, plans, tile, query)
+        while sum(map(len, blobs)) > budget:
+            candidates = [i for i, p in enumerate(plans) if p.limit is None or p.limit > 1]
+            if not candidates:
+                break
+            i = max(candidates, key=lambda j: len(blobs[j]))
+            target = budget - (sum(map(len, blobs)) - len(blobs[i]))
+            tighter = self._tighter(plans[i], tile.z, query, size=len(blobs[i]), target=target)
+            (blob,) = await self._run(conn, [tighter], tile, query)
+            if not blob and blobs[i] and tighter.limit is None:
+                # The next level dropped everything: keep this level and thin by count instead.
+                tighter = self.plan(plans[i].layer, tile.z, query, plans[i].level, FIRST_LIMIT)
+                (blob,) = await self._run(conn, [tighter], tile, query)
+            plans[i], blobs[i] = tighter, blob
+        return blobs, {p.layer.id: p.level for p in plans}
+
+    async def _starting_plan(
+        self, conn: asyncpg.Connection, layer: Layer, tile: TileAddress, query: TileQuery, budget: int
+    ) -> LayerPlan:
+        """Level 0, unless a density count says the tile would overflow: then the first level whose
+        surviving features fit, or thinning by count when even the last level is too full. Rendering
+        a dense tile to learn it is too big costs as much as rendering it, once per level tried."""
+        plan = self.plan(layer, tile.z, query)
+        if tile.z >= self.generalisation.full_detail_zoom:
+            return plan  # full-detail tiles are small on the ground; the retry loop covers the rare overflow
+        counts = await density(conn, plan, tile, selection=query.selection, generalisation=self.generalisation,
+                               extent=self.settings.extent, buffer=self.settings.buffer,
+                               filters=query.filters or None)
+        if counts is None:
+            return plan
+        per_feature = BYTES_PER_FEATURE.get(layer.geometry_type or "", 48)
+        fits = int(budget * 0.9 / per_feature)
+        for level, n in enumerate(counts):
+            if n <= fits:
+                return plan if level == 0 else self.plan(layer, tile.z, query, level)
+        return self.plan(layer, tile.z, query, MAX_LEVEL, max(1, fits))
+
+    def _tighter(self, plan: LayerPlan, z: int, query: TileQuery, *, size: int, target: int) -> LayerPlan:
+        if plan.limit is None and plan.level < MAX_LEVEL:
+            return self.plan(plan.layer, z, query, plan.level + 1)
+        current = plan.limit or FIRST_LIMIT
+        ratio = max(target, 1) / max(size, 1)
+        return self.plan(plan.layer, z, query, plan.level, max(1, int(current * min(ratio, 0.9))))
+
+    async def _run(
+        self, conn: asyncpg.Connection, plans: list[LayerPlan], tile: TileAddress, query: TileQuery
+    ) -> list[bytes]:
+        filters = query.filters
+        return await render_layers(
+            conn,
+            plans,
+            tile,
+            selection=query.selection,
+            generalisation=self.generalisation,
+            extent=self.settings.extent,
+            buffer=self.settings.buffer,
+            filters=filters or None,
+        )
