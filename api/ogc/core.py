@@ -91,6 +91,12 @@ async def openapi_json(request: Request, ctx: Ctx) -> Response:
     return Response(orjson.dumps(openapi_document(ctx, base_url(request))), media_type=OPENAPI_JSON)
 
 
+@docs_router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response:
+    """Browsers ask for /favicon.ico on their own; answering it keeps consoles free of 404s."""
+    return await static_file("favicon.svg")
+
+
 @docs_router.get("/static/{name}")
 async def static_file(name: str) -> Response:
     """Our own CSS/JS (api/static); third-party code comes from /vendor."""

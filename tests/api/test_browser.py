@@ -55,7 +55,7 @@ async def test_item_page_map(server: str, browser: Browser) -> None:
     assert "建筑用途" in await page.inner_text("body")  # the properties table, in Chinese
     assert await page.locator("canvas.maplibregl-canvas").count() == 1
     assert len(await page.screenshot()) > 5_000
-    assert watch.errors == [] and watch.foreign() == []
+    assert watch.errors == [] and watch.foreign() == [], (watch.errors, watch.failed, watch.foreign())
     await page.close()
 
 
@@ -63,7 +63,7 @@ async def test_items_page_map_draws_every_feature(server: str, browser: Browser)
     page, watch = await _open(browser, f"{server}/collections/rail_stations/items?f=html&limit=20", server)
     assert await _rendered(page, 20), json.loads(await page.evaluate(MAP_STATE))
     assert await page.locator("tbody tr").count() == 20
-    assert watch.errors == [] and watch.foreign() == []
+    assert watch.errors == [] and watch.foreign() == [], (watch.errors, watch.failed, watch.foreign())
     await page.close()
 
 

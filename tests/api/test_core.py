@@ -114,3 +114,11 @@ async def test_static_assets_are_ours(client: httpx.AsyncClient) -> None:
     js = await client.get("/static/feature-map.js")
     assert "/vendor/maplibre-gl/dist/maplibre-gl.mjs" in js.text
     assert (await client.get("/static/..%2Fapp.py")).status_code == 404
+
+
+async def test_favicon_is_served_and_linked(client: httpx.AsyncClient) -> None:
+    icon = await client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.content.startswith(b"<svg")
+    landing = await client.get("/", params={"f": "html"})
+    assert 'rel="icon"' in landing.text and "/static/favicon.svg" in landing.text
