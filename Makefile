@@ -19,7 +19,7 @@ test:
 lint:
 	@scripts/bootstrap.sh test
 	.venv/bin/ruff check .
-	.venv/bin/mypy spatial layers tiles api styles import
+	.venv/bin/mypy spatial layers tiles api styles import benchmarks
 
 bench:
 	@scripts/bootstrap.sh test

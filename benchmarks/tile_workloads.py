@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 
 import numpy as np
 
@@ -57,7 +58,7 @@ def _fetch(url: str) -> int:
         raise
 
 
-def warm(z: int):
+def warm(z: int) -> Callable[[str, BenchContext], None]:
     def run(base: str, ctx: BenchContext) -> None:
         rng = tile_range(WEB_MERCATOR_QUAD, CITY_BBOX_4490, z)
         assert rng is not None
@@ -76,19 +77,30 @@ def warm(z: int):
     return run
 
 
+Target = Callable[[BenchContext], RequestSpec | FloorSpec]
+
+
+def _http(path: str, z: int) -> Target:
+    return lambda _ctx: RequestSpec(path, tile_zoom=z)
+
+
+def _floor(z: int) -> Target:
+    return lambda ctx: raw_floor(ctx, z)
+
+
 for _z in ZOOMS:
     register(Workload(
         f"tiles_z{_z}_cold", f"buildings MVT tile at z{_z}, One Map's tile cache off",
         {
-            "onemap": lambda c, z=_z: RequestSpec(OM, tile_zoom=z),
-            "tipg": lambda c, z=_z: RequestSpec(TIPG, tile_zoom=z),
-            "floor": lambda c, z=_z: raw_floor(c, z),
+            "onemap": _http(OM, _z),
+            "tipg": _http(TIPG, _z),
+            "floor": _floor(_z),
         },
         onemap_env=COLD_ENV,
     ))
     register(Workload(
         f"tiles_z{_z}_cached", f"buildings MVT tile at z{_z}, served from One Map's cache (after a warm-up)",
-        {"onemap": lambda c, z=_z: RequestSpec(OM, tile_zoom=z)},
+        {"onemap": _http(OM, _z)},
         onemap_env=CACHED_ENV,
         warmup=warm(_z),
     ))

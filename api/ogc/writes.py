@@ -9,7 +9,7 @@ need ``If-Match`` with the item's ETag (428 without, 412 when it is stale).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
@@ -22,6 +22,7 @@ from api.ogc.items import crs_headers, etag, feature_url, parse_fid, vector
 from api.ogc.links import GEOJSON
 from layers.errors import FieldError, ValidationFailed, VersionConflict
 from layers.model import Layer
+from layers.principals import Principal
 from layers.query.instants import parse_instant
 from layers.query.items import item_sql
 from layers.versioning import (
@@ -97,6 +98,27 @@ def _changeset_note(request: Request) -> str:
     return f"{request.method} {request.url.path}"
 
 
+def _existing(
+    request: Request, ctx: AppContext, principal: Principal, collection_id: str, feature_id: str
+) -> tuple[Layer, int, int]:
+    """The layer, fid and the version If-Match promises, for a write to an existing feature."""
+    layer = vector(writable_layer(ctx, principal, collection_id))
+    _no_version_uri(request)
+    fid = parse_fid(feature_id)
+    return layer, fid, expected_version(request, fid)
+
+
+async def _body_for(
+    request: Request, ctx: AppContext, fid: int, *, partial: bool
+) -> tuple[Any, Any, dict[str, Any] | None]:
+    """The request's feature body, refusing one whose id names another feature."""
+    body = await read_json_body(request, ctx.settings.api.max_body_bytes)
+    geom_value, props, body_id = feature_parts(body, partial=partial)
+    if body_id is not None and str(body_id) != str(fid):
+        raise ValidationFailed(errors=[FieldError("id", "mismatch", f"the body's id {body_id} is not {fid}")])
+    return body, geom_value, props
+
+
 @router.post("/collections/{collectionId}/items", status_code=201, summary="Create a feature (editor)")
 async def create_item(request: Request, collectionId: str, ctx: Ctx, principal: PrincipalDep) -> Response:
     layer = vector(writable_layer(ctx, principal, collectionId))
@@ -117,14 +139,8 @@ async def create_item(request: Request, collectionId: str, ctx: Ctx, principal: 
 async def replace_item(
     request: Request, collectionId: str, featureId: str, ctx: Ctx, principal: PrincipalDep
 ) -> Response:
-    layer = vector(writable_layer(ctx, principal, collectionId))
-    _no_version_uri(request)
-    fid = parse_fid(featureId)
-    version = expected_version(request, fid)
-    body = await read_json_body(request, ctx.settings.api.max_body_bytes)
-    geom_value, props, body_id = feature_parts(body, partial=False)
-    if body_id is not None and str(body_id) != str(fid):
-        raise ValidationFailed(errors=[FieldError("id", "mismatch", f"the body's id {body_id} is not {fid}")])
+    layer, fid, version = _existing(request, ctx, principal, collectionId, featureId)
+    _, geom_value, props = await _body_for(request, ctx, fid, partial=False)
     geom = geometry_from(geom_value, content_crs(request))
     async with ctx.pool.acquire() as conn, conn.transaction():
         cs = await open_changeset(conn, actor=principal.name, source="api", note=_changeset_note(request))
@@ -144,14 +160,8 @@ async def replace_item(
 async def patch_item(
     request: Request, collectionId: str, featureId: str, ctx: Ctx, principal: PrincipalDep
 ) -> Response:
-    layer = vector(writable_layer(ctx, principal, collectionId))
-    _no_version_uri(request)
-    fid = parse_fid(featureId)
-    version = expected_version(request, fid)
-    body = await read_json_body(request, ctx.settings.api.max_body_bytes)
-    geom_value, props, body_id = feature_parts(body, partial=True)
-    if body_id is not None and str(body_id) != str(fid):
-        raise ValidationFailed(errors=[FieldError("id", "mismatch", f"the body's id {body_id} is not {fid}")])
+    layer, fid, version = _existing(request, ctx, principal, collectionId, featureId)
+    body, geom_value, props = await _body_for(request, ctx, fid, partial=True)
     if "geometry" in body and geom_value is None:
         raise ValidationFailed(
             errors=[FieldError("geometry", "required", "a feature's geometry cannot be removed")]
@@ -180,10 +190,7 @@ async def patch_item(
 async def delete_item(
     request: Request, collectionId: str, featureId: str, ctx: Ctx, principal: PrincipalDep
 ) -> Response:
-    layer = vector(writable_layer(ctx, principal, collectionId))
-    _no_version_uri(request)
-    fid = parse_fid(featureId)
-    version = expected_version(request, fid)
+    layer, fid, version = _existing(request, ctx, principal, collectionId, featureId)
     async with ctx.pool.acquire() as conn, conn.transaction():
         cs = await open_changeset(conn, actor=principal.name, source="api", note=_changeset_note(request))
         await retire_feature(
