@@ -19,7 +19,8 @@ test:
 lint:
 	@scripts/bootstrap.sh test
 	.venv/bin/ruff check .
-	.venv/bin/mypy spatial layers tiles api styles import benchmarks
+	.venv/bin/mypy spatial layers ingest sample tiles api styles import benchmarks
+	.venv/bin/lint-imports
 
 bench:
 	@scripts/bootstrap.sh test

@@ -176,7 +176,7 @@ def db_load_sample() -> None:
 
 
 def _load_sample(settings: Settings, url: str) -> None:
-    from layers.sample.loader import load_sample
+    from sample.loader import load_sample
 
     started = time.monotonic()
     report = _run(lambda: load_sample(url, data_dir=settings.api.data_dir, progress=True))

@@ -22,7 +22,7 @@ class ApiSettings(BaseSettings):
     Attributes:
         env: ``dev`` generates and keeps a local secret; ``prod`` refuses to start without one.
         secret_key: Signs session tokens (JWT). Required outside dev/test.
-        data_dir: The shared data folder with the real Changsha data.
+        data_dir: The sample data folder with the real Changsha data (``sample/data`` in the repository).
         node_modules_dir: Where npm installed MapLibre and friends; served under /vendor.
     """
 
@@ -39,7 +39,7 @@ class ApiSettings(BaseSettings):
     max_limit: int = 10_000
     max_body_bytes: int = 10 * 1024 * 1024
     exact_count_max_rows: int = 200_000
-    data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
+    data_dir: Path = PROJECT_ROOT / "sample" / "data"
     node_modules_dir: Path = PROJECT_ROOT / "node_modules"
     log_level: str = "info"
 

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ingest.load import run_delivery
+from ingest.report import Report
+from ingest.request import Request, SourceSpec, parse_valid_from
 from layers.db import connect, resolve_database_url
 from layers.errors import LayerError
-from layers.ingest.load import run_delivery
-from layers.ingest.report import Report
-from layers.ingest.request import Request, SourceSpec, parse_valid_from
 from layers.settings import DatabaseSettings
 from spatial.errors import SpatialError
 
@@ -94,7 +94,7 @@ def _default_actor() -> str:
 
 
 def list_profiles() -> int:
-    from layers.ingest.profiles import shipped_profiles
+    from ingest.profiles import shipped_profiles
 
     for p in shipped_profiles():
         print(f"{p.name:22s} {', '.join(p.applies_to):20s} {p.title}")

@@ -10,7 +10,7 @@ import folium
 import jinja2
 import orjson
 
-from layers.ingest.report import MAP_SAMPLE, Report
+from ingest.report import MAP_SAMPLE, Report
 from styles.folium_offline import render_offline
 
 SHOWN_ROWS = 1000

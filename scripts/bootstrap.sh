@@ -72,7 +72,7 @@ if [ "$have" != "$hash-test" ] && [ "$have" != "$hash-$mode" ]; then
 fi
 # Byte-compile ahead of time: with PYTHONDONTWRITEBYTECODE set (as on our CI machines) every
 # process would otherwise recompile its imports, about 1.5 s per `onemap` command.
-.venv/bin/python -m compileall -q -j 0 spatial layers tiles api styles import benchmarks tests >/dev/null || true
+.venv/bin/python -m compileall -q -j 0 spatial layers ingest sample tiles api styles import benchmarks tests >/dev/null || true
 
 # ---- front-end libraries from npm (served locally, never committed) -----------
 npm_stamp="node_modules/.onemap-installed"

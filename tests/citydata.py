@@ -1,6 +1,6 @@
 """Small real fixtures for tile, style and map tests, written through the versioned write path.
 
-* buildings: real OSM footprints from ``/work/shared/data`` in a bbox of 开福区 (about 400);
+* buildings: real OSM footprints from ``sample/data`` in a bbox of 开福区 (about 400);
 * rail stations: the real OSM stations (205);
 * water pipes, points and unit grid cells: a few generated features over the same buildings,
   valid against the registry schema (test data, not sample-city data).
@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -28,10 +26,9 @@ from layers.registry import Registry
 from layers.versioning import FeatureIn, open_changeset, prepare
 from spatial.codelists.buildings import OSM_BUILDING_TO_USE
 from spatial.codelists.grid import compose_grid_code
-from tests.support import SHARED_DATA
+from tests.support import SAMPLE_DATA
 
-# The shared data sit beside the repository; a git worktree elsewhere names them in ONEMAP_DATA_DIR.
-DATA_DIR = Path(os.environ.get("ONEMAP_DATA_DIR") or SHARED_DATA)
+DATA_DIR = SAMPLE_DATA
 
 # 望城区 near 112.92E 28.28N: a dense cluster of OSM buildings, most of them named.
 AREA_4490 = (112.905, 28.270, 112.935, 28.290)

@@ -1,6 +1,6 @@
-"""Survey deliveries for the import tests, built from the real data in ../shared/data.
+"""Survey deliveries for the import tests, built from the real data the repository carries in sample/data.
 
-No public pipe network of a Chinese city exists (shared/data/pipelines/SOURCES.md), so the
+No public pipe network of a Chinese city exists (sample/data/pipelines/SOURCES.md), so the
 real Modena water network is **moved to Changsha by a pure translation** of its Monte Mario /
 Italy zone 1 metres (EPSG:3003) into CGCS2000 3-degree GK CM 114°E metres (EPSG:4547):
 ``E = x + MODENA_DX``, ``N = y + MODENA_DY``. Lengths, angles and topology are the real
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,10 @@ from pyogrio.raw import write
 from shapely.geometry import LineString, Point, mapping, shape
 
 from spatial import offsets
-from tests.support import SHARED_DATA
+from tests.support import SAMPLE_DATA
 
 # A worktree may sit elsewhere than the checkout CI uses; ONEMAP_DATA_DIR (as the API reads it) wins.
-DATA = Path(os.environ.get("ONEMAP_DATA_DIR") or SHARED_DATA)
+DATA = SAMPLE_DATA
 MODENA_INP = DATA / "pipelines" / "modena_it.inp"
 MODENA_GPKG = DATA / "pipelines" / "modena_it.gpkg"
 OSM_BUILDINGS = DATA / "changsha" / "buildings" / "osm_buildings_changsha_partial.geojson"

@@ -14,7 +14,8 @@ import asyncpg
 from layers.cluster import PrivateCluster
 from layers.db import connect
 
-SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+# The real open data the repository carries (sample/data, with SOURCES.md and licences).
+SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample" / "data"
 
 
 def with_database(url: str, name: str) -> str:

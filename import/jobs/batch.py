@@ -19,7 +19,7 @@ example:
 
 def main(argv: list[str]) -> int:
     options = importlib.import_module("import.options")
-    batch = importlib.import_module("layers.ingest.batch")
+    batch = importlib.import_module("ingest.batch")
     cli = importlib.import_module("import.cli")
     p = argparse.ArgumentParser(prog="onemap import batch", description=DESCRIPTION,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--stop-on-error", action="store_true", help="stop at the first delivery that is not imported")
     p.add_argument("--progress", choices=["auto", "bar", "none"], default="auto")
     args = p.parse_args(argv)
-    errors = importlib.import_module("layers.ingest.errors")
+    errors = importlib.import_module("ingest.errors")
     try:
         manifest = batch.load_manifest(args.folder, args.manifest, default_job=args.default_job)
     except errors.IngestError as exc:

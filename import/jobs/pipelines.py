@@ -23,7 +23,7 @@ examples:
 
 def main(argv: list[str]) -> int:
     options = importlib.import_module("import.options")
-    spec = importlib.import_module("layers.ingest.request").SourceSpec
+    spec = importlib.import_module("ingest.request").SourceSpec
     p = options.parser("pipelines", DESCRIPTION)
     p.add_argument("--points", action="append", default=[], metavar="FILE[::LAYER]", help="a points table")
     p.add_argument("--segments", action="append", default=[], metavar="FILE[::LAYER]", help="a segments table")

@@ -32,22 +32,9 @@ from layers.registry import Registry, register_layer
 from layers.settings import DatabaseSettings
 from layers.versioning import open_changeset
 from spatial.codelists.buildings import OSM_BUILDING_TO_USE
-from tests.support import SHARED_DATA
+from tests.support import SAMPLE_DATA
 
-
-def _data_dir() -> Path:
-    # CI has shared/ beside the clone; a developer worktree may point ONEMAP_DATA_DIR at it.
-    for candidate in (
-        SHARED_DATA,
-        Path(os.environ.get("ONEMAP_DATA_DIR", "/nonexistent")),
-        Path("/work/shared/data"),
-    ):
-        if (candidate / "changsha").is_dir():
-            return candidate
-    raise RuntimeError(f"the shared data folder is missing (looked in {SHARED_DATA}); set ONEMAP_DATA_DIR")
-
-
-DATA = _data_dir() / "changsha"
+DATA = SAMPLE_DATA / "changsha"
 SEED_VALID_FROM = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 SECRET = "test-secret-" + "x" * 40
 TYPES_LAYER: dict[str, Any] = {

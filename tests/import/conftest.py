@@ -16,7 +16,7 @@ from tests.deliveries import Runner
 
 @pytest.fixture(scope="session")
 def delivered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every delivery file the tests import (built from ../shared/data)."""
+    """Every delivery file the tests import (built from sample/data)."""
     root = tmp_path_factory.mktemp("deliveries")
     points, segments = deliveries.gbk_pipeline_shapefiles(root / "gbk")
     csv_points, csv_segments = deliveries.survey_tables_csv(root / "csv")

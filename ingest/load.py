@@ -1,0 +1,454 @@
+"""One delivery, one transaction: read → map → validate → COPY into staging → check in SQL → merge.
+
+Nothing is written unless the whole delivery is acceptable: rejected rows beyond
+``max_rejects`` (default 0), a dry run, an error, or the process being killed all
+leave the database exactly as it was, because everything — the changeset row, the
+staging tables, the versioned merge — lives in a single transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import numpy as np
+import shapely
+
+from ingest import checks, pipelines
+from ingest.errors import TargetError
+from ingest.fingerprint import Skipper, row_hashes, salt_of
+from ingest.mapping import BatchMapper, Mapped
+from ingest.profiles import IDENTITY, Profile, Resolved, choose_profile, load_profile, resolve
+from ingest.progress import Progress
+from ingest.report import MAP_SAMPLE, Report
+from ingest.request import Request
+from ingest.sources import Batch, SourceLayer, open_source
+from ingest.targets import layer_id, part_of
+from ingest.validate import PropertyValidator, check_geometries, merge_errors
+from layers import bulk
+from layers.errors import FieldError, LayerError
+from layers.model import Layer
+from layers.registry import Registry
+from layers.versioning import open_changeset
+from spatial.errors import SpatialError
+from spatial.survey import CrsDecision, decide_crs, describe
+
+ROW_BASE = 10_000_000_000  # staging row_no = source index × ROW_BASE + source row
+
+
+class Refused(Exception):
+    """Raised inside the transaction to roll it back: too many rejections, or a dry run."""
+
+
+@dataclass
+class Input:
+    """A source table with everything decided about it."""
+
+    index: int
+    source: SourceLayer
+    part: str | None = None
+    decision: CrsDecision | None = None
+    profile: Profile | None = None
+    resolved: dict[str, Resolved] = field(default_factory=dict)
+    mappers: dict[str, BatchMapper] = field(default_factory=dict)
+
+
+@dataclass
+class Stage:
+    """The staging table of one target layer."""
+
+    layer: Layer
+    staging: bulk.Staging
+    validator: PropertyValidator
+    rows: int = 0
+
+
+class Delivery:
+    """Runs one :class:`Request` on one connection; the report fills in as it goes."""
+
+    def __init__(self, conn: asyncpg.Connection, request: Request, registry: Registry, report: Report) -> None:
+        self.conn = conn
+        self.request = request
+        self.registry = registry
+        self.report = report
+        self.inputs: list[Input] = []
+        self.stages: dict[str, Stage] = {}
+        self.points = pipelines.PointIndex()
+        self.found: dict[str, checks.Found] = {}
+        self.skippers: dict[str, Skipper | None] = {}
+        self._copying: asyncio.Task[int] | None = None
+        self.salts: dict[tuple[int, str], bytes] = {}
+        self.progress = Progress(enabled=request.progress)
+
+    # --- planning -----------------------------------------------------------------------------
+
+    def plan(self) -> None:
+        """Open every source and decide its part (pipelines), profile and target. Raises IngestError."""
+        req = self.request
+        if req.job != "pipelines":
+            target = req.target_layer
+            if target is None:
+                raise TargetError("say which layer to import into with --layer (onemap import generic --layer …)")
+            layer = self.registry.get(target)
+            if not layer.is_vector:
+                raise TargetError(f"{target} is a raster layer; raster layers are not imported row by row")
+            if req.mode != "append" and not layer.attributes.key:
+                raise TargetError(f"{target} has no key field, so --mode {req.mode} cannot match features; "
+                                  "use --mode append")
+        for spec in req.sources:
+            for src in open_source(spec.path, layer=spec.layer, encoding=req.encoding,
+                                   x_column=req.x_column, y_column=req.y_column):
+                item = Input(len(self.inputs), src)
+                if req.job == "pipelines":
+                    item.part = spec.part or part_of(src.geometry_type, src.fields)
+                    if item.part is None:
+                        raise TargetError(f"{src.label}: cannot tell whether it holds pipe segments or points; "
+                                          "pass it as --segments or --points")
+                self.inputs.append(item)
+                self.report.sources.append(src.describe())
+        if req.job == "pipelines":
+            self.inputs.sort(key=lambda i: i.part != "points")  # points first: segments refer to them
+
+    def _target_kind(self, item: Input) -> str:
+        return f"pipeline_{item.part}" if item.part else (self.request.target_layer or "")
+
+    def _template(self, item: Input) -> Layer:
+        if item.part:
+            return self.registry.get(layer_id("water", item.part))  # type: ignore[arg-type]
+        return self.registry.get(self.request.target_layer or "")
+
+    def resolved_for(self, item: Input, layer: Layer) -> Resolved:
+        if layer.id not in item.resolved:
+            if item.profile is None:
+                template = self._template(item)
+                item.profile = (load_profile(self.request.profile) if self.request.profile
+                                else choose_profile(self._target_kind(item), template.attributes, item.source.fields))
+                if item.profile is IDENTITY and item.part:
+                    # Pipeline tables in our own field names still want the CJJ 61 defaults and CAD layer names.
+                    item.profile = load_profile(f"cjj61_{item.part}")
+                self.report.sources[item.index]["profile"] = item.profile.name
+            constants = {k: v for k, v in self.request.constants.items() if layer.attributes.field(k) is not None}
+            resolved = resolve(item.profile, layer.attributes, item.source.fields,
+                               renames=self.request.renames, constants=constants)
+            item.resolved[layer.id] = resolved
+            lacking = [f.name for f in layer.attributes.fields
+                       if f.required and not resolved.provides(f.name) and f.name not in ("category", "subcategory")]
+            if lacking:
+                self.report.warnings.append(
+                    f"{item.source.label} → {layer.id}: no column for required field(s) {', '.join(lacking)}; "
+                    "map them with --map COLUMN=FIELD or give a value with --set FIELD=VALUE"
+                )
+            item.mappers[layer.id] = BatchMapper(layer.attributes, item.resolved[layer.id], item.decision)
+        return item.resolved[layer.id]
+
+    def _decide_crs(self, item: Input, first: Batch) -> None:
+        src = item.source
+        geoms = shapely.from_wkb(np.array([w for w in first.wkb if w is not None], dtype=object), on_invalid="ignore")
+        coords = shapely.get_coordinates(geoms[~shapely.is_missing(geoms)]) if len(geoms) else np.empty((0, 2))
+        if len(coords) == 0:
+            return  # a table without coordinates (segments drawn from their points)
+        item.decision = decide_crs(coords[:, 0], coords[:, 1], given=self.request.crs,
+                                   declared=src.declared_crs, xy_order=self.request.xy_order)
+        self.report.sources[item.index]["crs"] = describe(item.decision)
+
+    # --- staging ------------------------------------------------------------------------------
+
+    async def _skipper(self, item: Input, layer: Layer) -> Skipper | None:
+        """Fingerprinting for single-key layers fed straight from a column (not pipelines, whose rows
+        are routed and completed across layers); skipping unchanged rows only in upsert mode."""
+        if layer.id not in self.skippers:
+            key = layer.attributes.key
+            usable = (self.request.job != "pipelines" and len(key) == 1
+                      and item.mappers[layer.id].key_values(_EMPTY_BATCH, key[0]) is not None)
+            self.skippers[layer.id] = (
+                await Skipper.load(self.conn, layer=layer, key_field=key[0], skipping=self.request.mode == "upsert")
+                if usable else None
+            )
+        skipper = self.skippers[layer.id]
+        if skipper is not None and (item.index, layer.id) not in self.salts:
+            self.salts[(item.index, layer.id)] = salt_of({
+                "layer": layer.id, "mapping": item.resolved[layer.id].describe(),
+                "crs": describe(item.decision) if item.decision else None, "make_valid": self.request.make_valid,
+                "encoding": item.source.encoding.name if item.source.encoding else None,
+            })
+        return skipper
+
+    async def _stage_for(self, layer: Layer) -> Stage:
+        stage = self.stages.get(layer.id)
+        if stage is None:
+            staging = await bulk.create_staging(self.conn, layer,
+                                                fingerprints=self.skippers.get(layer.id) is not None)
+            stage = self.stages[layer.id] = Stage(layer, staging, PropertyValidator(layer.attributes))
+        return stage
+
+    async def run_inputs(self) -> None:
+        total = sum(i.source.count or 0 for i in self.inputs) or None
+        self.progress.start(total)
+        for item in self.inputs:
+            first = True
+            for batch in item.source.batches():
+                if first:
+                    self._decide_crs(item, batch)
+                    first = False
+                await self._batch(item, batch)
+                self.report.rows_read += len(batch)
+                self.progress.advance(len(batch))
+        await self._flush_copy()
+        self.progress.close()
+
+    async def _flush_copy(self) -> None:
+        """Wait for the COPY in flight: the connection carries one statement at a time."""
+        if self._copying is not None:
+            task, self._copying = self._copying, None
+            await task
+
+    async def _batch(self, item: Input, batch: Batch) -> None:
+        if self.request.job == "pipelines":
+            await self._flush_copy()  # routing and completion query the database
+            groups, routes = pipelines.route_batch(self, item, batch)
+        else:
+            groups, routes = {self.request.target_layer or "": list(range(len(batch)))}, {}
+        for target, indices in groups.items():
+            if not indices:
+                continue
+            layer = self.registry.get(target)
+            sub = batch if len(indices) == len(batch) else _subset(batch, indices)
+            self.resolved_for(item, layer)
+            if layer.id not in self.stages:
+                await self._flush_copy()  # the first batch for a layer creates its staging table
+                await self._skipper(item, layer)
+                await self._stage_for(layer)
+            skipper, stage = await self._skipper(item, layer), self.stages[layer.id]
+            if item.part:
+                mapped = item.mappers[layer.id].map(sub)
+                sub_routes = {i: routes[row] for i, row in enumerate(indices)}
+                await pipelines.complete(self, item, layer, mapped, sub_routes)
+                records = self._records(item, layer, stage, mapped, None)
+            else:
+                # Mapping and validating the next batch in a worker thread lets PostgreSQL
+                # digest the previous batch's COPY on the other core meanwhile.
+                records = await asyncio.to_thread(self._prepare, item, layer, stage, skipper, sub)
+            await self._copy(item, stage, records)
+
+    def _prepare(self, item: Input, layer: Layer, stage: Stage, skipper: Skipper | None,
+                 batch: Batch) -> list[tuple[Any, ...]]:
+        hashes: list[bytes] | None = None
+        if skipper is not None:
+            batch, hashes = self._skip_unchanged(item, layer, skipper, batch)
+            if not len(batch):
+                return []
+        mapped = item.mappers[layer.id].map(batch)
+        return self._records(item, layer, stage, mapped, hashes)
+
+    def _skip_unchanged(self, item: Input, layer: Layer, skipper: Skipper, batch: Batch) -> tuple[Batch, list[bytes]]:
+        """The rows of ``batch`` that need mapping, with their fingerprints; counts and rejects the rest."""
+        keys = item.mappers[layer.id].key_values(batch, skipper.key_field)
+        assert keys is not None
+        hashes = row_hashes(batch.wkb, batch.columns, self.salts[(item.index, layer.id)])
+        base = item.index * ROW_BASE
+        keep, rejected = skipper.split(keys, hashes, [base + r for r in batch.row_no])
+        counts = self.report.layer(layer.id)
+        counts.read += len(batch) - len(keep)
+        for i, staged_no, errors, key in rejected:
+            index, row = divmod(staged_no, ROW_BASE)
+            attributes = {k: v[i] for k, v in batch.columns.items()} if i >= 0 else None
+            self.report.reject(source=self.inputs_by_index(index).source.label, row=row, target=layer.id,
+                               errors=errors, key=key, attributes=attributes)
+        if len(keep) == len(batch):
+            return batch, hashes
+        return _subset(batch, keep), [hashes[i] for i in keep]
+
+    def _records(self, item: Input, layer: Layer, stage: Stage, mapped: Mapped,
+                 hashes: list[bytes] | None) -> list[tuple[Any, ...]]:
+        """Validate a mapped batch; report what fails; return the COPY records of what passes."""
+        n = len(mapped)
+        clean, prop_errors = stage.validator.validate(mapped.values, n)
+        assert layer.geometry_type is not None
+        wkb, geom_errors, repairs = check_geometries(mapped.geoms, target=layer.geometry_type,
+                                                    make_valid=self.request.make_valid)
+        geom_errors.update({i: [e] for i, e in mapped.geom_errors.items()})
+        errors = merge_errors(geom_errors, prop_errors)
+        label = item.source.label
+        for i, messages in repairs.items():
+            self.report.repairs.append({"source": label, "row": mapped.row_no[i], "target": layer.id,
+                                        "repairs": messages})
+        base = item.index * ROW_BASE
+        nothing = [None] * n
+        columns = [clean.get(f.name, nothing) for f in layer.attributes.fields]
+        extra = [hashes] if stage.staging.fingerprints and hashes is not None else (
+            [nothing] if stage.staging.fingerprints else [])
+        records = list(zip([base + r for r in mapped.row_no], wkb, nothing, *columns, *extra, strict=True))
+        if errors:
+            for i in sorted(errors):
+                self._reject(item, layer, mapped, i, errors[i])
+            records = [r for i, r in enumerate(records) if i not in errors]
+        self.report.layer(layer.id).read += n
+        if records and item.part == "points":
+            self.points.add_staged(layer.id, clean, mapped, errors)
+        return records
+
+    async def _copy(self, item: Input, stage: Stage, records: list[tuple[Any, ...]]) -> None:
+        if not records:
+            return
+        await self._flush_copy()
+        stage.rows += len(records)
+        self._copying = asyncio.create_task(bulk.copy_rows(self.conn, stage.staging, records))
+
+    def _reject(self, item: Input, layer: Layer | None, mapped: Mapped, i: int, errors: list[FieldError]) -> None:
+        geom = mapped.geoms[i]
+        geojson = None
+        if geom is not None and self.report.mapped_rejections() < MAP_SAMPLE and _in_degrees(geom):
+            geojson = shapely.geometry.mapping(geom)
+        key_field = layer.attributes.key[0] if layer and layer.attributes.key else None
+        key = mapped.values.get(key_field, [None] * len(mapped))[i] if key_field else None
+        self.report.reject(
+            source=item.source.label, row=mapped.row_no[i], target=layer.id if layer else None, errors=errors,
+            key=None if key is None else str(key), attributes={k: v[i] for k, v in mapped.raw.items()},
+            geometry=geojson,
+        )
+
+    def reject_unrouted(self, item: Input, batch: Batch, i: int, message: str) -> None:
+        mapped = Mapped(batch.row_no, {}, np.array([None] * len(batch), dtype=object), {}, batch.columns)
+        self._reject(item, None, mapped, i, [FieldError("category", "category", message)])
+
+    # --- checks and merge -----------------------------------------------------------------------
+
+    async def check(self) -> None:
+        """Set-based checks on the staged rows; rejected rows leave staging."""
+        found = await checks.run_all(self)
+        for target_id, skipper in self.skippers.items():
+            stage = self.stages.get(target_id)
+            if skipper is None or not skipper.forced or stage is None:
+                continue
+            already = {r[0] for r in found.get(target_id, [])}
+            dropped = [(row_no, key) for row_no, key in skipper.forced if row_no not in already]
+            present = set(await checks.staged_rows(self.conn, stage.staging, [r for r, _ in dropped]))
+            await checks.drop_rows(self.conn, stage.staging, list(present))
+            stage.rows -= len(present)
+            found.setdefault(target_id, []).extend(
+                (row_no, [FieldError(skipper.key_field, "duplicate",
+                                     f"{skipper.key_field} {key!r} appears more than once in the delivery")], key)
+                for row_no, key in dropped if row_no in present)
+        for stage_id, rows in found.items():
+            for row_no, errors, key in rows:
+                index, row = divmod(row_no, ROW_BASE)
+                self.report.reject(source=self.inputs_by_index(index).source.label, row=row, target=stage_id,
+                                   errors=errors, key=key)
+
+    def inputs_by_index(self, index: int) -> Input:
+        return next(i for i in self.inputs if i.index == index)
+
+    async def merge(self, changeset_id: int) -> None:
+        req = self.request
+        for target_id, skipper in self.skippers.items():
+            if skipper is not None and target_id not in self.stages:  # every row was unchanged
+                counts = self.report.layer(target_id)
+                counts.valid = counts.unchanged = counts.skipped = skipper.skipped
+        for stage in self.stages.values():
+            counts = self.report.layer(stage.layer.id)
+            skipper = self.skippers.get(stage.layer.id)
+            skipped = skipper.skipped if skipper is not None else 0
+            counts.valid = stage.rows + skipped
+            counts.unchanged = counts.skipped = skipped
+            if stage.rows == 0:
+                continue
+            key = stage.layer.attributes.key
+            async with bulk.indexes_rebuilt_after(self.conn, stage.layer, staged_rows=stage.rows) as rebuilt:
+                if rebuilt:
+                    self.report.warnings.append(
+                        f"{stage.layer.id}: initial load of {stage.rows} rows; its indexes were rebuilt after "
+                        "the load (readers of this layer waited for the commit)")
+                if req.mode == "append":
+                    done = await bulk.insert_all(self.conn, stage.staging, changeset_id=changeset_id,
+                                                 valid_from=req.valid_from)
+                else:
+                    done = await bulk.upsert_by_key(self.conn, stage.staging, key=key, changeset_id=changeset_id,
+                                                    valid_from=req.valid_from)
+            if req.mode == "replace-extent":
+                retired = await bulk.retire_missing_in_extent(self.conn, stage.staging, key=key,
+                                                              changeset_id=changeset_id, valid_to=req.valid_from)
+                done = done + bulk.MergeCounts(retired=retired)
+            counts.inserted, counts.new_versions = done.inserted, done.new_versions
+            counts.unchanged, counts.retired = done.unchanged + skipped, done.retired
+        self.report.changed_sample = await checks.changed_sample(self.conn, self.registry, changeset_id)
+
+
+_EMPTY_BATCH = Batch([], [], {})
+
+
+def _subset(batch: Batch, indices: list[int]) -> Batch:
+    return Batch([batch.row_no[i] for i in indices], [batch.wkb[i] for i in indices],
+                 {k: [v[i] for i in indices] for k, v in batch.columns.items()})
+
+
+def _in_degrees(geom: Any) -> bool:
+    minx, miny, maxx, maxy = geom.bounds
+    return bool(-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90)
+
+
+async def run_delivery(conn: asyncpg.Connection, request: Request) -> Report:
+    """Import one delivery. Never raises for bad data or unreadable files: the report says what happened
+    (``status`` "failed" with ``error`` when the delivery could not be read, mapped or merged)."""
+    report = Report(job=request.job, options=request.describe())
+    registry = await Registry.load(conn)
+    delivery = Delivery(conn, request, registry, report)
+    try:
+        delivery.plan()
+    except (LayerError, SpatialError) as exc:
+        report.error = str(exc)
+        report.decision = "the delivery could not be read or mapped; nothing was written"
+        report.finished_at = dt.datetime.now(dt.UTC)
+        return report
+    try:
+        async with conn.transaction():
+            await _session_settings(conn)
+            changeset_id = await open_changeset(
+                conn, actor=request.actor, source="import", note=request.note,
+                details={"job": request.job, "sources": [str(s.path) for s in request.sources],
+                         "mode": request.mode},
+            )
+            report.changeset_id = changeset_id
+            delivery.progress.phase("reading")
+            await delivery.run_inputs()
+            delivery.progress.phase("checking")
+            await delivery.check()
+            rejected = len(report.rejections)
+            if rejected > request.max_rejects:
+                for stage in delivery.stages.values():
+                    report.layer(stage.layer.id).valid = stage.rows
+                report.status = "refused"
+                report.decision = (f"{rejected} row(s) rejected (allowed: {request.max_rejects}); nothing was "
+                                   "imported. Fix the rows listed below and deliver again, or raise --max-rejects.")
+                raise Refused
+            delivery.progress.phase("merging")
+            await delivery.merge(changeset_id)
+            if request.dry_run:
+                report.status = "dry-run"
+                report.decision = "dry run: everything was checked and merged, then rolled back; nothing was written"
+                raise Refused
+            report.status = "imported"
+            accepted = "" if not rejected else f"; {rejected} rejected row(s) were left out (--max-rejects)"
+            report.decision = f"imported in one transaction as changeset {changeset_id}{accepted}"
+            delivery.progress.phase("committing")
+    except Refused:
+        report.changeset_id = None if report.status != "imported" else report.changeset_id
+    except (LayerError, SpatialError) as exc:
+        report.status = "failed"
+        report.error = str(exc)
+        report.decision = "the import stopped with an error and was rolled back; nothing was written"
+    finally:
+        report.finished_at = dt.datetime.now(dt.UTC)
+        delivery.progress.close()
+        delivery.progress.phase(f"done: {report.status}")
+    return report
+
+
+async def _session_settings(conn: asyncpg.Connection) -> None:
+    # If the client dies (kill -9) the server notices within a second and rolls back.
+    await conn.execute("SET LOCAL client_connection_check_interval = '1s'")
+    await conn.execute("SET LOCAL statement_timeout = 0")
+    await conn.execute("SET LOCAL work_mem = '64MB'")
+    await conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
