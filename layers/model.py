@@ -57,6 +57,15 @@ class LayerMetadata(BaseModel):
     notes: str | None = None
     owner: str | None = None
     raster: RasterInfo | None = None
+    # Declared extent, EPSG:4490 lon/lat (minlon, minlat, maxlon, maxlat): shown while the layer is empty.
+    extent: tuple[float, float, float, float] | None = None
+
+    @model_validator(mode="after")
+    def _extent_ordered(self) -> LayerMetadata:
+        e = self.extent
+        if e is not None and not (-180 <= e[0] < e[2] <= 180 and -90 <= e[1] < e[3] <= 90):
+            raise ValueError("metadata.extent must be minlon, minlat, maxlon, maxlat in degrees")
+        return self
 
 
 class LayerDef(BaseModel):

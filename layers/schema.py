@@ -22,6 +22,9 @@ SYSTEM_COLUMNS = frozenset(
     {"fid", "version", "valid_from", "valid_to", "recorded_at", "superseded_at", "changeset_id", "src_hash", "geom"}
 )
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+# The units layer definitions use → their UCUM codes (Part 5's default unit language).
+UCUM = {"m": "m", "m²": "m2", "m³": "m3", "mm": "mm", "cm": "cm", "km": "km", "kV": "kV", "MPa": "MPa",
+        "°": "deg", "%": "%", "t": "t", "kg": "kg", "s": "s", "h": "h", "a": "a"}
 
 _SQL_TYPES: dict[str, str] = {
     "string": "text",
@@ -92,7 +95,11 @@ class FieldDef(BaseModel):
         return None
 
     def json_schema(self) -> dict[str, Any]:
-        """JSON Schema of this property (used by /queryables and OpenAPI)."""
+        """JSON Schema of this property (used by /schema, /queryables, TileJSON and OpenAPI).
+
+        Part 5 annotations: ``x-ogc-unit`` (UCUM where the unit has a UCUM code, with
+        ``x-ogc-unitLang``); code lists as ``enum`` plus code → label maps in Chinese and English.
+        """
         out: dict[str, Any] = {**_JSON_TYPES[self.type], "title": self.title_zh, "x-title-en": self.title_en}
         if self.description:
             out["description"] = self.description
@@ -103,6 +110,8 @@ class FieldDef(BaseModel):
                 cl = CODELISTS[self.codelist]
                 out["x-codelist"] = cl.name
                 out["x-labels"] = dict(cl.labels_zh)
+                if cl.labels_en:
+                    out["x-labels-en"] = dict(cl.labels_en)
         if self.minimum is not None:
             out["minimum"] = self.minimum
         if self.maximum is not None:
@@ -112,7 +121,11 @@ class FieldDef(BaseModel):
         if self.pattern is not None:
             out["pattern"] = self.pattern
         if self.unit is not None:
-            out["x-unit"] = self.unit
+            out["x-unit"] = self.unit  # kept for clients written before Part 5
+            ucum = UCUM.get(self.unit)
+            out["x-ogc-unit"] = ucum or self.unit
+            if ucum is not None:
+                out["x-ogc-unitLang"] = "UCUM"
         return out
 
 

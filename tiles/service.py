@@ -19,6 +19,7 @@ import asyncpg
 import orjson
 
 from layers.db import connect
+from layers.extent import data_extent, extent_cache
 from layers.model import Layer
 from layers.registry import REGISTRY_CHANNEL, Registry
 from layers.temporal import Current, Selection
@@ -179,6 +180,7 @@ class TileService:
         """
         dropped = self.memory.invalidate(layer_id, boxes)
         self._extents.pop(layer_id, None)
+        extent_cache(self.pool).forget(layer_id)
         if self.disk is not None:
             self._disk_busy[layer_id] = self._disk_busy.get(layer_id, 0) + 1
             self._spawn(self._invalidate_disk(layer_id, boxes))
@@ -209,20 +211,16 @@ class TileService:
     # ---- extents and rasters -------------------------------------------------------------------
     async def extent(self, layer: Layer, *, data_dir: Path) -> Box | None:
         """The layer's current extent in EPSG:4490 lon/lat (raster: its newest epoch's file)."""
+        if layer.is_vector:
+            # Computed and cached with the collection documents' extent (layers.extent);
+            # invalidate() below drops it for both when an edit is heard.
+            found = await data_extent(self.pool, layer)
+            return found.bbox_4490 if found else None
         if layer.id in self._extents:
             return self._extents[layer.id]
-        box: Box | None
-        if layer.is_vector:
-            async with self.pool.acquire() as conn:
-                row = await conn.fetchrow(
-                    f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "  # noqa: S608
-                    f"(SELECT ST_Extent(geom) AS e FROM {layer.table} WHERE valid_to IS NULL) x"
-                )
-            box = (row[0], row[1], row[2], row[3]) if row and row[0] is not None else None
-        else:
-            epoch = pick_epoch(layer, Current())
-            path = epoch_file(data_dir, epoch) if epoch else None
-            box = await asyncio.to_thread(raster_bounds, path) if path and path.exists() else None
+        epoch = pick_epoch(layer, Current())
+        path = epoch_file(data_dir, epoch) if epoch else None
+        box = await asyncio.to_thread(raster_bounds, path) if path and path.exists() else None
         self._extents[layer.id] = box
         return box
 

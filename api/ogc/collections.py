@@ -3,7 +3,6 @@ overlay registration by admins, and the audit trail of a collection."""
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 import orjson
@@ -20,7 +19,10 @@ from api.ogc.bodies import read_json_body
 from api.ogc.links import GEOJSON, HTML, JSON, SCHEMA_JSON, base_url, link, self_and_alternate
 from api.ogc.params import check_known
 from layers.errors import FieldError, ValidationFailed
+from layers.extent import Extent, published_extent
+from layers.json_schema import feature_schema, property_list_schema
 from layers.model import GROUPS_EN, Layer, LayerDef
+from layers.query.history import audit_trail
 from layers.query.instants import rfc3339
 from layers.query.properties import queryables, sortables
 from layers.registry import register_layer
@@ -32,56 +34,41 @@ PLAIN = frozenset({"f", "lang"})
 # Part 2: the CRSs every collection offers for crs / bbox-crs / filter-crs (CRS84 is the default).
 OFFERED_SRIDS = (4490, 4326, 3857, 4526, 4547, 4525, 4546, 4527, 4548)
 CRS_LIST = [CRS84_URI] + [EPSG_URI.format(code=s) for s in OFFERED_SRIDS]
-_EXTENT_TTL_S = 60.0
-_extents: dict[str, tuple[float, list[float] | None]] = {}
+REL_SCHEMA = "http://www.opengis.net/def/rel/ogc/1.0/schema"
 
 
 class InvalidRegistration(ApiError):
+    """422: the overlay layer definition does not validate."""
+
     status = 422
     type_slug = "invalid-layer-definition"
     title = "The layer definition is not valid"
 
 
-async def spatial_extent(ctx: AppContext, layer: Layer) -> list[float] | None:
-    """Extent of current rows (lon/lat): exact on small layers, from statistics on big ones."""
-    hit = _extents.get(layer.id)
-    if hit and time.monotonic() - hit[0] < _EXTENT_TTL_S:
-        return hit[1]
-    async with ctx.pool.acquire() as conn:
-        rows = await conn.fetchval(
-            "SELECT reltuples FROM pg_class WHERE oid = $1::regclass", f'data."{layer.id}"'
-        )
-        if (rows is not None and 0 <= rows < 200_000) or rows == -1:
-            box = await conn.fetchrow(
-                f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "  # noqa: S608
-                f"(SELECT ST_Extent(geom) AS e FROM {layer.table} WHERE valid_to IS NULL) x"
-            )
-        else:
-            box = await conn.fetchrow(
-                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-                "(SELECT ST_EstimatedExtent('data', $1, 'geom') AS e) x",
-                layer.id,
-            )
-    extent = [round(float(v), 6) for v in box.values()] if box and box[0] is not None else None
-    _extents[layer.id] = (time.monotonic(), extent)
-    return extent
+def extent_doc(extent: Extent, layer: Layer) -> dict[str, Any]:
+    """The collection's ``extent`` member: spatial (CRS84) and temporal (valid time)."""
+    return {
+        "spatial": {"bbox": [list(extent.bbox_4490)], "crs": CRS84_URI},
+        "temporal": {
+            "interval": [
+                [
+                    rfc3339(layer.temporal_start) if layer.temporal_start else None,
+                    rfc3339(layer.temporal_end) if layer.temporal_end else None,
+                ]
+            ],
+            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+        },
+    }
 
 
 async def collection_doc(request: Request, ctx: AppContext, layer: Layer, fmt: str) -> dict[str, Any]:
+    """The collection document (JSON shape; the HTML page renders the same dict).
+
+    Its spatial extent is that of the current rows, or the layer's nominal extent while it has
+    none, so clients always learn where and in which CRS the layer lives (QGIS needs it).
+    """
     base = f"{base_url(request)}/collections/{layer.id}"
-    extent: dict[str, Any] = {}
-    box = await spatial_extent(ctx, layer)
-    if box is not None:
-        extent["spatial"] = {"bbox": [box], "crs": CRS84_URI}
-    extent["temporal"] = {
-        "interval": [
-            [
-                rfc3339(layer.temporal_start) if layer.temporal_start else None,
-                rfc3339(layer.temporal_end) if layer.temporal_end else None,
-            ]
-        ],
-        "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
-    }
+    extent = await published_extent(ctx.pool, layer)
     zh = request.query_params.get("lang") != "en"
     return {
         "id": layer.id,
@@ -90,7 +77,7 @@ async def collection_doc(request: Request, ctx: AppContext, layer: Layer, fmt: s
         "itemType": "feature",
         "crs": CRS_LIST,
         "storageCrs": EPSG_URI.format(code=STORAGE_SRID),
-        "extent": extent,
+        "extent": extent_doc(extent, layer),
         "versioning": {"timeAxis": "validity-time", "mutationTime": "server"},
         "keywords": layer.metadata.keywords,
         "x-onemap": {
@@ -106,6 +93,7 @@ async def collection_doc(request: Request, ctx: AppContext, layer: Layer, fmt: s
             "attribution": layer.metadata.attribution,
             "minZoom": layer.min_zoom,
             "maxZoom": layer.max_zoom,
+            "extentKind": extent.kind,
         },
         "links": [
             link(f"{base}?f=json", "self" if fmt == "json" else "alternate", JSON, layer.title_en),
@@ -124,12 +112,14 @@ async def collection_doc(request: Request, ctx: AppContext, layer: Layer, fmt: s
                 SCHEMA_JSON,
                 "sortables",
             ),
+            link(f"{base}/schema", REL_SCHEMA, SCHEMA_JSON, "schema of the features (Part 5)"),
         ],
     }
 
 
 @router.get("/collections", summary="Collections you may see")
 async def list_collections(request: Request, ctx: Ctx, principal: PrincipalDep) -> Response:
+    """Every vector collection the caller may read, each as its collection document."""
     check_known(request, PLAIN)
     fmt = negotiate(request)
     layers = [layer for layer in ctx.registry.vector_layers() if principal.can_read(layer)]
@@ -141,6 +131,7 @@ async def list_collections(request: Request, ctx: Ctx, principal: PrincipalDep) 
 
 
 def _vector(layer: Layer) -> Layer:
+    """:func:`api.ogc.items.vector`, imported late (items imports this module's neighbours)."""
     from api.ogc.items import vector
 
     return vector(layer)
@@ -148,6 +139,7 @@ def _vector(layer: Layer) -> Layer:
 
 @router.get("/collections/{collectionId}", summary="One collection: extents, CRSs and links")
 async def get_collection(request: Request, layer: ReadableCollection, ctx: Ctx) -> Response:
+    """One collection: extents, CRSs and links (items, queryables, sortables, schema)."""
     _vector(layer)
     check_known(request, PLAIN)
     fmt = negotiate(request)
@@ -158,41 +150,45 @@ async def get_collection(request: Request, layer: ReadableCollection, ctx: Ctx) 
 
 
 def _schema_doc(request: Request, layer: Layer, kind: str) -> dict[str, Any]:
+    schema_id = f"{base_url(request)}/collections/{layer.id}/{kind}"
+    if kind == "schema":
+        return feature_schema(layer, schema_id=schema_id)
     table = queryables(layer) if kind == "queryables" else sortables(layer)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"{base_url(request)}/collections/{layer.id}/{kind}",
-        "type": "object",
-        "title": f"{layer.title_zh} — {kind}",
-        "properties": {name: q.json_schema(geometry_type=layer.geometry_type) for name, q in table.items()},
-        "additionalProperties": False,
-    }
+    props = {name: q.json_schema(layer=layer) for name, q in table.items()}
+    return property_list_schema(layer, props, schema_id=schema_id, kind=kind)
+
+
+def _schema_response(request: Request, layer: Layer, kind: str) -> Response:
+    _vector(layer)
+    check_known(request, PLAIN)
+    fmt = negotiate(request)
+    doc = _schema_doc(request, layer, kind)
+    if fmt == "html":
+        return html.render(request, "schema.html.j2", doc=doc, layer=layer, kind=kind)
+    return Response(orjson.dumps(doc), media_type=SCHEMA_JSON)
+
+
+@router.get("/collections/{collectionId}/schema", summary="Schema of the features (JSON Schema, Part 5)")
+async def get_schema(request: Request, layer: ReadableCollection) -> Response:
+    """The Part 5 logical schema of the collection's features: roles, units, code lists, order."""
+    return _schema_response(request, layer, "schema")
 
 
 @router.get("/collections/{collectionId}/queryables", summary="Properties usable in filter (JSON Schema)")
 async def get_queryables(request: Request, layer: ReadableCollection) -> Response:
-    _vector(layer)
-    check_known(request, PLAIN)
-    fmt = negotiate(request)
-    doc = _schema_doc(request, layer, "queryables")
-    if fmt == "html":
-        return html.render(request, "schema.html.j2", doc=doc, layer=layer, kind="queryables")
-    return Response(orjson.dumps(doc), media_type=SCHEMA_JSON)
+    """Properties usable in ``filter`` (Part 3), as JSON Schema."""
+    return _schema_response(request, layer, "queryables")
 
 
 @router.get("/collections/{collectionId}/sortables", summary="Properties usable in sortby (JSON Schema)")
 async def get_sortables(request: Request, layer: ReadableCollection) -> Response:
-    _vector(layer)
-    check_known(request, PLAIN)
-    fmt = negotiate(request)
-    doc = _schema_doc(request, layer, "sortables")
-    if fmt == "html":
-        return html.render(request, "schema.html.j2", doc=doc, layer=layer, kind="sortables")
-    return Response(orjson.dumps(doc), media_type=SCHEMA_JSON)
+    """Properties usable in ``sortby`` (Part 5), as JSON Schema."""
+    return _schema_response(request, layer, "sortables")
 
 
 @router.post("/collections", status_code=201, summary="Register an overlay layer (admin)")
 async def register_overlay(request: Request, ctx: Ctx, admin: AdminDep) -> Response:
+    """Register another system's overlay layer (admin); it is empty until features are posted."""
     body = await read_json_body(request, ctx.settings.api.max_body_bytes)
     if not isinstance(body, dict):
         raise InvalidRegistration("the body must be a JSON object describing the layer")
@@ -222,6 +218,7 @@ async def register_overlay(request: Request, ctx: Ctx, admin: AdminDep) -> Respo
 async def get_changes(
     request: Request, layer: ReadableCollection, ctx: Ctx, principal: PrincipalDep
 ) -> Response:
+    """Who changed which feature and when (signed-in callers), newest first, paged by ``before``."""
     check_known(request, frozenset({"f", "fid", "limit", "before"}))
     if principal.is_anonymous:
         raise NotAuthenticated(
@@ -235,19 +232,7 @@ async def get_changes(
     except ValueError:
         raise InvalidParameter("fid, limit and before are whole numbers") from None
     async with ctx.pool.acquire() as conn:
-        rows = await conn.fetch(
-            """
-            SELECT c.id, c.fid, c.op, c.version_before, c.version_after, c.recorded_at,
-                   s.id AS changeset, s.actor, s.source, s.note
-            FROM onemap.changes c JOIN onemap.changesets s ON s.id = c.changeset_id
-            WHERE c.layer_id = $1 AND ($2::bigint IS NULL OR c.fid = $2) AND ($3::bigint IS NULL OR c.id < $3)
-            ORDER BY c.id DESC LIMIT $4
-            """,
-            layer.id,
-            fid,
-            before,
-            limit,
-        )
+        rows = await audit_trail(conn, layer=layer, fid=fid, before=before, limit=limit)
     changes = [
         {
             "id": r["id"],

@@ -14,6 +14,9 @@ from starlette.responses import HTMLResponse
 
 from api.negotiation import wants_lang
 from api.ogc.links import base_url
+from layers.json_schema import TIME_COLUMNS, SystemProperty
+from layers.model import Layer
+from layers.schema import FieldDef
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -30,6 +33,11 @@ def environment() -> Environment:
     return env
 
 
+def columns(layer: Layer) -> list[FieldDef | SystemProperty]:
+    """Columns of a feature table: the schema fields, then valid time (as the properties carry it)."""
+    return [*layer.attributes.fields, *TIME_COLUMNS]
+
+
 def render(
     request: Request,
     template: str,
@@ -38,6 +46,7 @@ def render(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
+    """Render ``template`` in the caller's language with the base URL and principal in scope."""
     lang = wants_lang(request)
     principal = getattr(request.state, "principal", None)
     page = (

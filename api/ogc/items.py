@@ -8,7 +8,7 @@ canonical Memento of a version, and ``/versions`` is the TimeMap.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import orjson
 from fastapi import APIRouter, Depends, Request
@@ -23,8 +23,9 @@ from api.ogc.links import GEOJSON, HTML, JSON, base_url, link, self_and_alternat
 from api.ogc.params import ITEM_PARAMS, check_known, crs_param, items_request
 from layers.errors import FeatureNotFound, FeatureRetired, UnknownLayer
 from layers.model import Layer
+from layers.query.history import latest_valid_version, version_rows
 from layers.query.instants import http_date, parse_instant, rfc3339
-from layers.query.items import Page, fetch_page, item_sql
+from layers.query.items import ItemsRequest, Page, fetch_item, fetch_page
 from layers.query.paging import encode
 from layers.temporal import AsOf, During
 from spatial.crs import CRS84, CrsRef
@@ -43,27 +44,33 @@ class FeatureGone(FeatureRetired):
 
 
 class NoFeatures(ApiError):
+    """404: a raster layer has tiles, not features."""
+
     status = 404
     type_slug = "no-features"
     title = "This collection has no features"
 
 
 def vector(layer: Layer) -> Layer:
+    """``layer`` if it holds features, else :class:`NoFeatures`."""
     if not layer.is_vector:
         raise NoFeatures(f"{layer.id} is a raster layer; it has tiles, not features")
     return layer
 
 
 def feature_url(request: Request, layer: Layer, fid: int, at: dt.datetime | None = None) -> str:
+    """Absolute URL of a feature, or of its Memento valid at ``at``."""
     url = f"{base_url(request)}/collections/{layer.id}/items/{fid}"
     return url + (f"?datetime={rfc3339(at)}" if at is not None else "")
 
 
 def crs_headers(crs: CrsRef) -> dict[str, str]:
+    """The Part 2 ``Content-Crs`` header for ``crs``."""
     return {"Content-Crs": f"<{crs.uri}>"}
 
 
 def etag(fid: int, version: int, *, default_representation: bool = True) -> str:
+    """Strong ETag of a version in its default representation (GeoJSON, CRS84), weak otherwise."""
     tag = f'"{fid}.{version}"'
     return tag if default_representation else f"W/{tag}"
 
@@ -81,6 +88,7 @@ async def readable(request: Request, collection_id: str) -> tuple[AppContext, La
 
 @router.get("/collections/{collectionId}/items", summary="Features of a collection (GeoJSON or HTML)")
 async def get_items(request: Request, collectionId: str) -> Response:
+    """A page of features (GeoJSON or HTML), keyset-paged; ``offset`` starts a walk anywhere."""
     ctx, layer = await readable(request, collectionId)
     fmt = negotiate(request)
     req, key = items_request(request, layer, ctx.settings.api, ctx.signing_key)
@@ -88,20 +96,7 @@ async def get_items(request: Request, collectionId: str) -> Response:
         page = await fetch_page(conn, req)
     links = self_and_alternate(request, fmt, GEOJSON)
     links.append(link(f"{base_url(request)}/collections/{layer.id}", "collection", JSON, layer.title_en))
-    going_back = req.cursor is not None and req.cursor.direction == "prev"
-    if (page.has_more or going_back) and page.last_key:
-        token = encode(page.last_key, direction="next", query=key, secret=ctx.signing_key)
-        links.append(
-            link(self_url(request, cursor=token), "next", GEOJSON if fmt == "json" else HTML, "next page")
-        )
-    has_prev = (req.cursor is not None and req.cursor.direction == "next") or (
-        req.cursor is not None and req.cursor.direction == "prev" and page.has_more
-    )
-    if has_prev and page.first_key:
-        token = encode(page.first_key, direction="prev", query=key, secret=ctx.signing_key)
-        links.append(
-            link(self_url(request, cursor=token), "prev", GEOJSON if fmt == "json" else HTML, "previous page")
-        )
+    links += paging_links(request, req, page, key, ctx.signing_key, GEOJSON if fmt == "json" else HTML)
     headers = {**crs_headers(req.crs), "OneMap-Number-Matched": page.matched_kind}
     if isinstance(req.selection, AsOf):
         headers["Memento-Datetime"] = http_date(req.selection.at)
@@ -117,10 +112,28 @@ async def get_items(request: Request, collectionId: str) -> Response:
             features=features,
             page=page,
             links=links,
-            fields=layer.attributes.fields,
+            fields=html.columns(layer),
             headers=headers,
         )
     return Response(collection_body(page, links), media_type=GEOJSON, headers=headers)
+
+
+def paging_links(
+    request: Request, req: ItemsRequest, page: Page, key: str, secret: str, media: str
+) -> list[dict[str, Any]]:
+    """next/prev links, each carrying a keyset cursor (never an offset, even on a page reached by one)."""
+    out = []
+    going_back = req.cursor is not None and req.cursor.direction == "prev"
+    if (page.has_more or going_back) and page.last_key:
+        token = encode(page.last_key, direction="next", query=key, secret=secret)
+        out.append(link(self_url(request, cursor=token, offset=None), "next", media, "next page"))
+    has_prev = req.offset > 0 or (
+        req.cursor is not None and (req.cursor.direction == "next" or page.has_more)
+    )
+    if has_prev and page.first_key:
+        token = encode(page.first_key, direction="prev", query=key, secret=secret)
+        out.append(link(self_url(request, cursor=token, offset=None), "prev", media, "previous page"))
+    return out
 
 
 def collection_body(page: Page, links: list[dict[str, Any]]) -> bytes:
@@ -141,6 +154,7 @@ def collection_body(page: Page, links: list[dict[str, Any]]) -> bytes:
 
 
 def parse_fid(raw: str) -> int:
+    """A feature id from the path; anything but digits is a 404 (no such feature)."""
     if not raw.isdigit() or len(raw) > 18:
         raise FeatureNotFound(f"there is no feature {raw!r}")
     return int(raw)
@@ -149,6 +163,7 @@ def parse_fid(raw: str) -> int:
 def version_links(
     request: Request, layer: Layer, fid: int, row: Any, at_text: str | None
 ) -> list[dict[str, Any]]:
+    """Memento links of the version in ``row``: canonical, original, timemap and neighbours."""
     links = [
         link(feature_url(request, layer, fid, row["valid_from"]), "canonical", GEOJSON, "this version"),
         link(feature_url(request, layer, fid), "original", GEOJSON, "the feature (current version)"),
@@ -164,6 +179,7 @@ def version_links(
 
 
 def link_header(links: list[dict[str, Any]]) -> str:
+    """The Memento relations of ``links`` as an RFC 8288 ``Link`` header."""
     wanted = {
         "canonical",
         "original",
@@ -178,6 +194,7 @@ def link_header(links: list[dict[str, Any]]) -> str:
 
 @router.get("/collections/{collectionId}/items/{featureId}", summary="One feature, current or as of a time")
 async def get_item(request: Request, collectionId: str, featureId: str) -> Response:
+    """One feature (GeoJSON or HTML) as current or valid at ``datetime``, with Memento links."""
     ctx, layer = await readable(request, collectionId)
     check_known(request, ITEM_PARAMS)
     if "properties" in request.query_params:
@@ -195,8 +212,7 @@ async def get_item(request: Request, collectionId: str, featureId: str) -> Respo
             "an item takes one instant in datetime, not an interval", extra={"parameter": "datetime"}
         )
     async with ctx.pool.acquire() as conn:
-        sql = item_sql(layer, crs=crs, at=at is not None)
-        row = await (conn.fetchrow(sql, fid, at) if at is not None else conn.fetchrow(sql, fid))
+        row = await fetch_item(conn, layer=layer, fid=fid, crs=crs, at=at)
         if row is None:
             await gone_or_missing(conn, request, layer, fid, at)
     links = version_links(request, layer, fid, row, at_text)
@@ -217,7 +233,7 @@ async def get_item(request: Request, collectionId: str, featureId: str) -> Respo
             feature=feature,
             links=links,
             row=row,
-            fields=layer.attributes.fields,
+            fields=html.columns(layer),
             headers=headers,
         )
     all_links = self_and_alternate(request, fmt, GEOJSON) + links
@@ -227,13 +243,9 @@ async def get_item(request: Request, collectionId: str, featureId: str) -> Respo
 
 async def gone_or_missing(
     conn: Any, request: Request, layer: Layer, fid: int, at: dt.datetime | None
-) -> None:
+) -> NoReturn:
     """Raise 404 for a feature that never existed, 410 (with Memento links) otherwise."""
-    latest = await conn.fetchrow(
-        f"SELECT version, valid_from, valid_to FROM {layer.table} WHERE fid = $1 "  # noqa: S608
-        "AND (valid_to IS NULL OR valid_to > valid_from) ORDER BY version DESC LIMIT 1",
-        fid,
-    )
+    latest = await latest_valid_version(conn, layer=layer, fid=fid)
     if latest is None:
         raise FeatureNotFound(f"there is no feature {fid} in {layer.id}")
     when = f"at {rfc3339(at)}" if at else "now"
@@ -262,19 +274,13 @@ async def gone_or_missing(
     summary="TimeMap: every version of a feature (OGC Versioned Features proposal)",
 )
 async def get_versions(request: Request, featureId: str, layer: ReadableCollection, ctx: Ctx) -> Response:
+    """The TimeMap of a feature: every version, with valid and transaction times."""
     vector(layer)
     check_known(request, frozenset({"f", "lang"}))
     fmt = negotiate(request)
     fid = parse_fid(featureId)
     async with ctx.pool.acquire() as conn:
-        rows = await conn.fetch(
-            f"SELECT t.version, t.valid_from, t.valid_to, t.recorded_at, t.superseded_at, t.changeset_id, "  # noqa: S608
-            f"c.op FROM {layer.table} t LEFT JOIN onemap.changes c ON c.changeset_id = t.changeset_id "
-            "AND c.layer_id = $2 AND c.fid = t.fid AND c.version_after = t.version AND c.op <> 'retire' "
-            "WHERE t.fid = $1 ORDER BY t.version",
-            fid,
-            layer.id,
-        )
+        rows = await version_rows(conn, layer=layer, fid=fid)
     if not rows:
         raise FeatureNotFound(f"there is no feature {fid} in {layer.id}")
     original = feature_url(request, layer, fid)
@@ -324,4 +330,5 @@ async def get_versions(request: Request, featureId: str, layer: ReadableCollecti
 
 
 def no_such(layer_id: str) -> UnknownLayer:
+    """The 404 for a collection that does not exist (or that the caller may not see)."""
     return UnknownLayer(f"there is no collection {layer_id!r}")

@@ -35,6 +35,7 @@ ITEMS_PARAMS = frozenset(
         "sortby",
         "properties",
         "cursor",
+        "offset",
         "profile",
     }
 )
@@ -45,6 +46,7 @@ OUTPUT_SRIDS = (4490, 4326, 4547, 4526, 3857)
 
 
 def check_known(request: Request, allowed: frozenset[str]) -> None:
+    """400 naming the first query parameter that is not in ``allowed``."""
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         raise InvalidParameter(
@@ -71,6 +73,7 @@ def crs_param(request: Request, name: str, *, output: bool = False) -> CrsRef:
 
 
 def limit_param(request: Request, settings: ApiSettings) -> int:
+    """``limit``: 1 to the configured maximum, the configured default when absent."""
     raw = request.query_params.get("limit")
     if raw is None:
         return settings.default_limit
@@ -85,6 +88,28 @@ def limit_param(request: Request, settings: ApiSettings) -> int:
             f"limit must be between 1 and {settings.max_limit}", extra={"parameter": "limit"}
         )
     return value
+
+
+def offset_param(request: Request) -> int:
+    """``offset`` (rows to skip, as pygeoapi, tipg and GeoServer take it): a whole number ≥ 0.
+
+    It only starts a walk: next/prev links carry a keyset cursor, so combining ``offset`` with
+    ``cursor`` is refused rather than given a meaning a client would have to guess.
+    """
+    raw = request.query_params.get("offset")
+    if raw is None:
+        return 0
+    if "cursor" in request.query_params:
+        raise InvalidParameter(
+            "offset and cursor cannot be combined: offset starts a walk, and the next/prev links "
+            "it returns carry a cursor (follow them as given)",
+            extra={"parameter": "offset"},
+        )
+    if not raw.isdigit() or len(raw) > 15:
+        raise InvalidParameter(
+            f"offset must be a whole number of rows, 0 or more, not {raw!r}", extra={"parameter": "offset"}
+        )
+    return int(raw)
 
 
 def items_request(
@@ -124,6 +149,7 @@ def items_request(
         filter_crs.uri,
         [k.token for k in sort],
     )
+    offset = offset_param(request)
     cursor = decode(q["cursor"], keys=sort, query=key, secret=secret) if "cursor" in q else None
     req = ItemsRequest(
         layer=layer,
@@ -135,6 +161,7 @@ def items_request(
         properties=props,
         crs=crs,
         limit=limit_param(request, settings),
+        offset=offset,
         cursor=cursor,
         unique_ids=profile == PROFILES[1] and isinstance(selection, During),
         count_cap=settings.exact_count_max_rows,

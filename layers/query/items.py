@@ -11,6 +11,7 @@ Count policy (``numberMatched``): never a full-table count on a big layer.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -45,6 +46,7 @@ class ItemsRequest:
     properties: tuple[str, ...] | None = None
     crs: CrsRef = CRS84
     limit: int = 10
+    offset: int = 0
     cursor: Cursor | None = None
     unique_ids: bool = False
     count_cap: int = 200_000
@@ -52,6 +54,7 @@ class ItemsRequest:
 
     @property
     def one_version_per_feature(self) -> bool:
+        """True when a feature appears at most once (current or as-of), so fid alone is a key."""
         return isinstance(self.selection, Current | AsOf)
 
 
@@ -103,6 +106,8 @@ def page_sql(req: ItemsRequest) -> tuple[str, list[Any]]:
         )
     order = order_by(req.sort, with_version=with_version, reverse=reverse)
     fetch = params.add(req.limit + 1, "int")
+    if req.offset:
+        where += " AND " + _offset_window(req, where, order, fetch, params)
     limit = params.add(req.limit, "int")
     feature = feature_sql(req.layer, names=req.properties, crs=req.crs, unique_ids=req.unique_ids)
     table = req.layer.table
@@ -133,6 +138,21 @@ SELECT (SELECT convert_to(string_agg(f, ',' ORDER BY rn {direction}), 'UTF8') FR
        {estimate_sql} AS estimate
 """  # noqa: S608 - identifiers come from the registry via quote_ident; values are bound
     return sql, params.values
+
+
+def _offset_window(req: ItemsRequest, where: str, order: str, fetch: str, params: Params) -> str:
+    """SQL true for the rows ``req.offset`` rows into the order, found on keys alone.
+
+    The skipped rows are walked in the order's index (for the default order, an index-only scan
+    of the partial ``cur_fid`` index) and only their keys are read: no feature JSON is built for
+    them and nothing is counted. The page itself is then rendered from the rows found.
+    """
+    key = "fid" if req.one_version_per_feature else "(fid, version)"
+    offset = params.add(req.offset, "bigint")
+    return (
+        f"{key} IN (SELECT {key.strip('()')} FROM {req.layer.table} WHERE {where} "  # noqa: S608
+        f"ORDER BY {order} OFFSET {offset} LIMIT {fetch})"
+    )
 
 
 async def fetch_page(conn: asyncpg.Connection, req: ItemsRequest) -> Page:
@@ -195,7 +215,7 @@ def _item_sql(layer: Layer, *, crs: CrsRef, at: bool) -> str:
     sel = "tstzrange(t.valid_from, t.valid_to) @> $2::timestamptz" if at else "t.valid_to IS NULL"
     table = layer.table
     return f"""
-SELECT {feature.replace("valid_from", "t.valid_from").replace("valid_to", "t.valid_to")} AS f,
+SELECT {feature} AS f,
        t.version, t.valid_from, t.valid_to,
        (SELECT p.valid_from FROM {table} p WHERE p.fid = t.fid AND p.version < t.version
           AND p.valid_to > p.valid_from ORDER BY p.version DESC LIMIT 1) AS prev_from,
@@ -205,5 +225,15 @@ FROM {table} t WHERE t.fid = $1 AND {sel}
 """  # noqa: S608
 
 
+async def fetch_item(
+    conn: asyncpg.Connection, *, layer: Layer, fid: int, crs: CrsRef, at: dt.datetime | None
+) -> asyncpg.Record | None:
+    """One feature as current (``at`` None) or valid at ``at``: columns f (GeoJSON text), version,
+    valid_from, valid_to, prev_from and next_from (start times of its neighbouring versions)."""
+    sql = item_sql(layer, crs=crs, at=at is not None)
+    return await (conn.fetchrow(sql, fid, at) if at is not None else conn.fetchrow(sql, fid))
+
+
 def decode_key(key: str | None) -> list[Any] | None:
+    """The sort key a page row carries, as JSON values (None for an empty page)."""
     return orjson.loads(key) if key else None

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from layers.json_schema import VALID_FROM, VALID_TO, VERSION, geometry_schema, system_schema
 from layers.model import Layer
 from layers.query.errors import UnknownProperty
+from layers.query.output import TIME_PROPERTIES
 from layers.schema import FieldDef
 from layers.sql import quote_ident
 
@@ -36,6 +38,7 @@ SQL_CAST: dict[Kind, str] = {
     "geometry": "geometry",
 }
 GEOMETRY_NAMES = ("geometry", "geom")
+SYSTEM_PROPERTIES = {p.name: p for p in (VALID_FROM, VALID_TO, VERSION)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,38 +51,13 @@ class Queryable:
     field: FieldDef | None = None
     nullable: bool = True
 
-    def json_schema(self, *, geometry_type: str | None = None) -> dict[str, Any]:
+    def json_schema(self, *, layer: Layer) -> dict[str, Any]:
+        """This property's JSON Schema for /queryables and /sortables (built by :mod:`layers.json_schema`)."""
         if self.field is not None:
             return self.field.json_schema()
         if self.kind == "geometry":
-            fmt = {
-                "Point": "point",
-                "LineString": "linestring",
-                "Polygon": "polygon",
-                "MultiPoint": "multipoint",
-                "MultiLineString": "multilinestring",
-                "MultiPolygon": "multipolygon",
-            }.get(geometry_type or "", "any")
-            return {
-                "format": f"geometry-{fmt}",
-                "title": "几何",
-                "x-title-en": "Geometry",
-                "x-ogc-role": "primary-geometry",
-            }
-        titles = {
-            "valid_from": ("有效期开始", "Valid from", "primary-interval-start"),
-            "valid_to": ("有效期结束", "Valid to (empty while current)", "primary-interval-end"),
-            "version": ("版本号", "Version number", None),
-        }
-        zh, en, role = titles[self.name]
-        out: dict[str, Any] = {"title": zh, "x-title-en": en}
-        if self.kind == "datetime":
-            out.update({"type": "string", "format": "date-time"})
-        else:
-            out.update({"type": "integer", "minimum": 1})
-        if role:
-            out["x-ogc-role"] = role
-        return out
+            return geometry_schema(layer)
+        return system_schema(SYSTEM_PROPERTIES[self.name])
 
 
 def _system(layer: Layer) -> list[Queryable]:
@@ -127,12 +105,12 @@ def sortables(layer: Layer) -> dict[str, Queryable]:
 
 
 def returnables(layer: Layer) -> list[str]:
-    """Names ``properties`` may select: the schema fields."""
-    return [f.name for f in layer.attributes.fields]
+    """Names ``properties`` may select: the schema fields, then valid time."""
+    return [f.name for f in layer.attributes.fields] + list(TIME_PROPERTIES)
 
 
 def parse_properties(layer: Layer, text: str) -> tuple[str, ...]:
-    """The ``properties`` parameter: a comma list of schema fields to return (empty: none).
+    """The ``properties`` parameter: a comma list of properties to return (empty: none).
 
     Raises:
         UnknownProperty: for a name the layer does not have.

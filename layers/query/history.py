@@ -1,0 +1,62 @@
+"""History reads the Features API needs besides pages: a feature's versions, its newest valid
+version (to tell 404 from 410), and a collection's audit trail.
+
+Correction versions (``valid_to <= valid_from``: a version that was never true) are listed in the
+TimeMap, flagged, but never chosen as "latest".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from layers.model import Layer
+
+
+async def latest_valid_version(conn: asyncpg.Connection, *, layer: Layer, fid: int) -> asyncpg.Record | None:
+    """(version, valid_from, valid_to) of the newest non-correction version of ``fid``, or None."""
+    return await conn.fetchrow(
+        f"SELECT version, valid_from, valid_to FROM {layer.table} WHERE fid = $1 "  # noqa: S608 - quoted
+        "AND (valid_to IS NULL OR valid_to > valid_from) ORDER BY version DESC LIMIT 1",
+        fid,
+    )
+
+
+async def version_rows(conn: asyncpg.Connection, *, layer: Layer, fid: int) -> Sequence[asyncpg.Record]:
+    """Every version of ``fid``, oldest first, with the operation that wrote it (TimeMap rows).
+
+    Columns: version, valid_from, valid_to, recorded_at, superseded_at, changeset_id, op.
+    """
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT t.version, t.valid_from, t.valid_to, t.recorded_at, t.superseded_at, t.changeset_id, "  # noqa: S608
+        f"c.op FROM {layer.table} t LEFT JOIN onemap.changes c ON c.changeset_id = t.changeset_id "
+        "AND c.layer_id = $2 AND c.fid = t.fid AND c.version_after = t.version AND c.op <> 'retire' "
+        "WHERE t.fid = $1 ORDER BY t.version",
+        fid,
+        layer.id,
+    )
+    return rows
+
+
+async def audit_trail(
+    conn: asyncpg.Connection, *, layer: Layer, fid: int | None, before: int | None, limit: int
+) -> Sequence[asyncpg.Record]:
+    """The newest ``limit`` changes to ``layer`` (optionally of one feature, below change id ``before``).
+
+    Columns: id, fid, op, version_before, version_after, recorded_at, changeset, actor, source, note.
+    """
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        SELECT c.id, c.fid, c.op, c.version_before, c.version_after, c.recorded_at,
+               s.id AS changeset, s.actor, s.source, s.note
+        FROM onemap.changes c JOIN onemap.changesets s ON s.id = c.changeset_id
+        WHERE c.layer_id = $1 AND ($2::bigint IS NULL OR c.fid = $2) AND ($3::bigint IS NULL OR c.id < $3)
+        ORDER BY c.id DESC LIMIT $4
+        """,
+        layer.id,
+        fid,
+        before,
+        limit,
+    )
+    return rows
