@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI
 from api.auth_routes import router as auth_router
 from api.context import AppContext, get_context
 from api.errors import install_error_handlers
+from api.head import HeadAsGet
 from api.ogc import features_routers
 from api.ogc.core import docs_router
 from api.settings import Settings, load_settings
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(docs_router)
     app.include_router(tiles_router(settings))
     app.add_middleware(CachedTileFastPath)
+    app.add_middleware(HeadAsGet)  # outermost: HEAD reaches the fast lane and every route as GET
 
     @app.get("/health", tags=["system"], summary="Liveness and database check")
     async def health(ctx: Annotated[AppContext, Depends(get_context)]) -> dict[str, Any]:

@@ -34,7 +34,8 @@ class CachedTileFastPath:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or scope.get("query_string"):
+        """Answer a plain tile GET (or HEAD: same headers, no body) from the cache or the service."""
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or scope.get("query_string"):
             await self.app(scope, receive, send)
             return
         match = _TILE.match(scope["path"])
@@ -46,7 +47,7 @@ class CachedTileFastPath:
             return
         status, headers, body = answer
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
     def _public_layer(self, scope: Scope, layer_id: str) -> tuple[Any, Any, str | None] | None:
         """(tile service, layer, If-None-Match) for an anonymous request to a public vector layer."""
