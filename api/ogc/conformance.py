@@ -40,6 +40,8 @@ CONFORMANCE: tuple[str, ...] = (
     FEATURES_4 + "update",
     FEATURES_4 + "optimistic-locking-etags",
     FEATURES_4 + "features",
+    FEATURES_5 + "schemas",
+    FEATURES_5 + "core-roles-features",
     FEATURES_5 + "sortables",
     TILES_1 + "core",
     TILES_1 + "tileset",

@@ -79,6 +79,15 @@ EVIDENCE: dict[str, list[str]] = {
         "test_writes.py::test_invalid_features_get_field_errors",
         "test_writes.py::test_content_crs_on_write",
     ],
+    "ogcapi-features-5/1.0/conf/schemas": [
+        "test_schema.py::test_every_collection_serves_its_schema",
+        "test_schema.py::test_items_validate_against_their_schema",
+        "test_schema.py::test_collection_links_its_schema",
+    ],
+    "ogcapi-features-5/1.0/conf/core-roles-features": [
+        "test_schema.py::test_roles_name_id_geometry_and_valid_time",
+        "test_schema.py::test_items_validate_against_their_schema",
+    ],
     "ogcapi-features-5/1.0/conf/sortables": [
         "test_collections.py::test_sortables_exclude_geometry",
         "test_items.py::test_sortby_pages_through_in_order",
