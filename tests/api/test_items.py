@@ -234,6 +234,10 @@ class _Rev:
         ({"datetime": "yesterday"}, "RFC 3339"),
         ({"datetime": "2024-02-01T00:00:00Z/2023-01-01T00:00:00Z"}, "ends before"),
         ({"cursor": "forged.token"}, "cursor"),
+        ({"offset": "-1"}, "offset must be a whole number"),
+        ({"offset": "2.5"}, "offset must be a whole number"),
+        ({"offset": "ten"}, "offset must be a whole number"),
+        ({"offset": "10", "cursor": "whatever.token"}, "offset and cursor cannot be combined"),
         ({"profile": "nope"}, "profile"),
     ],
 )
@@ -282,3 +286,35 @@ async def test_item_and_items_html(client: httpx.AsyncClient) -> None:
     )
     assert item.status_code == 200 and "Station name" in item.text
     assert '"type":"FeatureCollection"' in item.text
+
+
+async def test_offset_pages_match_the_cursor_walk(client: httpx.AsyncClient, seed: Seed) -> None:
+    """pygeoapi/tipg/GeoServer-style paging by offset sees what the keyset walk sees."""
+    walked = [f["id"] for f in await walk(client, "/collections/rail_stations/items", {"limit": 50})]
+    for offset in (0, 7, 50, 199, seed.counts["rail_stations"] - 1, seed.counts["rail_stations"] + 5):
+        r = await client.get("/collections/rail_stations/items", params={"limit": 10, "offset": offset})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert [f["id"] for f in body["features"]] == walked[offset : offset + 10]
+        assert body["numberMatched"] == seed.counts["rail_stations"]  # the count ignores the offset
+    by_area = {"limit": 7, "sortby": "-area,code"}
+    sorted_walk = await walk(client, "/collections/test_parcels/items", by_area)
+    page = await client.get("/collections/test_parcels/items", params={**by_area, "offset": 20})
+    assert [f["id"] for f in page.json()["features"]] == [f["id"] for f in sorted_walk[20:27]]
+
+
+async def test_a_page_reached_by_offset_links_on_with_cursors(client: httpx.AsyncClient) -> None:
+    walked = [f["id"] for f in await walk(client, "/collections/rail_stations/items", {"limit": 100})]
+    body = (await client.get("/collections/rail_stations/items", params={"limit": 10, "offset": 30})).json()
+    links = {link["rel"]: link["href"] for link in body["links"]}
+    for rel in ("next", "prev"):
+        query = httpx.URL(links[rel]).params
+        assert "cursor" in query and "offset" not in query, links[rel]
+    nxt = (await client.get(links["next"])).json()
+    assert [f["id"] for f in nxt["features"]] == walked[40:50]
+    prev = (await client.get(links["prev"])).json()
+    assert [f["id"] for f in prev["features"]] == walked[20:30]
+    rest = await walk(client, links["next"])
+    assert [f["id"] for f in rest] == walked[40:]
+    first = (await client.get("/collections/rail_stations/items", params={"limit": 10, "offset": 0})).json()
+    assert "prev" not in {link["rel"] for link in first["links"]}
