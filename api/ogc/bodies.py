@@ -12,6 +12,7 @@ from shapely.geometry.base import BaseGeometry
 from api.errors import InvalidParameter, PayloadTooLarge
 from layers.errors import FieldError, ValidationFailed
 from layers.query.cql2 import to_storage
+from layers.query.output import TIME_PROPERTIES
 from spatial.crs import CRS84, CrsRef, parse_crs
 from spatial.errors import UnsupportedCrs
 
@@ -80,7 +81,12 @@ def geometry_from(value: Any, crs: CrsRef) -> BaseGeometry:
 
 
 def feature_parts(body: Any, *, partial: bool) -> tuple[Any, dict[str, Any] | None, Any]:
-    """(geometry value or None, properties or None, id) of a GeoJSON Feature body."""
+    """(geometry value or None, properties or None, id) of a GeoJSON Feature body.
+
+    ``valid_from``/``valid_to`` are read-only properties (the schema says so): a client that
+    writes back a feature it read sends them, and they are dropped here rather than refused.
+    Valid time is set with the ``OGC-Mutation-Datetime`` header.
+    """
     if not isinstance(body, dict):
         raise ValidationFailed(
             errors=[FieldError("feature", "type", "the body must be a GeoJSON Feature object")]
@@ -90,6 +96,8 @@ def feature_parts(body: Any, *, partial: bool) -> tuple[Any, dict[str, Any] | No
     props = body.get("properties")
     if props is not None and not isinstance(props, dict):
         raise ValidationFailed(errors=[FieldError("properties", "type", "properties must be an object")])
+    if props is not None:
+        props = {k: v for k, v in props.items() if k not in TIME_PROPERTIES}
     if not partial and "geometry" not in body:
         raise ValidationFailed(errors=[FieldError("geometry", "required", "a feature needs a geometry")])
     return body.get("geometry"), props, body.get("id")
