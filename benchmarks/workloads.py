@@ -5,7 +5,8 @@ A workload gives, per target, a ``RequestSpec`` (an HTTP path template for wrk)
 or a ``FloorSpec`` (a pgbench script). Path templates may use ``{bbox}`` (a random
 ~500 m box, lon/lat, inside the city), ``{fid}`` (a random current feature id),
 ``{z}``/``{x}``/``{y}`` (a random tile in ``ctx.tile_zoom`` over the city) and
-``{deep_cursor}`` (the cursor of the page after 10,000 features).
+``{deep_cursor}`` (the cursor of the page after 10,000 features). ``deep_page`` and
+``deep_page_offset`` reach the same page by cursor and by ``offset=10000``.
 """
 
 from __future__ import annotations
@@ -128,6 +129,13 @@ def _deep_floor(ctx: BenchContext) -> FloorSpec:
     return pgbench_script(sql, values, {})
 
 
+def _deep_offset_floor(ctx: BenchContext) -> FloorSpec:
+    from layers.query.items import ItemsRequest, page_sql
+
+    sql, values = page_sql(ItemsRequest(layer=ctx.layer, limit=100, offset=10_000))
+    return pgbench_script(sql, values, {})
+
+
 def _item_floor(ctx: BenchContext) -> FloorSpec:
     from layers.query.items import item_sql
     from spatial.crs import CRS84
@@ -170,6 +178,17 @@ register(
             "onemap": lambda c: RequestSpec(f"{OM}/items?limit=100&cursor={c.deep_cursor}"),
             "tipg": lambda c: RequestSpec(f"{TIPG}/items?limit=100&offset=10000"),
             "floor": _deep_floor,
+        },
+    )
+)
+register(
+    Workload(
+        "deep_page_offset",
+        "the same page reached with offset=10000 (how pygeoapi/tipg/GeoServer scripts page)",
+        {
+            "onemap": lambda c: RequestSpec(f"{OM}/items?limit=100&offset=10000"),
+            "tipg": lambda c: RequestSpec(f"{TIPG}/items?limit=100&offset=10000"),
+            "floor": _deep_offset_floor,
         },
     )
 )
