@@ -18,6 +18,8 @@ from spatial.errors import UnsupportedCrs
 
 
 class BadBody(InvalidParameter):
+    """400: the body is empty or not JSON."""
+
     type_slug = "invalid-body"
     title = "The request body cannot be read"
 

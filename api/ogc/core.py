@@ -23,6 +23,8 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 class StaticNotFound(ApiError):
+    """404: no such file under api/static."""
+
     status = 404
     type_slug = "static-not-found"
     title = "No such file"
@@ -34,6 +36,7 @@ PLAIN = frozenset({"f", "lang"})
 
 @router.get("/", summary="Landing page")
 async def landing(request: Request, ctx: Ctx) -> Response:
+    """The landing page: links to the API definition, conformance and the collections."""
     check_known(request, PLAIN)
     fmt = negotiate(request)
     base = base_url(request)
@@ -57,6 +60,7 @@ async def landing(request: Request, ctx: Ctx) -> Response:
 
 @router.get("/conformance", summary="Conformance classes this server passes")
 async def conformance(request: Request) -> Response:
+    """The conformance classes declared (exactly those the tests prove)."""
     check_known(request, PLAIN)
     fmt = negotiate(request)
     doc = {"conformsTo": list(CONFORMANCE), "links": self_and_alternate(request, fmt)}
@@ -67,6 +71,7 @@ async def conformance(request: Request) -> Response:
 
 @router.get("/openapi", summary="OpenAPI 3.0 definition of this API")
 async def openapi(request: Request, ctx: Ctx) -> Response:
+    """The OpenAPI 3.0 document (JSON) or its documentation page (HTML)."""
     check_known(request, PLAIN)
     fmt = negotiate(request)
     if fmt == "html":
@@ -75,6 +80,7 @@ async def openapi(request: Request, ctx: Ctx) -> Response:
 
 
 def api_docs_page(request: Request) -> HTMLResponse:
+    """The API documentation page, reading /openapi from this server."""
     return html.render(request, "openapi.html.j2", spec_url=f"{base_url(request)}/openapi?f=json")
 
 
@@ -83,11 +89,13 @@ docs_router = APIRouter(include_in_schema=False)
 
 @docs_router.get("/api-docs")
 async def api_docs(request: Request) -> Response:
+    """The API documentation page at a memorable address."""
     return api_docs_page(request)
 
 
 @docs_router.get("/openapi.json")
 async def openapi_json(request: Request, ctx: Ctx) -> Response:
+    """The OpenAPI document where generic tools look for it."""
     return Response(orjson.dumps(openapi_document(ctx, base_url(request))), media_type=OPENAPI_JSON)
 
 

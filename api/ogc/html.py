@@ -28,6 +28,7 @@ def _tojson(value: Any) -> Markup:
 
 @cache
 def environment() -> Environment:
+    """The Jinja2 environment over api/templates (built once per process)."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     env.filters["tojson_script"] = _tojson
     return env

@@ -33,6 +33,7 @@ def base_url(request: Request) -> str:
 def link(
     href: str, rel: str, type_: str | None = None, title: str | None = None, **extra: Any
 ) -> dict[str, Any]:
+    """A link object (``href``, ``rel``, optional ``type``/``title`` and any extra members)."""
     out: dict[str, Any] = {"href": href, "rel": rel}
     if type_:
         out["type"] = type_
@@ -55,6 +56,7 @@ def self_url(request: Request, **replace: str | None) -> str:
 
 
 def self_and_alternate(request: Request, fmt: str, json_type: str = JSON) -> list[dict[str, Any]]:
+    """``self`` in the format served and ``alternate`` in the other one (JSON or HTML)."""
     if fmt == "html":
         return [
             link(self_url(request, f="html"), "self", HTML, "this page"),

@@ -45,6 +45,7 @@ class Bbox:
 
 
 def parse_numbers(text: str, *, parameter: str = "bbox") -> list[float]:
+    """The 4 or 6 finite numbers of a bbox parameter, in the order given (400 otherwise)."""
     parts = [p.strip() for p in text.split(",")]
     if len(parts) not in (4, 6):
         raise InvalidQuery(

@@ -18,15 +18,21 @@ class InvalidQuery(LayerError):
 
 
 class InvalidFilter(InvalidQuery):
+    """400: the CQL2 filter cannot be parsed or does not type-check against the queryables."""
+
     type_slug = "invalid-filter"
     title = "Invalid filter expression"
 
 
 class UnknownProperty(InvalidQuery):
+    """400: a filter, sortby or properties name the layer does not have."""
+
     type_slug = "unknown-property"
     title = "Unknown property"
 
 
 class InvalidCursor(InvalidQuery):
+    """400: a cursor that is forged, damaged or belongs to another query."""
+
     type_slug = "invalid-cursor"
     title = "Invalid or expired paging cursor"

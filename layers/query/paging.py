@@ -26,6 +26,8 @@ Direction = Literal["next", "prev"]
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
+    """A decoded cursor: the sort values, fid and version of the row a page ended (began) on."""
+
     values: list[Any]
     fid: int
     version: int
@@ -33,6 +35,7 @@ class Cursor:
 
 
 def fingerprint(*parts: object) -> str:
+    """A short hash of what defines a query, so a cursor is refused by any other query."""
     return hashlib.sha256(orjson.dumps([str(p) for p in parts])).hexdigest()[:16]
 
 

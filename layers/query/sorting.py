@@ -27,6 +27,7 @@ class SortKey:
 
     @property
     def token(self) -> str:
+        """The key as ``sortby`` spells it (``+name``/``-name``), for cursor fingerprints."""
         return f"{'-' if self.descending else '+'}{self.name}"
 
 
