@@ -18,7 +18,7 @@ from pyproj import Geod
 
 from ingest.convert import code_mapper, date_of, number_in, text_of, year_of
 from ingest.profiles import FieldSpec, Resolved
-from ingest.sources import Batch
+from ingest.readers.base import Batch
 from layers.errors import FieldError
 from layers.schema import FieldDef, LayerSchema
 from spatial.codelists import CODELISTS
