@@ -52,6 +52,8 @@ class DeliveryEntry(BaseModel):
 
 
 class Manifest(BaseModel):
+    """A batch folder's manifest: defaults for every delivery, and the deliveries in order."""
+
     model_config = ConfigDict(extra="forbid")
 
     defaults: dict[str, Any] = Field(default_factory=dict)

@@ -342,6 +342,7 @@ class Delivery:
                                    errors=errors, key=key)
 
     def inputs_by_index(self, index: int) -> Input:
+        """The input whose staged row numbers start at ``index`` × ROW_BASE."""
         return next(i for i in self.inputs if i.index == index)
 
     async def merge(self, changeset_id: int) -> None:
