@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ingest.load import run_delivery
 from ingest.report import Report
 from ingest.request import Request, SourceSpec, parse_valid_from
+from ingest.run import run_delivery
 from layers.db import connect, resolve_database_url
 from layers.errors import LayerError
 from layers.settings import DatabaseSettings

@@ -53,7 +53,7 @@ class PointIndex:
 
 
 class RoutingRun(Protocol):
-    """What routing reads from the import run (:class:`ingest.load.Delivery` is one)."""
+    """What routing reads from the import run (:class:`ingest.delivery.Delivery` is one)."""
 
     request: Request
     registry: Registry
