@@ -122,3 +122,25 @@ async def test_prefix_against_segments_category_is_reported(
     other = segment_rows[row]["终点点号"]  # referenced by the 燃气 segment and by water segments
     assert "disagree" in conflicts[other]["message"] and "RQ 燃气" in conflicts[other]["message"]
     assert {x["code"] for x in report["reasons"]} >= {"category-conflict"}
+
+
+async def test_segments_with_category_but_no_subcategory(
+    fresh_db_url: str, run_import: Runner, tmp_path: Path,
+) -> None:
+    """The held-out delivery's shape: 管线类别 on the segments only, 小类 nowhere."""
+    names = {"JS": "给水", "YS": "雨水", "RQ": "燃气", "DX": "电信", "DL": "电力"}
+    probe = _rows(deliveries.contractor_tables_csv(tmp_path / "probe", unnamed_water_point=False)[1])
+    stated = {i: names[_network(r["起点点号"])] for i, r in enumerate(probe)}
+    points, segments = deliveries.contractor_tables_csv(tmp_path / "delivery", unnamed_water_point=False,
+                                                        segment_categories=stated)
+    code, report = await run_import("pipelines", "--points", points, "--segments", segments, url=fresh_db_url)
+    assert code == 0, report["rejections"][:3]
+    segment_notes = [x for x in report["inferred"] if x["source"] == "管线段.csv"]
+    assert {x["field"] for x in segment_notes} == {"subcategory"}  # the category was delivered
+    per_network = Counter(_network(r["起点点号"]) for r in probe)
+    # 雨水 and 电信 name a 小类 themselves; 给水, 燃气 and 电力 get their general code.
+    assert {x["value"]: x["rows"] for x in segment_notes} == {
+        "JS/JP 配水": per_network["JS"], "RQ/TR 天然气": per_network["RQ"], "DL/GD 供电": per_network["DL"]}
+    for prefix, (category, subcategory, key) in EXPECTED.items():
+        stored = await _fetch(fresh_db_url, f"SELECT DISTINCT category, subcategory FROM data.pipeline_{key}_segments")
+        assert [(r["category"], r["subcategory"]) for r in stored] == [(category, subcategory)], prefix
