@@ -16,6 +16,7 @@ import shapely
 from ingest import checks, routing
 from ingest.errors import TargetError
 from ingest.fingerprint import Skipper, row_hashes, salt_of
+from ingest.hooks import ROUTED_JOBS
 from ingest.inference import Hints
 from ingest.inputs import Input
 from ingest.mapping import BatchMapper, Mapped
@@ -59,9 +60,14 @@ class Delivery:
     # --- planning -----------------------------------------------------------------------------
 
     def plan(self) -> None:
-        """Open every source and decide its part (pipelines), profile and target. Raises IngestError."""
+        """Open every source and decide its part (for routed jobs such as pipelines) and target.
+
+        Raises:
+            IngestError: when a source cannot be read, or the rows have no layer to go to.
+        """
         req = self.request
-        if req.job != "pipelines":
+        routed = req.job in ROUTED_JOBS
+        if not routed:
             target = req.target_layer
             if target is None:
                 raise TargetError("say which layer to import into with --layer (onemap import generic --layer …)")
@@ -76,14 +82,14 @@ class Delivery:
                                   y_column=req.y_column)
             for src in open_source(spec.path, options):
                 item = Input(len(self.inputs), src)
-                if req.job == "pipelines":
+                if routed:
                     item.part = spec.part or part_of(src.geometry_type, src.fields)
                     if item.part is None:
                         raise TargetError(f"{src.label}: cannot tell whether it holds pipe segments or points; "
                                           "pass it as --segments or --points")
                 self.inputs.append(item)
                 self.report.sources.append(src.describe())
-        if req.job == "pipelines":
+        if routed:
             self.inputs.sort(key=lambda i: i.part != "points")  # points first: segments refer to them
 
     def _target_kind(self, item: Input) -> str:
