@@ -107,14 +107,15 @@ class SourceLayer:
     def batches(self, size: int = BATCH_ROWS) -> Iterator[Batch]:
         """Stream the rows; memory stays bounded by ``size`` rows."""
         if self.rows is not None:
-            yield from _memory_batches(self, size)
+            yield from memory_batches(self, size)
         elif self.reader is not None:
             yield from self.reader.batches(self, size)
         else:
             raise UnreadableSource(f"{self.label}: no reader streams this table")
 
 
-def _memory_batches(src: SourceLayer, size: int) -> Iterator[Batch]:
+def memory_batches(src: SourceLayer, size: int) -> Iterator[Batch]:
+    """Stream a table built in memory (``src.rows``), ``size`` rows at a time."""
     assert src.rows is not None
     wkbs = src.wkb_rows or [None] * len(src.rows)
     for start in range(0, len(src.rows), size):

@@ -21,7 +21,7 @@ from typing import Any
 import shapely
 from shapely import STRtree
 
-from ingest.readers.base import Batch, ReadOptions, SourceLayer
+from ingest.readers.base import Batch, ReadOptions, SourceLayer, memory_batches
 from ingest.readers.ogr import OgrReader
 
 LABEL_DISTANCE = 3.0
@@ -43,8 +43,8 @@ class DxfReader:
         return split_dxf(entities[0])
 
     def batches(self, src: SourceLayer, size: int) -> Iterator[Batch]:
-        """Never called: the split tables live in memory (:meth:`SourceLayer.batches` streams them)."""
-        raise NotImplementedError(src.label)
+        """Stream one of the split tables, which live in memory."""
+        return memory_batches(src, size)
 
 
 def split_dxf(src: SourceLayer) -> list[SourceLayer]:

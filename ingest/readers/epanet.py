@@ -26,7 +26,7 @@ import shapely
 from shapely.geometry import LineString, Point
 
 from ingest.errors import UnreadableSource
-from ingest.readers.base import Batch, ReadOptions, SourceLayer
+from ingest.readers.base import Batch, ReadOptions, SourceLayer, memory_batches
 
 US_UNITS = {"CFS", "GPM", "MGD", "IMGD", "AFD"}
 POINT_FIELDS = ["point_no", "category", "subcategory", "feature_point", "appurtenance", "ground_elev_m", "status",
@@ -201,8 +201,8 @@ class EpanetReader:
         return to_layers(parse_inp(path), path)
 
     def batches(self, src: SourceLayer, size: int) -> Iterator[Batch]:
-        """Never called: the tables live in memory (:meth:`SourceLayer.batches` streams them)."""
-        raise NotImplementedError(src.label)
+        """Stream one of the model's tables, which live in memory."""
+        return memory_batches(src, size)
 
 
 def is_network_gpkg(layers: dict[str, list[str]]) -> bool:
