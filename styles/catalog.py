@@ -7,7 +7,7 @@ from functools import cache
 
 from layers.model import Layer
 from styles.model import Kind, StyleSource
-from styles.sources import FALLBACK, builtin_sources
+from styles.sources import builtin_sources, fallback_source
 
 _FALLBACK_KIND: dict[str, Kind] = {
     "Point": "point",
@@ -43,9 +43,9 @@ def _fallback(
     layer_id: str, layer_kind: str, geometry_type: str | None, title_zh: str, title_en: str, label: str | None
 ) -> StyleSource:
     if layer_kind == "raster":
-        return replace(FALLBACK, id=layer_id, kind="raster", title_zh=title_zh, title_en=title_en)
+        return replace(fallback_source(), id=layer_id, kind="raster", title_zh=title_zh, title_en=title_en)
     kind: Kind = _FALLBACK_KIND.get(geometry_type or "", "polygon")
-    return replace(FALLBACK, id=layer_id, kind=kind, title_zh=title_zh, title_en=title_en, label=label)
+    return replace(fallback_source(), id=layer_id, kind=kind, title_zh=title_zh, title_en=title_en, label=label)
 
 
 def properties_for(layer: Layer) -> tuple[str, ...]:

@@ -7,13 +7,19 @@ maps and the raster colour maps — is compiled from these objects, so a colour 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
-Rgb = tuple[int, int, int]
+from pydantic import ConfigDict, Field
+
+Channel = Annotated[int, Field(ge=0, le=255)]
+Rgb = tuple[Channel, Channel, Channel]
 Kind = Literal["polygon", "line", "point", "building", "grid", "pipeline", "raster"]
+# The style files (styles/data/*.yaml) are validated into these classes: a misspelt key is an error.
+_FILE_CONFIG = ConfigDict(extra="forbid")
 
 
 def hex_color(rgb: Rgb) -> str:
+    """``(r, g, b)`` → ``"#rrggbb"``."""
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
@@ -24,6 +30,8 @@ class Swatch:
     ``standard_rgb`` is the colour a standard prescribes when it differs from the on-screen one
     (CJJ 61 gives 路灯 and 信号 the same red as 供电; exports and reports keep that red).
     """
+
+    __pydantic_config__ = _FILE_CONFIG
 
     value: str | None
     rgb: Rgb
@@ -46,6 +54,8 @@ class RasterRamp:
 
     Values at or below ``transparent_below`` (and nodata) are transparent.
     """
+
+    __pydantic_config__ = _FILE_CONFIG
 
     stops: tuple[tuple[float, Rgb], ...] = ()
     classes: tuple[tuple[int, Rgb, str, str], ...] = ()
@@ -78,6 +88,8 @@ class StyleSource:
         raster: Colour map for raster layers.
         fill: Whether polygons are filled (False draws outlines only, e.g. boundaries).
     """
+
+    __pydantic_config__ = _FILE_CONFIG
 
     id: str
     kind: Kind
