@@ -10,13 +10,14 @@ import zlib
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from api.auth import PrincipalDep, ReadableCollection
-from api.context import AppContext, get_context
+from api.context import AppContext
 from api.errors import InvalidParameter
 from api.tiles import documents as docs
+from api.tiles.dependencies import CtxDep, TilesDep, base_url
 from api.tiles.params import check_indices, parse_datetime, parse_list, readable_layers, tile_query
 from layers.model import Layer
 from spatial.tms import TMS_IDS, check_tile, get_tms
@@ -33,21 +34,6 @@ FilterQ = Annotated[str | None, Query(description="CQL2 filter")]
 FilterLangQ = Annotated[str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json")]
 CollectionsQ = Annotated[str | None, Query(description="Comma-separated collection ids (default: all you may read)")]
 FormatQ = Annotated[str | None, Query(description="json (default) or tilejson")]
-
-
-async def get_tiles(request: Request) -> TileService:
-    service: TileService = request.app.state.tiles
-    return service
-
-
-TilesDep = Annotated[TileService, Depends(get_tiles)]
-CtxDep = Annotated[AppContext, Depends(get_context)]
-
-
-def base_url(request: Request, ctx: AppContext) -> str:
-    if ctx.settings.api.public_url:
-        return ctx.settings.api.public_url.rstrip("/")
-    return str(request.base_url).rstrip("/")
 
 
 def tile_headers(data: bytes, *, private: bool, source: str) -> dict[str, str]:
