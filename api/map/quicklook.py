@@ -18,8 +18,8 @@ from fastapi import APIRouter, Query
 from starlette.responses import HTMLResponse
 
 from api.auth import ReadableCollection
+from api.tiles.dependencies import CtxDep, TilesDep
 from api.tiles.params import parse_datetime
-from api.tiles.tile_routes import CtxDep, TilesDep
 from layers.model import Layer
 from layers.reads import list_features
 from styles.folium_offline import render_offline
