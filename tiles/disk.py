@@ -5,7 +5,7 @@ naming its layers. An empty tile is a zero-byte file (so "nothing here" is cache
 go to a temporary file and are renamed into place, so readers never see half a tile.
 
 ``watermark.json`` records the id of the last ``onemap.changes`` row whose tiles this cache has
-dropped; on start-up :mod:`tiles.reconcile` drops the tiles of every later change, so edits made
+dropped; on start-up :mod:`tiles.invalidation` drops the tiles of every later change, so edits made
 while no server was listening (an import run from the command line) cannot leave stale tiles.
 """
 
