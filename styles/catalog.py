@@ -23,10 +23,12 @@ def _sources() -> dict[str, StyleSource]:
 
 
 def style_ids() -> list[str]:
+    """Every shipped style id, in the order ``/styles`` lists them."""
     return list(_sources())
 
 
 def get_source(style_id: str) -> StyleSource | None:
+    """The shipped style source ``style_id``, or None."""
     return _sources().get(style_id)
 
 

@@ -41,10 +41,12 @@ class Swatch:
 
     @property
     def color(self) -> str:
+        """The on-screen colour as ``#rrggbb``."""
         return hex_color(self.rgb)
 
     @property
     def standard_color(self) -> str:
+        """The colour the standard prescribes (exports, reports) as ``#rrggbb``."""
         return hex_color(self.standard_rgb or self.rgb)
 
 
@@ -64,6 +66,7 @@ class RasterRamp:
 
     @property
     def categorical(self) -> bool:
+        """Whether the ramp lists classes rather than colour stops."""
         return bool(self.classes)
 
 
@@ -112,6 +115,7 @@ class StyleSource:
 
     @property
     def default(self) -> Swatch:
+        """The swatch for values no class names (the first swatch when none is marked default)."""
         for s in self.swatches:
             if s.value is None:
                 return s
@@ -119,6 +123,7 @@ class StyleSource:
 
     @property
     def classes(self) -> tuple[Swatch, ...]:
+        """The swatches that name a value, in legend order."""
         return tuple(s for s in self.swatches if s.value is not None)
 
     def needs(self) -> tuple[str, ...]:
@@ -129,6 +134,7 @@ class StyleSource:
         return tuple(dict.fromkeys(n for n in names if n))
 
     def swatch_for(self, value: object) -> Swatch:
+        """The swatch a feature whose ``by`` property is ``value`` is drawn with."""
         if self.by is None or value is None:
             return self.default
         text = str(value)

@@ -39,6 +39,8 @@ class TileKey:
 
 @dataclass
 class CacheStats:
+    """Counters of one memory cache (hits, misses, stores, refused stores, evictions by edits)."""
+
     hits: int = 0
     misses: int = 0
     stores: int = 0
@@ -74,6 +76,7 @@ class MemoryTileCache:
 
     @property
     def enabled(self) -> bool:
+        """Whether the cache keeps anything (a zero budget turns it off)."""
         return self.max_bytes > 0
 
     def __len__(self) -> int:
@@ -81,9 +84,11 @@ class MemoryTileCache:
 
     @property
     def size_bytes(self) -> int:
+        """Bytes of tile data held now."""
         return self._bytes
 
     def get(self, key: TileKey) -> bytes | None:
+        """The cached bytes of ``key`` (promoted in the LRU), or None."""
         with self._lock:
             data = self._entries.get(key)
             if data is None:
@@ -101,6 +106,7 @@ class MemoryTileCache:
         return data
 
     def token(self, layers: Iterable[str]) -> Token:
+        """The current generations of ``layers``; take it before rendering and hand it to :meth:`put`."""
         with self._lock:
             return Token(tuple((lid, self._generation.get(lid, 0)) for lid in layers))
 
@@ -164,6 +170,7 @@ class MemoryTileCache:
             return dropped
 
     def clear(self) -> None:
+        """Drop every tile, and refuse renders begun before now (their layers' generations move on)."""
         with self._lock:
             for lid in {k for key in self._entries for k in key.layers}:
                 self._generation[lid] = self._generation.get(lid, 0) + 1

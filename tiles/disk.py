@@ -46,6 +46,7 @@ class DiskTileCache:
         return self.root / key.tms / layer_set_dir(key.layers) / str(key.z) / str(key.x) / f"{key.y}{SUFFIX}"
 
     def get(self, key: TileKey) -> bytes | None:
+        """The stored bytes of a default-variant tile, or None (b"" is a cached empty tile)."""
         if key.variant:
             return None
         try:
@@ -54,6 +55,7 @@ class DiskTileCache:
             return None
 
     def put(self, key: TileKey, data: bytes) -> None:
+        """Store a default-variant tile atomically; other variants are never kept on disk."""
         if key.variant:
             return
         path = self._path(key)
@@ -117,21 +119,25 @@ class DiskTileCache:
         return removed
 
     def clear(self) -> None:
+        """Delete every tile (the watermark stays; the caller rewrites it)."""
         if self.root.exists():
             for child in self.root.iterdir():
                 if child.is_dir():
                     shutil.rmtree(child, ignore_errors=True)
 
     def count(self) -> int:
+        """How many tiles are on disk."""
         return sum(1 for _ in self.root.rglob(f"*{SUFFIX}")) if self.root.exists() else 0
 
     def read_watermark(self) -> int | None:
+        """The last ``onemap.changes`` id whose tiles were dropped, or None when unknown."""
         try:
             return int(json.loads((self.root / WATERMARK).read_text())["change_id"])
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return None
 
     def write_watermark(self, change_id: int) -> None:
+        """Record that the tiles of every change up to ``change_id`` are gone."""
         self.root.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.root / WATERMARK, json.dumps({"change_id": change_id}).encode())
 

@@ -76,6 +76,7 @@ class TileService:
 
     @property
     def registry(self) -> Registry:
+        """The registry snapshot the app holds now (it is replaced when layers change)."""
         return self._registry()
 
     # ---- lifecycle and invalidation (tiles.invalidation) ----------------------------------------
@@ -146,6 +147,7 @@ class TileService:
 
     # ---- rendering ----------------------------------------------------------------------------
     def layers_at_zoom(self, layers: Sequence[Layer], z: int) -> list[Layer]:
+        """The vector layers of ``layers`` drawn at zoom ``z``."""
         return [layer for layer in layers if layer.is_vector and layer.min_zoom <= z <= layer.max_zoom]
 
     async def vector_tile(
@@ -235,6 +237,7 @@ class TileService:
         return RenderResult(data, "database", levels)
 
     def plan(self, layer: Layer, z: int, query: TileQuery, level: int = 0, limit: int | None = None) -> LayerPlan:
+        """What to render of ``layer`` at zoom ``z``: columns, generalisation level, feature limit, label."""
         requested = None
         if query.properties is not None:
             requested = [p for p in query.properties if p in layer.attributes.names]

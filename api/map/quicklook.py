@@ -59,6 +59,7 @@ async def quicklook(
     limit: Annotated[int, Query(ge=1, le=MAX_FEATURES, description="Features to draw at most")] = 5000,
     datetime: Annotated[str | None, Query(description="Valid time (instant or interval)")] = None,
 ) -> HTMLResponse:
+    """A folium page drawing one collection (at most ``limit`` features) with its legend, offline."""
     selection = parse_datetime(datetime)
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_start=12, location=[28.228, 112.939])
     title = f"{layer.title_zh} / {layer.title_en}"

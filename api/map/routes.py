@@ -33,6 +33,8 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 
 
 class MapFileNotFound(ApiError):
+    """404: no such file under ``api/map/static``."""
+
     status = 404
     type_slug = "map-file-not-found"
     title = "No such web map file"

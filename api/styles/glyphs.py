@@ -16,6 +16,8 @@ router = APIRouter(tags=["styles"])
 
 
 class GlyphsNotFound(ApiError):
+    """404: the font range is malformed or not installed."""
+
     status = 404
     type_slug = "glyphs-not-found"
     title = "No such glyph range"

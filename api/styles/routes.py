@@ -21,6 +21,8 @@ MAP_TITLE = "One Map 一张图"
 
 
 class StyleNotFound(ApiError):
+    """404: no such style, or none the caller may see."""
+
     status = 404
     type_slug = "unknown-style"
     title = "No such style"
