@@ -8,4 +8,4 @@ class StyleError(Exception):
 
 
 class InvalidStyleFile(StyleError, ValueError):
-    """A style file in ``styles/data`` does not describe valid style sources (found at start-up)."""
+    """A style file in ``styles/data`` does not describe valid style sources."""
