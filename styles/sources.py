@@ -2,9 +2,8 @@
 
 The files hold the drawing decisions as data; this module only expands their shorthands (code-list
 swatches, the pipeline template, raster legends from the colour map) and validates every entry
-into :class:`~styles.model.StyleSource`, so a misspelt key or an
-out-of-range colour fails the first time styles are read, naming the file and entry (the style
-tests read them all).
+into :class:`~styles.model.StyleSource`, so a misspelt key or an out-of-range colour fails the
+first time styles are read, naming the file and entry (the style tests read them all).
 
 Colours come from the standards where one exists: CJJ 61-2017 Appendix B for pipelines
 (:mod:`spatial.codelists.cjj61`, with the on-screen shades for 路灯/信号/广播电视), and the 用地用海
