@@ -161,7 +161,7 @@ class MemoryTileCache:
                 if boxes is None:
                     victims = list(bucket)
                 else:
-                    ranges = [r for b in boxes if (r := tile_range(tms, b, z, buffer_px=self.buffer_px))]
+                    ranges = touched_ranges(tms, boxes, z, buffer_px=self.buffer_px)
                     victims = [k for k in bucket if any((k.x, k.y) in r for r in ranges)]
                 for key in victims:
                     self._drop(key)
@@ -179,12 +179,9 @@ class MemoryTileCache:
             self._bytes = 0
 
 
-def touched_ranges(tms_id: str, boxes: Sequence[Box], zooms: Iterable[int], *, buffer_px: float) -> list[TileRange]:
-    """The tile ranges (per zoom) that ``boxes`` (EPSG:4490 lon/lat) touch, tile buffer included."""
-    out: list[TileRange] = []
-    for z in zooms:
-        for b in boxes:
-            r = tile_range(tms_id, b, z, buffer_px=buffer_px)
-            if r is not None:
-                out.append(r)
-    return out
+def touched_ranges(tms_id: str, boxes: Sequence[Box], z: int, *, buffer_px: float) -> list[TileRange]:
+    """The tile ranges at zoom ``z`` that ``boxes`` (EPSG:4490 lon/lat) touch, tile buffer included.
+
+    Both tiers drop exactly these tiles, so a tile whose buffer reaches into an edit goes too.
+    """
+    return [r for b in boxes if (r := tile_range(tms_id, b, z, buffer_px=buffer_px)) is not None]

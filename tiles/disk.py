@@ -20,8 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from spatial.tms import tile_range
-from tiles.cache import Box, TileKey
+from tiles.cache import Box, TileKey, touched_ranges
 
 SUFFIX = ".mvt"
 WATERMARK = "watermark.json"
@@ -98,7 +97,7 @@ class DiskTileCache:
             if not z_dir.is_dir() or not z_dir.name.isdigit():
                 continue
             z = int(z_dir.name)
-            ranges = [r for b in boxes if (r := tile_range(tms_id, b, z, buffer_px=self.buffer_px))]
+            ranges = touched_ranges(tms_id, boxes, z, buffer_px=self.buffer_px)
             if not ranges:
                 continue
             for x_dir in z_dir.iterdir():
