@@ -13,9 +13,11 @@ from api.auth_routes import router as auth_router
 from api.context import AppContext, get_context
 from api.errors import install_error_handlers
 from api.head import HeadAsGet
+from api.map import map_router
 from api.ogc import features_routers
 from api.ogc.core import docs_router
 from api.settings import Settings, load_settings
+from api.styles import styles_router
 from api.tiles.fastpath import CachedTileFastPath
 from api.tiles.router import tiles_router
 from api.vendor import vendor_router
@@ -55,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # FastAPI's docs page loads Swagger UI from a CDN; /api-docs is ours
         redoc_url=None,
-        openapi_url=None,  # the OGC OpenAPI 3.0 document is served at /openapi (api/ogc/openapi.py)
+        openapi_url=None,  # the OGC OpenAPI 3.0 document is served at /openapi (api/ogc/openapi/)
     )
     install_error_handlers(app)
     app.include_router(vendor_router(settings.api.node_modules_dir))
@@ -63,7 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(auth_router)
     app.include_router(docs_router)
-    app.include_router(tiles_router(settings))
+    app.include_router(tiles_router(settings))  # OGC API Tiles (api/tiles/tile_routes.py); starts the tile service
+    app.include_router(styles_router())  # OGC API Styles and /fonts (api/styles/routes.py, glyphs.py)
+    app.include_router(map_router())  # /map, /map/config, /search, /collections/{id}/map (api/map/)
     app.add_middleware(CachedTileFastPath)
     app.add_middleware(HeadAsGet)  # outermost: HEAD reaches the fast lane and every route as GET
 

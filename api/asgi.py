@@ -8,4 +8,5 @@ from api.app import create_app
 
 
 def app() -> FastAPI:
+    """The app built from the environment's settings (for `uvicorn --factory api.asgi:app`)."""
     return create_app()

@@ -325,6 +325,7 @@ def user_create(
 
 
 def main(argv: list[str] | None = None) -> Any:
+    """Run the ``onemap`` command line with ``argv`` (default: the process arguments)."""
     if argv is not None:
         sys.argv = [sys.argv[0], *argv]
     return app()

@@ -41,6 +41,7 @@ class AppContext:
 
 
 async def get_context(request: Request) -> AppContext:
+    """The application context (settings, pool, registry, tile service) of this request's app."""
     # async: a plain def dependency would hop to the thread pool on every request.
     ctx: AppContext = request.app.state.ctx
     return ctx

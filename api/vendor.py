@@ -30,11 +30,13 @@ class VendorNotFound(ApiError):
 
 @cache
 def allowed_packages(project_root: Path) -> frozenset[str]:
+    """The npm packages package.json names: the only ones /vendor serves."""
     manifest = json.loads((project_root / "package.json").read_text())
     return frozenset(manifest.get("dependencies", {}))
 
 
 def vendor_router(node_modules: Path) -> APIRouter:
+    """Routes serving the npm front-end libraries from ``node_modules`` under ``/vendor``, offline."""
     router = APIRouter(include_in_schema=False)
     root = node_modules.resolve()
 

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ingest.load import run_delivery
 from ingest.report import Report
 from ingest.request import Request, SourceSpec, parse_valid_from
+from ingest.run import run_delivery
 from layers.db import connect, resolve_database_url
 from layers.errors import LayerError
 from layers.settings import DatabaseSettings
@@ -34,6 +34,7 @@ def _source(text: str) -> SourceSpec:
 
 
 def parser(job: str, description: str) -> argparse.ArgumentParser:
+    """The argument parser with the options every job shares; jobs add their own."""
     p = argparse.ArgumentParser(prog=f"onemap import {job}", description=description,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sources", nargs="*", type=_source, metavar="FILE[::LAYER]",
@@ -94,6 +95,7 @@ def _default_actor() -> str:
 
 
 def list_profiles() -> int:
+    """Print the shipped mapping profiles (``--list-profiles``)."""
     from ingest.profiles import shipped_profiles
 
     for p in shipped_profiles():
@@ -102,6 +104,7 @@ def list_profiles() -> int:
 
 
 def report_dir(job: str, given: Path | None) -> Path:
+    """Where the reports go: ``--report-dir``, else ``var/import-reports/<time>-<job>``."""
     if given is not None:
         return given
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

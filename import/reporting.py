@@ -72,6 +72,7 @@ def map_html(report: Report) -> str | None:
 
 
 def render_html(report: Report) -> str:
+    """The standalone HTML report (map and every asset inline)."""
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(resources.files("import").joinpath("templates/report.html.j2").read_text("utf-8"))
     data = report.as_dict()
@@ -84,6 +85,7 @@ def render_html(report: Report) -> str:
 
 
 def write_html(report: Report, path: Path) -> Path:
+    """Write :func:`render_html` to ``path`` and return the path."""
     path.write_text(render_html(report), encoding="utf-8")
     return path
 
@@ -102,6 +104,8 @@ def summary(report: Report, out: Path) -> str:
     for s in report.sources:
         if s.get("crs"):
             lines.append(f"  {Path(s['file']).name}: {s['crs']['reason']}")
+    for x in report.inferred[:5]:
+        lines.append(f"  inferred {x['rows']} × {x['field']} = {x['value']} ({x['how']}; {x['source']})")
     for x in report.reasons_summary()[:5]:
         lines.append(f"  {x['rows']} × {x['field']} ({x['code']}): {x['example']}")
     lines.append(f"  report: {out / 'report.html'} and {out / 'report.json'}")

@@ -26,7 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ingest.errors import IngestError
-from ingest.sources import _FORMATS
+from ingest.readers.formats import FORMATS
 
 Job = Literal["pipelines", "buildings", "grid", "landuse", "generic"]
 MANIFEST_NAMES = ("manifest.yaml", "manifest.yml", "清单.yaml")
@@ -52,6 +52,8 @@ class DeliveryEntry(BaseModel):
 
 
 class Manifest(BaseModel):
+    """A batch folder's manifest: defaults for every delivery, and the deliveries in order."""
+
     model_config = ConfigDict(extra="forbid")
 
     defaults: dict[str, Any] = Field(default_factory=dict)
@@ -69,7 +71,7 @@ def load_manifest(folder: Path, manifest: Path | None = None, *, default_job: st
         if default_job is None:
             raise IngestError(f"{folder} has no manifest.yaml; write one or give --default-job")
         files = sorted(p.name for p in folder.iterdir()
-                       if p.suffix.lower() in _FORMATS and p.suffix.lower() not in _SIDE_FILES)
+                       if p.suffix.lower() in FORMATS and p.suffix.lower() not in _SIDE_FILES)
         return Manifest.model_validate({"deliveries": [{"job": default_job, "files": [f]} for f in files]})
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -1,28 +1,23 @@
 """Set-based checks on staged rows, in SQL: duplicate keys, keys already taken, back-dated versions.
 
-Each check returns ``(row_no, errors, key)`` for the rows it rejects. Pipeline
-topology lives in :mod:`ingest.pipelines`; it is run from here too.
+Each check returns ``(row_no, errors, key)`` for the rows it rejects. Job-specific
+checks (pipeline topology) are hooks the job registers in :mod:`ingest.hooks`; they run
+after these, on the same narrow :class:`~ingest.staged.CheckView`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 
-from ingest.report import MAP_SAMPLE
+from ingest.hooks import check_hooks
+from ingest.staged import CheckView, Found, drop_rows, first_per_row
 from layers.bulk import Staging
 from layers.errors import FieldError
-from layers.model import Layer
-from layers.registry import Registry
 from layers.sql import quote_ident
 from spatial.crs import STORAGE_SRID
-
-if TYPE_CHECKING:
-    from ingest.load import Delivery
-
-Found = list[tuple[int, list[FieldError], str | None]]
 
 
 def _key_sql(key: Sequence[str], alias: str) -> str:
@@ -113,74 +108,23 @@ async def back_dated(conn: asyncpg.Connection, staging: Staging, valid_from: Any
             for r in rows]
 
 
-async def run_all(delivery: Delivery) -> dict[str, Found]:
-    """Every set-based check on every staging table. Rejected rows leave staging (and its count);
-    returns them by layer id for the report."""
-    from ingest.pipelines import topology
+async def run_all(view: CheckView, job: str) -> dict[str, Found]:
+    """Every set-based check on every staging table, then the job's own check hooks.
 
-    req = delivery.request
-    conn = delivery.conn
-    found = delivery.found
-    for layer_id, stage in delivery.stages.items():
-        rows = await duplicates(conn, stage.staging)
-        rows += await missing_keys(conn, stage.staging, req.mode)
-        if req.mode == "append":
-            rows += await taken_keys(conn, stage.staging)
+    Rejected rows leave staging (and its count); returns them by layer id for the report.
+    """
+    for layer_id, stage in view.stages.items():
+        rows = await duplicates(view.conn, stage.staging)
+        rows += await missing_keys(view.conn, stage.staging, view.mode)
+        if view.mode == "append":
+            rows += await taken_keys(view.conn, stage.staging)
         else:
-            rows += await back_dated(conn, stage.staging, req.valid_from)
+            rows += await back_dated(view.conn, stage.staging, view.valid_from)
         if rows:
-            merged = _first_per_row(rows)
-            await drop_rows(conn, stage.staging, [r[0] for r in merged])
+            merged = first_per_row(rows)
+            await drop_rows(view.conn, stage.staging, [r[0] for r in merged])
             stage.rows -= len(merged)
-            found[layer_id] = merged
-    if req.job == "pipelines":
-        await topology(delivery)
-    return found
-
-
-def _first_per_row(rows: Found) -> Found:
-    merged: dict[int, tuple[int, list[FieldError], str | None]] = {}
-    for row_no, errors, key in rows:
-        if row_no in merged:
-            merged[row_no][1].extend(errors)
-        else:
-            merged[row_no] = (row_no, list(errors), key)
-    return sorted(merged.values(), key=lambda r: r[0])
-
-
-async def drop_rows(conn: asyncpg.Connection, staging: Staging, row_nos: list[int]) -> None:
-    if row_nos:
-        await conn.execute(f"DELETE FROM {quote_ident(staging.name)} WHERE row_no = ANY($1::bigint[])", row_nos)  # noqa: S608
-
-
-async def changed_sample(conn: asyncpg.Connection, registry: Registry, changeset_id: int) -> list[dict[str, Any]]:
-    """Up to :data:`MAP_SAMPLE` changed features per layer and operation, as GeoJSON, for the report map."""
-    layers = await conn.fetch("SELECT DISTINCT layer_id FROM onemap.changes WHERE changeset_id = $1", changeset_id)
-    out: list[dict[str, Any]] = []
-    for row in layers:
-        layer: Layer = registry.get(row["layer_id"])
-        label = f"t.{quote_ident(layer.attributes.label)}" if layer.attributes.label else "NULL"
-        rows = await conn.fetch(
-            f"""
-            SELECT c.op, c.fid, c.version_after AS version, {label}::text AS label,
-                   ST_AsGeoJSON(t.geom, 7)::json AS geometry
-            FROM (SELECT op, fid, version_after, row_number() OVER (PARTITION BY op ORDER BY id) AS k
-                  FROM onemap.changes WHERE changeset_id = $1 AND layer_id = $2) c
-            JOIN {layer.table} t ON t.fid = c.fid AND t.version = c.version_after
-            WHERE c.k <= $3
-            """,  # noqa: S608
-            changeset_id, layer.id, MAP_SAMPLE,
-        )
-        out += [{"layer": layer.id, "op": r["op"], "fid": r["fid"], "version": r["version"], "label": r["label"],
-                 "geometry": r["geometry"]} for r in rows]
-    return out
-
-
-async def staged_rows(conn: asyncpg.Connection, staging: Staging, row_nos: list[int]) -> list[int]:
-    """Which of ``row_nos`` are (still) in the staging table."""
-    if not row_nos:
-        return []
-    rows = await conn.fetch(
-        f"SELECT row_no FROM {quote_ident(staging.name)} WHERE row_no = ANY($1::bigint[])", row_nos  # noqa: S608
-    )
-    return [r["row_no"] for r in rows]
+            view.found[layer_id] = merged
+    for hook in check_hooks(job):
+        await hook(view)
+    return view.found

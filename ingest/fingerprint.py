@@ -59,6 +59,7 @@ class Skipper:
 
     @classmethod
     async def load(cls, conn: asyncpg.Connection, *, layer: Layer, key_field: str, skipping: bool) -> Skipper:
+        """A skipper for ``layer``; with ``skipping``, loaded with the current fingerprints by key."""
         known: dict[str, bytes] = {}
         if skipping:
             rows = await conn.fetch(

@@ -18,7 +18,7 @@ from pyproj import Geod
 
 from ingest.convert import code_mapper, date_of, number_in, text_of, year_of
 from ingest.profiles import FieldSpec, Resolved
-from ingest.sources import Batch
+from ingest.readers.base import Batch
 from layers.errors import FieldError
 from layers.schema import FieldDef, LayerSchema
 from spatial.codelists import CODELISTS
@@ -41,6 +41,7 @@ class Mapped:
     raw: dict[str, list[Any]]
 
     def __len__(self) -> int:
+        """Number of rows in the batch."""
         return len(self.row_no)
 
 
@@ -137,6 +138,7 @@ class BatchMapper:
         return [convert(v) for v in raw]
 
     def map(self, batch: Batch) -> Mapped:
+        """The batch in layer terms: converted values, defaults, constants, derived fields; EPSG:4490 geometries."""
         n = len(batch)
         r = self.resolved
         values: dict[str, list[Any]] = {}

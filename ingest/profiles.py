@@ -115,12 +115,14 @@ class Resolved:
     unused: list[str] = field(default_factory=list)
 
     def provides(self, name: str) -> bool:
+        """Whether field ``name`` gets a value from anywhere (a column, --set, a default, derivation, elevations)."""
         return (
             name in self.columns or name in self.constants or name in self.defaults or name in self.derived
             or name in self.elevation_columns
         )
 
     def describe(self) -> dict[str, Any]:
+        """The mapping as the report shows it, including the source columns nothing uses."""
         return {
             "profile": self.profile,
             "columns": dict(self.columns),

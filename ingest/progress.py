@@ -16,11 +16,13 @@ class Progress:
         self._bar: tqdm[Any] | None = None
 
     def start(self, total: int | None) -> None:
+        """Show the bar (when enabled), out of ``total`` rows if known."""
         if self.enabled and self._bar is None:
             self._bar = tqdm(total=total, unit=" rows", unit_scale=True, file=sys.stderr, dynamic_ncols=True,
                              desc="importing", mininterval=0.5)
 
     def advance(self, rows: int) -> None:
+        """Count ``rows`` more rows read."""
         if self._bar is not None:
             self._bar.update(rows)
 
@@ -32,6 +34,7 @@ class Progress:
             print(f"phase: {text}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
+        """Take the bar down (idempotent)."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None

@@ -68,14 +68,31 @@ class Report:
     changed_sample: list[dict[str, Any]] = field(default_factory=list)
     rows_read: int = 0
     error: str | None = None
+    inferences: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
 
     def layer(self, layer_id: str) -> LayerCounts:
+        """The counts of one target layer (created at zero on first use)."""
         return self.layers.setdefault(layer_id, LayerCounts())
+
+    def infer(self, *, source: str, field: str, how: str, value: str, example: str | None) -> None:
+        """Count one row whose ``field`` was not delivered but inferred (``how``) as ``value``."""
+        entry = self.inferences.setdefault((source, field, how, value), {
+            "source": source, "field": field, "how": how, "value": value, "rows": 0, "examples": [],
+        })
+        entry["rows"] += 1
+        if example is not None and len(entry["examples"]) < 5:
+            entry["examples"].append(example)
+
+    @property
+    def inferred(self) -> list[dict[str, Any]]:
+        """What was inferred, how, for how many rows: one entry per source, field, rule and value."""
+        return sorted(self.inferences.values(), key=lambda e: (e["source"], e["field"], -e["rows"], e["value"]))
 
     def reject(
         self, *, source: str, row: int, target: str | None, errors: list[FieldError], key: str | None = None,
         attributes: dict[str, Any] | None = None, geometry: dict[str, Any] | None = None,
     ) -> None:
+        """Record one source row that is not imported, with every reason."""
         detailed = len(self.rejections) < DETAIL_LIMIT
         self.rejections.append(Rejection(
             source=source, row=row, target=target, reasons=[e.as_dict() for e in errors], key=key,
@@ -86,10 +103,12 @@ class Report:
             self.layer(target).rejected += 1
 
     def mapped_rejections(self) -> int:
+        """How many rejections carry a geometry for the report map."""
         return sum(1 for r in self.rejections if r.geometry is not None)
 
     @property
     def counts(self) -> dict[str, int]:
+        """Totals over every layer, as the report's summary shows them."""
         total = LayerCounts()
         for c in self.layers.values():
             for name in ("valid", "inserted", "new_versions", "unchanged", "retired"):
@@ -102,6 +121,7 @@ class Report:
 
     @property
     def seconds(self) -> float:
+        """Wall time of the import so far (or in all, once finished)."""
         end = self.finished_at or dt.datetime.now(dt.UTC)
         return (end - self.started_at).total_seconds()
 
@@ -117,6 +137,7 @@ class Report:
         return [{"field": f, "code": c, "rows": n, "example": example[(f, c)]} for (f, c), n in counter.most_common()]
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (what ``report.json`` holds)."""
         seconds = self.seconds
         return {
             "job": self.job, "status": self.status, "decision": self.decision, "error": self.error,
@@ -127,12 +148,14 @@ class Report:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "changeset_id": self.changeset_id, "options": _jsonable(self.options), "counts": self.counts,
             "layers": {k: asdict(v) for k, v in sorted(self.layers.items())},
-            "sources": self.sources, "warnings": self.warnings, "reasons": self.reasons_summary(),
+            "sources": self.sources, "warnings": self.warnings, "inferred": self.inferred,
+            "reasons": self.reasons_summary(),
             "rejections": [asdict(r) for r in self.rejections], "repairs": self.repairs,
             "changed_sample": self.changed_sample,
         }
 
     def write_json(self, path: Path) -> Path:
+        """Write :meth:`as_dict` to ``path`` (indented UTF-8 JSON) and return the path."""
         path.write_bytes(orjson.dumps(self.as_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
         return path
 

@@ -57,9 +57,11 @@ class Request:
 
     @property
     def target_layer(self) -> str | None:
+        """The layer to import into: ``--layer``, else the job's own; None for pipelines (routed by category)."""
         return self.layer or JOB_LAYERS.get(self.job)
 
     def describe(self) -> dict[str, Any]:
+        """The options as the report records them."""
         return {
             "job": self.job, "layer": self.target_layer, "sources": [str(s.path) + (f":{s.layer}" if s.layer else "")
                                                                        for s in self.sources],

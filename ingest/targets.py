@@ -55,6 +55,13 @@ def parse_category(value: Any) -> tuple[str | None, str | None]:
     return _ALIASES.get(text.upper(), _ALIASES.get(text, (None, None)))
 
 
+def codes_of(category: Any, subcategory: Any) -> tuple[str | None, str | None]:
+    """(大类, 小类) codes from a row's category and subcategory values (either may name both)."""
+    cat, sub_from_cat = parse_category(category)
+    sub_cat, sub = parse_category(subcategory)
+    return cat or sub_cat, sub or sub_from_cat
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """Where a pipeline row goes, or why it cannot go anywhere."""
@@ -70,13 +77,9 @@ def route(category: Any, subcategory: Any, *, fallback: tuple[str | None, str | 
 
     ``fallback`` (from ``--category``, a file or CAD layer name) fills what the row leaves out.
     """
-    cat, sub_from_cat = parse_category(category)
-    sub_cat, sub = parse_category(subcategory)
-    if sub is None and sub_cat is not None and cat is None:
-        cat = sub_cat
-    sub = sub or sub_from_cat
+    cat, sub = codes_of(category, subcategory)
     if cat is None:
-        cat = sub_cat or fallback[0]
+        cat = fallback[0]
     if sub is None and fallback[0] in (None, cat):
         sub = fallback[1]
     if cat is None:
@@ -95,6 +98,7 @@ def route(category: Any, subcategory: Any, *, fallback: tuple[str | None, str | 
 
 
 def layer_id(key: str, part: Part) -> str:
+    """The layer id of one part of a platform category, e.g. ``pipeline_water_points``."""
     return f"pipeline_{key}_{part}"
 
 

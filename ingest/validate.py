@@ -89,6 +89,7 @@ class _FieldJudge:
         return out, bad
 
     def column(self, values: list[Any]) -> tuple[list[Any], list[tuple[int, FieldError]]]:
+        """(clean values, (row index, error) for each value that fails)."""
         by_text, by_value, empty = self.by_text, self.by_value, self.empty
         out: list[Any] = []
         bad: list[tuple[int, FieldError]] = []
@@ -239,6 +240,7 @@ def _upper(name: str) -> str:
 
 
 def merge_errors(*groups: dict[int, list[FieldError]]) -> dict[int, list[FieldError]]:
+    """Errors by row index from several checks, every row's errors together."""
     out: dict[int, list[FieldError]] = {}
     for group in groups:
         for i, errs in group.items():

@@ -121,6 +121,7 @@ def _osm_buildings(data_dir: Path) -> list[tuple[str, sources.SourceFeature]]:
 
 
 def buildings(data_dir: Path, area: Area, ghsl: sources.Ghsl) -> list[Plan]:
+    """Plans for the OSM buildings in ``area``, dated and sized from the GHSL rasters."""
     candidates = _osm_buildings(data_dir)
     keep = area.keep([f.geometry for _, f in candidates])
     candidates = [c for c, k in zip(candidates, keep, strict=True) if k]

@@ -52,6 +52,7 @@ def _plan(valid_from: dt.datetime, feature: sources.SourceFeature, props: dict[s
 
 
 def admin_districts(data_dir: Path, area: Area) -> list[Plan]:
+    """Plans for Changsha and its districts from the cnmaps boundaries (converted to WGS84)."""
     plans = []
     for f in _kept(area, sources.read_features(data_dir, sources.BOUNDARIES)):
         p = f.properties
@@ -62,6 +63,7 @@ def admin_districts(data_dir: Path, area: Area) -> list[Plan]:
 
 
 def admin_subdistricts(data_dir: Path, area: Area) -> list[Plan]:
+    """Plans for the one open 街道 polygon (望岳街道, OSM relation 16456042)."""
     features = [f for f in sources.read_features(data_dir, sources.OSM_BOUNDARIES)
                 if f.properties.get("osm_id") == WANGYUE_OSM_ID]
     return [
@@ -71,6 +73,7 @@ def admin_subdistricts(data_dir: Path, area: Area) -> list[Plan]:
 
 
 def rail_stations(data_dir: Path, area: Area) -> list[Plan]:
+    """Plans for the OSM railway, metro and maglev stations in ``area``."""
     return [
         _plan(STATIONS_SNAPSHOT, f, {"name": f.properties.get("name") or None, "station": f.properties["station"]})
         for f in _kept(area, sources.read_features(data_dir, sources.STATIONS))
@@ -84,6 +87,7 @@ def voltage_kv(value: Any) -> float | None:
 
 
 def power_facilities(data_dir: Path, area: Area) -> list[Plan]:
+    """Plans for the OSM substations and plants in ``area``, voltage parsed to kV."""
     plans = []
     for f in _kept(area, sources.read_features(data_dir, sources.POWER)):
         p = f.properties
@@ -95,6 +99,7 @@ def power_facilities(data_dir: Path, area: Area) -> list[Plan]:
 
 
 def roads(data_dir: Path, area: Area) -> list[Plan]:
+    """Plans for the roads of the Yuelu OSM export (2021-08-25)."""
     plans = []
     for f in _kept(area, sources.read_features(data_dir, sources.YUELU_LINES)):
         p = f.properties
@@ -108,6 +113,7 @@ def roads(data_dir: Path, area: Area) -> list[Plan]:
 
 
 def water_areas(data_dir: Path, area: Area) -> list[Plan]:
+    """Plans for the lakes and ponds of the Yuelu OSM export."""
     plans = []
     for f in _kept(area, sources.read_features(data_dir, sources.YUELU_POLYGONS)):
         p = f.properties
@@ -120,6 +126,7 @@ def water_areas(data_dir: Path, area: Area) -> list[Plan]:
 
 
 def water_lines(data_dir: Path, area: Area) -> list[Plan]:
+    """Plans for the Xiang river centre line (Natural Earth 1:10m)."""
     plans = [
         _plan(MODEL_START, f, {"name": "湘江", "waterway": "river",
                                "source": "Natural Earth 1:10m rivers_lake_centerlines v4.1.0"})

@@ -97,6 +97,7 @@ _CURIE_RE = re.compile(r"^\[?(?P<auth>EPSG|OGC):(?:[^:]*:)?(?P<code>[A-Za-z0-9]+
 
 
 def is_supported_srid(srid: int) -> bool:
+    """Whether One Map accepts coordinates in EPSG ``srid`` (4490, 4326, 3857, CGCS2000 GK zones …)."""
     return srid in _EXTRA_ALLOWED or gk3_zone_of_srid(srid) is not None
 
 

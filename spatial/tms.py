@@ -106,6 +106,7 @@ def get_tms(tms_id: str) -> morecantile.TileMatrixSet:
 
 
 def tms_info(tms_id: str) -> TmsInfo:
+    """Titles, CRS and URIs of tile matrix set ``tms_id``; raises if it is not one of ours."""
     get_tms(tms_id)
     return _INFO[tms_id]
 
@@ -312,6 +313,7 @@ def tiles_in_bbox(
 
 
 def count_tiles(tms_id: str, bbox_4490: tuple[float, float, float, float], zooms: range) -> int:
+    """How many tiles of ``tms_id`` cover ``bbox_4490`` (lon/lat degrees, CGCS2000) at ``zooms``."""
     total = 0
     for z in zooms:
         rng = tile_range(tms_id, bbox_4490, z)

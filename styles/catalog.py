@@ -7,7 +7,7 @@ from functools import cache
 
 from layers.model import Layer
 from styles.model import Kind, StyleSource
-from styles.sources import FALLBACK, builtin_sources
+from styles.sources import builtin_sources, fallback_source
 
 _FALLBACK_KIND: dict[str, Kind] = {
     "Point": "point",
@@ -23,10 +23,12 @@ def _sources() -> dict[str, StyleSource]:
 
 
 def style_ids() -> list[str]:
+    """Every shipped style id, in the order ``/styles`` lists them."""
     return list(_sources())
 
 
 def get_source(style_id: str) -> StyleSource | None:
+    """The shipped style source ``style_id``, or None."""
     return _sources().get(style_id)
 
 
@@ -43,9 +45,9 @@ def _fallback(
     layer_id: str, layer_kind: str, geometry_type: str | None, title_zh: str, title_en: str, label: str | None
 ) -> StyleSource:
     if layer_kind == "raster":
-        return replace(FALLBACK, id=layer_id, kind="raster", title_zh=title_zh, title_en=title_en)
+        return replace(fallback_source(), id=layer_id, kind="raster", title_zh=title_zh, title_en=title_en)
     kind: Kind = _FALLBACK_KIND.get(geometry_type or "", "polygon")
-    return replace(FALLBACK, id=layer_id, kind=kind, title_zh=title_zh, title_en=title_en, label=label)
+    return replace(fallback_source(), id=layer_id, kind=kind, title_zh=title_zh, title_en=title_en, label=label)
 
 
 def properties_for(layer: Layer) -> tuple[str, ...]:

@@ -46,6 +46,7 @@ class Asset:
 
     @property
     def rel(self) -> str:
+        """The asset's path under ``node_modules`` (and ``/vendor``)."""
         return f"{self.package}/{self.path}"
 
 

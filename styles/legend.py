@@ -69,4 +69,5 @@ def legend_entry(layer: Layer) -> dict[str, Any]:
 
 
 def legend(layers: Sequence[Layer]) -> list[dict[str, Any]]:
+    """The legend of ``layers``: one :func:`legend_entry` each, in the order given."""
     return [legend_entry(layer) for layer in layers]

@@ -7,13 +7,19 @@ maps and the raster colour maps — is compiled from these objects, so a colour 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
-Rgb = tuple[int, int, int]
+from pydantic import ConfigDict, Field
+
+Channel = Annotated[int, Field(ge=0, le=255)]
+Rgb = tuple[Channel, Channel, Channel]
 Kind = Literal["polygon", "line", "point", "building", "grid", "pipeline", "raster"]
+# The style files (styles/data/*.yaml) are validated into these classes: a misspelt key is an error.
+_FILE_CONFIG = ConfigDict(extra="forbid")
 
 
 def hex_color(rgb: Rgb) -> str:
+    """``(r, g, b)`` → ``"#rrggbb"``."""
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
@@ -25,6 +31,8 @@ class Swatch:
     (CJJ 61 gives 路灯 and 信号 the same red as 供电; exports and reports keep that red).
     """
 
+    __pydantic_config__ = _FILE_CONFIG
+
     value: str | None
     rgb: Rgb
     label_zh: str
@@ -33,10 +41,12 @@ class Swatch:
 
     @property
     def color(self) -> str:
+        """The on-screen colour as ``#rrggbb``."""
         return hex_color(self.rgb)
 
     @property
     def standard_color(self) -> str:
+        """The colour the standard prescribes (exports, reports) as ``#rrggbb``."""
         return hex_color(self.standard_rgb or self.rgb)
 
 
@@ -47,6 +57,8 @@ class RasterRamp:
     Values at or below ``transparent_below`` (and nodata) are transparent.
     """
 
+    __pydantic_config__ = _FILE_CONFIG
+
     stops: tuple[tuple[float, Rgb], ...] = ()
     classes: tuple[tuple[int, Rgb, str, str], ...] = ()
     transparent_below: float | None = None
@@ -54,6 +66,7 @@ class RasterRamp:
 
     @property
     def categorical(self) -> bool:
+        """Whether the ramp lists classes rather than colour stops."""
         return bool(self.classes)
 
 
@@ -79,6 +92,8 @@ class StyleSource:
         fill: Whether polygons are filled (False draws outlines only, e.g. boundaries).
     """
 
+    __pydantic_config__ = _FILE_CONFIG
+
     id: str
     kind: Kind
     title_zh: str
@@ -100,6 +115,7 @@ class StyleSource:
 
     @property
     def default(self) -> Swatch:
+        """The swatch for values no class names (the first swatch when none is marked default)."""
         for s in self.swatches:
             if s.value is None:
                 return s
@@ -107,6 +123,7 @@ class StyleSource:
 
     @property
     def classes(self) -> tuple[Swatch, ...]:
+        """The swatches that name a value, in legend order."""
         return tuple(s for s in self.swatches if s.value is not None)
 
     def needs(self) -> tuple[str, ...]:
@@ -117,6 +134,7 @@ class StyleSource:
         return tuple(dict.fromkeys(n for n in names if n))
 
     def swatch_for(self, value: object) -> Swatch:
+        """The swatch a feature whose ``by`` property is ``value`` is drawn with."""
         if self.by is None or value is None:
             return self.default
         text = str(value)

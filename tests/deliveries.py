@@ -168,6 +168,74 @@ def survey_tables_csv(folder: Path, *, limit_pipes: int = 40) -> tuple[Path, Pat
     return points, segments
 
 
+# The networks of a contractor's 管线点/管线段 CSV pair (see contractor_tables_csv): 物探点号 prefix,
+# metres east of the water network (parallel pipes under the same streets), 权属单位, 材质, 埋设方式,
+# 管径 (mm) and what its points carry (特征 by how many pipes meet there, or one 附属物).
+CONTRACTOR_NETWORKS = [
+    ("JS", 0.0, "长沙水业集团", "球墨铸铁", "直埋", 300, None),
+    ("YS", 25.0, "长沙市城市管理和综合执法局", "钢筋混凝土", "直埋", 800, "检查井"),
+    ("RQ", 50.0, "长沙新奥燃气有限公司", "PE", "直埋", 160, None),
+    ("DX", 75.0, "中国电信长沙分公司", "PVC", "管块式", 100, "人孔"),
+    ("DL", -25.0, "国网湖南省电力有限公司长沙供电分公司", "铜", "管沟式", 200, "电缆井"),
+]
+_FEATURE_BY_DEGREE = {1: "盖堵点", 2: "直线点", 3: "三通点"}
+
+
+def contractor_tables_csv(folder: Path, *, pipes: int = 6, unnamed_water_point: bool = True,
+                          segment_categories: dict[int, str] | None = None,
+                          extra_points: list[tuple[str, float, float]] | None = None) -> tuple[Path, Path]:
+    """A 管线点/管线段 CSV pair as contractors deliver it: no 管线类别 and no 小类 anywhere.
+
+    The first ``pipes`` pipes of the moved Modena network, laid once per entry of
+    :data:`CONTRACTOR_NETWORKS` (shifted east by its offset), numbered with its 物探点号 prefix.
+    Points: 物探点号, X = northing, Y = easting (CGCS2000 GK CM 114°E metres, EPSG:4547, no zone
+    prefix), 地面高程, 特征, 附属物, 埋深. Segments: 起点点号, 终点点号, 材质, 管径, 起点埋深, 终点埋深,
+    埋设方式, 权属单位, 建设年代, 压力级制 (gas only). UTF-8 with a byte-order mark, as Excel saves "CSV UTF-8".
+
+    With ``unnamed_water_point``, one water point is numbered ``J…`` (no known prefix), so only the
+    segments that reference it tell its category. ``segment_categories`` adds a 管线类别 column to the
+    segments, empty except for the given row indexes; ``extra_points`` adds (物探点号, E, N) rows.
+    """
+    nodes, all_pipes = modena_network()
+    chosen = all_pipes[:pipes]
+    used = sorted({n for p in chosen for n in p[1:3]}, key=lambda x: int(x))
+    degree = {n: sum(n in p[1:3] for p in chosen) for n in used}
+    unnamed = used[len(used) // 2] if unnamed_water_point else None
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def number(prefix: str, node: str) -> str:
+        return f"J{node}" if prefix == "JS" and node == unnamed else f"{prefix}{node}"
+
+    points = folder / "管线点.csv"
+    with points.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["物探点号", "X", "Y", "地面高程", "特征", "附属物", "埋深"])
+        for prefix, dx, _owner, _material, _burial, _diameter, facility in CONTRACTOR_NETWORKS:
+            for n in used:
+                e, north, h = nodes[n]
+                feature = "" if facility else _FEATURE_BY_DEGREE.get(degree[n], "四通点")
+                w.writerow([number(prefix, n), f"{north:.3f}", f"{e + dx:.3f}", f"{h:.2f}", feature, facility or "",
+                            "1.50"])
+        for name, e, north in extra_points or []:
+            w.writerow([name, f"{north:.3f}", f"{e:.3f}", "40.00", "直线点", "", "1.20"])
+    segments = folder / "管线段.csv"
+    header = ["起点点号", "终点点号", "材质", "管径", "起点埋深", "终点埋深", "埋设方式", "权属单位", "建设年代",
+              "压力级制"]
+    with segments.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header + (["管线类别"] if segment_categories is not None else []))
+        row = 0
+        for prefix, _dx, owner, material, burial, diameter, _facility in CONTRACTOR_NETWORKS:
+            for _, a, b, _d in chosen:
+                values = [number(prefix, a), number(prefix, b), material, f"DN{diameter}", "1.20", "1.35", burial,
+                          owner, "2016", "中压B" if prefix == "RQ" else ""]
+                if segment_categories is not None:
+                    values.append(segment_categories.get(row, ""))
+                w.writerow(values)
+                row += 1
+    return points, segments
+
+
 def gcj02_buildings(out: Path, *, count: int = 200) -> tuple[Path, list[dict[str, Any]]]:
     """The first ``count`` OSM buildings (WGS84) shifted into GCJ-02, as a web-map capture would be."""
     data = json.loads(OSM_BUILDINGS.read_text(encoding="utf-8"))

@@ -39,6 +39,8 @@ class TileKey:
 
 @dataclass
 class CacheStats:
+    """Counters of one memory cache (hits, misses, stores, refused stores, evictions by edits)."""
+
     hits: int = 0
     misses: int = 0
     stores: int = 0
@@ -74,6 +76,7 @@ class MemoryTileCache:
 
     @property
     def enabled(self) -> bool:
+        """Whether the cache keeps anything (a zero budget turns it off)."""
         return self.max_bytes > 0
 
     def __len__(self) -> int:
@@ -81,9 +84,11 @@ class MemoryTileCache:
 
     @property
     def size_bytes(self) -> int:
+        """Bytes of tile data held now."""
         return self._bytes
 
     def get(self, key: TileKey) -> bytes | None:
+        """The cached bytes of ``key`` (promoted in the LRU), or None."""
         with self._lock:
             data = self._entries.get(key)
             if data is None:
@@ -101,6 +106,7 @@ class MemoryTileCache:
         return data
 
     def token(self, layers: Iterable[str]) -> Token:
+        """The current generations of ``layers``; take it before rendering and hand it to :meth:`put`."""
         with self._lock:
             return Token(tuple((lid, self._generation.get(lid, 0)) for lid in layers))
 
@@ -155,7 +161,7 @@ class MemoryTileCache:
                 if boxes is None:
                     victims = list(bucket)
                 else:
-                    ranges = [r for b in boxes if (r := tile_range(tms, b, z, buffer_px=self.buffer_px))]
+                    ranges = touched_ranges(tms, boxes, z, buffer_px=self.buffer_px)
                     victims = [k for k in bucket if any((k.x, k.y) in r for r in ranges)]
                 for key in victims:
                     self._drop(key)
@@ -164,6 +170,7 @@ class MemoryTileCache:
             return dropped
 
     def clear(self) -> None:
+        """Drop every tile, and refuse renders begun before now (their layers' generations move on)."""
         with self._lock:
             for lid in {k for key in self._entries for k in key.layers}:
                 self._generation[lid] = self._generation.get(lid, 0) + 1
@@ -172,12 +179,9 @@ class MemoryTileCache:
             self._bytes = 0
 
 
-def touched_ranges(tms_id: str, boxes: Sequence[Box], zooms: Iterable[int], *, buffer_px: float) -> list[TileRange]:
-    """The tile ranges (per zoom) that ``boxes`` (EPSG:4490 lon/lat) touch, tile buffer included."""
-    out: list[TileRange] = []
-    for z in zooms:
-        for b in boxes:
-            r = tile_range(tms_id, b, z, buffer_px=buffer_px)
-            if r is not None:
-                out.append(r)
-    return out
+def touched_ranges(tms_id: str, boxes: Sequence[Box], z: int, *, buffer_px: float) -> list[TileRange]:
+    """The tile ranges at zoom ``z`` that ``boxes`` (EPSG:4490 lon/lat) touch, tile buffer included.
+
+    Both tiers drop exactly these tiles, so a tile whose buffer reaches into an edit goes too.
+    """
+    return [r for b in boxes if (r := tile_range(tms_id, b, z, buffer_px=buffer_px)) is not None]

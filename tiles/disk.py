@@ -5,7 +5,7 @@ naming its layers. An empty tile is a zero-byte file (so "nothing here" is cache
 go to a temporary file and are renamed into place, so readers never see half a tile.
 
 ``watermark.json`` records the id of the last ``onemap.changes`` row whose tiles this cache has
-dropped; on start-up :mod:`tiles.reconcile` drops the tiles of every later change, so edits made
+dropped; on start-up :mod:`tiles.invalidation` drops the tiles of every later change, so edits made
 while no server was listening (an import run from the command line) cannot leave stale tiles.
 """
 
@@ -20,8 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from spatial.tms import tile_range
-from tiles.cache import Box, TileKey
+from tiles.cache import Box, TileKey, touched_ranges
 
 SUFFIX = ".mvt"
 WATERMARK = "watermark.json"
@@ -46,6 +45,7 @@ class DiskTileCache:
         return self.root / key.tms / layer_set_dir(key.layers) / str(key.z) / str(key.x) / f"{key.y}{SUFFIX}"
 
     def get(self, key: TileKey) -> bytes | None:
+        """The stored bytes of a default-variant tile, or None (b"" is a cached empty tile)."""
         if key.variant:
             return None
         try:
@@ -54,6 +54,7 @@ class DiskTileCache:
             return None
 
     def put(self, key: TileKey, data: bytes) -> None:
+        """Store a default-variant tile atomically; other variants are never kept on disk."""
         if key.variant:
             return
         path = self._path(key)
@@ -96,7 +97,7 @@ class DiskTileCache:
             if not z_dir.is_dir() or not z_dir.name.isdigit():
                 continue
             z = int(z_dir.name)
-            ranges = [r for b in boxes if (r := tile_range(tms_id, b, z, buffer_px=self.buffer_px))]
+            ranges = touched_ranges(tms_id, boxes, z, buffer_px=self.buffer_px)
             if not ranges:
                 continue
             for x_dir in z_dir.iterdir():
@@ -117,21 +118,25 @@ class DiskTileCache:
         return removed
 
     def clear(self) -> None:
+        """Delete every tile (the watermark stays; the caller rewrites it)."""
         if self.root.exists():
             for child in self.root.iterdir():
                 if child.is_dir():
                     shutil.rmtree(child, ignore_errors=True)
 
     def count(self) -> int:
+        """How many tiles are on disk."""
         return sum(1 for _ in self.root.rglob(f"*{SUFFIX}")) if self.root.exists() else 0
 
     def read_watermark(self) -> int | None:
+        """The last ``onemap.changes`` id whose tiles were dropped, or None when unknown."""
         try:
             return int(json.loads((self.root / WATERMARK).read_text())["change_id"])
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return None
 
     def write_watermark(self, change_id: int) -> None:
+        """Record that the tiles of every change up to ``change_id`` are gone."""
         self.root.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.root / WATERMARK, json.dumps({"change_id": change_id}).encode())
 

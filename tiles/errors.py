@@ -14,17 +14,23 @@ class TileError(LayerError):
 
 
 class InvalidTileParameter(TileError):
+    """400: a tile query parameter (properties, filter) does not fit the layers."""
+
     type_slug = "invalid-tile-parameter"
     title = "Invalid tile query parameter"
 
 
 class NotATileLayer(TileError):
+    """404: the collection has no tiles of the kind asked for."""
+
     status = 404
     type_slug = "no-tiles"
     title = "This collection has no tiles of that kind"
 
 
 class RasterUnavailable(TileError):
+    """503: the raster file a layer's epoch names is missing on this server."""
+
     status = 503
     type_slug = "raster-unavailable"
     title = "The raster file for this layer is missing"

@@ -39,6 +39,7 @@ class Generalisation:
     full_detail_zoom: int = FULL_DETAIL_ZOOM
 
     def for_level(self, layer: Layer, z: int, level: int) -> LevelRule:
+        """The size filter and simplification (in pixels) of generalisation ``level`` at zoom ``z``."""
         factor = float(2**level)
         if z >= self.full_detail_zoom and level == 0:
             return LevelRule(0.0, 0.0)

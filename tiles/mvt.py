@@ -53,6 +53,7 @@ class TileAddress:
 
     @property
     def centre_lat(self) -> float:
+        """Latitude of the tile's centre in EPSG:4490 degrees."""
         _, south, _, north = tile_bounds_lonlat(self.tms, self.z, self.x, self.y)
         return (south + north) / 2
 

@@ -80,6 +80,7 @@ def continuous_colormap(ramp: RasterRamp) -> tuple[float, float, Colormap]:
 
 
 def categorical_colormap(ramp: RasterRamp) -> Colormap:
+    """A rio-tiler colour map for a categorical ramp: listed classes opaque, everything else transparent."""
     cmap: Colormap = {i: (0, 0, 0, 0) for i in range(256)}
     for value, rgb, _zh, _en in ramp.classes:
         cmap[value] = (*rgb, 255)
@@ -129,6 +130,7 @@ def _colour(img: ImageData, ramp: RasterRamp) -> bytes | None:
 
 
 def epoch_file(data_dir: Path, epoch: RasterEpoch) -> Path:
+    """Where an epoch's raster file lives under ``data_dir``."""
     return data_dir / epoch.file
 
 

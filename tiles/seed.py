@@ -41,6 +41,7 @@ class TileRun:
     per_zoom: dict[int, int] = field(default_factory=dict)
 
     def add(self, z: int, size: int) -> None:
+        """Count one tile of ``size`` bytes at zoom ``z`` (0 = empty)."""
         self.tiles += 1
         if size:
             self.non_empty += 1
@@ -73,6 +74,7 @@ def parse_bbox(text: str) -> Box:
 
 
 def planned(tms: str, bbox: Box, zooms: range) -> int:
+    """How many tiles of ``tms`` cover ``bbox`` (EPSG:4490 lon/lat) over ``zooms``."""
     return count_tiles(tms, bbox, zooms)
 
 
@@ -120,6 +122,7 @@ def _hilbert_order(bbox: Box, zooms: range) -> list[tuple[int, int, int, int]]:
 
 
 def pmtiles_metadata(layers: Sequence[Layer], *, name: str) -> dict[str, Any]:
+    """The PMTiles metadata of an export: name, attribution and TileJSON-style vector layers."""
     attributions = sorted({layer.metadata.attribution for layer in layers if layer.metadata.attribution})
     return {
         "name": name,
@@ -194,6 +197,7 @@ async def export_pmtiles(
 
 
 def describe(run: TileRun) -> str:
+    """One line for people: tiles, per-zoom counts, time and sizes of a run."""
     zooms = ", ".join(f"z{z}: {n}" for z, n in sorted(run.per_zoom.items()))
     mean = run.bytes / run.non_empty if run.non_empty else 0
     return (
@@ -203,6 +207,7 @@ def describe(run: TileRun) -> str:
 
 
 def layer_extent(ranges: list[Box | None]) -> Box | None:
+    """The union of the non-empty boxes (EPSG:4490 lon/lat), or None."""
     boxes = [b for b in ranges if b is not None]
     if not boxes:
         return None
@@ -210,9 +215,11 @@ def layer_extent(ranges: list[Box | None]) -> Box | None:
 
 
 def check_range(tms: str, bbox: Box, zooms: range) -> None:
+    """Refuse a bbox (EPSG:4490 lon/lat) that covers no tile of ``tms`` at any of ``zooms``."""
     if all(tile_range(tms, bbox, z) is None for z in zooms):
         raise ValueError("the bbox lies outside the tile matrix set")
 
 
 def dumps(run: TileRun) -> str:
+    """The run as JSON (for ``--json`` output)."""
     return json.dumps(run.__dict__)

@@ -1,40 +1,34 @@
-"""The tile service one process runs: render, size-limit, cache, and invalidate on edits.
+"""The tile service one process runs: render, size-limit, and cache tiles.
 
 The API keeps one :class:`TileService` per worker; ``onemap tiles seed`` runs its own. Each
-listens on ``onemap_edits`` (edits) and ``onemap_registry`` (layer definition changes), so a
-change made anywhere drops exactly the affected tiles in every process.
+keeps its caches true through a :class:`~tiles.invalidation.TileInvalidator`, which listens on
+``onemap_edits`` and ``onemap_registry`` so a change made anywhere drops exactly the affected
+tiles in every process.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import asyncpg
-import orjson
 
-from layers.db import connect
 from layers.extent import data_extent, extent_cache
 from layers.model import Layer
-from layers.registry import REGISTRY_CHANNEL, Registry
+from layers.registry import Registry
 from layers.temporal import Current, Selection
-from layers.versioning import EDITS_CHANNEL
 from styles.catalog import label_field, properties_for
 from tiles.cache import Box, MemoryTileCache, TileKey, Token
 from tiles.disk import DiskTileCache
 from tiles.generalise import Generalisation
+from tiles.invalidation import TileInvalidator
 from tiles.mvt import MAX_LEVEL, LayerPlan, TileAddress, density, render_layers
 from tiles.query import TileQuery
 from tiles.raster import epoch_file, pick_epoch, raster_bounds, render_png
-from tiles.reconcile import changed_boxes, latest_change_id
 from tiles.settings import TileSettings
 
-log = logging.getLogger("onemap.tiles")
 FIRST_LIMIT = 4_096
 # Bytes a feature takes in a tile below full detail, by geometry, to pick a starting level from a
 # density count. Measured on the sample city and the benchmark's buildings (MVT, extent 4096, style
@@ -53,7 +47,7 @@ class RenderResult:
 
 
 class TileService:
-    """Vector tiles for one process: memory LRU, shared disk tier, and edit notifications."""
+    """Vector and raster tiles for one process, through a memory LRU and the shared disk tier."""
 
     def __init__(
         self,
@@ -72,148 +66,56 @@ class TileService:
         self.disk: DiskTileCache | None = (
             DiskTileCache(settings.resolved_cache_dir(var_dir), buffer_px=buffer_px) if settings.disk_cache else None
         )
-        self._disk_ready = False
-        self._disk_busy: dict[str, int] = {}
-        self._listener: asyncpg.Connection | None = None
-        self._url: str | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._closing = False
         self._extents: dict[str, Box | None] = {}
-        self.notifications = 0
+        self.invalidation = TileInvalidator(
+            pool=pool,
+            registry=registry,
+            memory=self.memory,
+            disk=self.disk,
+            on_layer_changed=self._forget_extent,
+        )
+
+    def _forget_extent(self, layer_id: str) -> None:
+        # The vector extent is shared with the collection documents (layers.extent): drop it for both.
+        self._extents.pop(layer_id, None)
+        extent_cache(self.pool).forget(layer_id)
 
     @property
     def registry(self) -> Registry:
+        """The registry snapshot the app holds now (it is replaced when layers change)."""
         return self._registry()
 
-    # ---- lifecycle ----------------------------------------------------------------------------
+    # ---- lifecycle and invalidation (tiles.invalidation) ----------------------------------------
     async def start(self, url: str) -> None:
         """Listen for edits, then catch the disk tier up with what happened while nobody listened."""
-        self._url = url
-        await self._listen()
-        await self._reconcile_disk()
+        await self.invalidation.start(url)
 
     async def stop(self) -> None:
-        self._closing = True
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if self._listener is not None and not self._listener.is_closed():
-            await self._listener.close()
-        self._listener = None
+        """Stop listening for edits and finish (or cancel) queued disk work."""
+        await self.invalidation.stop()
 
-    async def _listen(self) -> None:
-        assert self._url is not None
-        conn = await connect(self._url)
-        await conn.add_listener(EDITS_CHANNEL, self._on_edit)
-        await conn.add_listener(REGISTRY_CHANNEL, self._on_registry)
-        conn.add_termination_listener(self._on_listener_lost)
-        self._listener = conn
-
-    async def _reconcile_disk(self) -> None:
-        if self.disk is None:
-            return
-        async with self.pool.acquire() as conn:
-            latest = await latest_change_id(conn)
-            mark = self.disk.read_watermark()
-            if mark is None:
-                # Unknown history: nothing on disk can be trusted.
-                await asyncio.to_thread(self.disk.clear)
-            elif mark < latest:
-                boxes = await changed_boxes(conn, self.registry, after_change_id=mark)
-                for layer_id, layer_boxes in boxes.items():
-                    await asyncio.to_thread(self.disk.invalidate, layer_id, layer_boxes)
-        self.disk.write_watermark(latest)
-        self._disk_ready = True
-
-    def _on_listener_lost(self, _conn: asyncpg.Connection) -> None:
-        if self._closing:
-            return
-        log.warning("lost the edit-notification connection; dropping cached tiles and reconnecting")
-        self.memory.clear()
-        self._disk_ready = False
-        self._spawn(self._reconnect())
-
-    async def _reconnect(self) -> None:
-        delay = 0.5
-        while not self._closing:
-            try:
-                await self._listen()
-                await self._reconcile_disk()
-                return
-            except Exception:
-                log.warning("tile cache: reconnect failed; retrying in %.1f s", delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    # ---- invalidation -------------------------------------------------------------------------
-    def _on_edit(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        self.notifications += 1
-        try:
-            message = orjson.loads(payload)
-            layer_id = str(message["layer"])
-            boxes: list[Box] | None = [tuple(map(float, b)) for b in message.get("bboxes", [])]  # type: ignore[misc]
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            log.error("unreadable edit notification %r; dropping every cached tile", payload[:200])
-            self.memory.clear()
-            if self.disk is not None:
-                self._spawn(asyncio.to_thread(self.disk.clear))
-            return
-        self.invalidate(layer_id, boxes or [])
-
-    def _on_registry(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        # A layer's zoom range, schema, style or access changed: none of its tiles can be trusted.
-        for layer_id in filter(None, payload.split(",")):
-            self.invalidate(layer_id, None)
+    @property
+    def notifications(self) -> int:
+        """Edit notifications heard so far (tests wait on it)."""
+        return self.invalidation.notifications
 
     def invalidate(self, layer_id: str, boxes: Sequence[Box] | None) -> int:
-        """Drop ``layer_id``'s tiles meeting ``boxes`` (EPSG:4490 lon/lat; None = all) in both tiers.
-
-        The memory tier is cleared before this returns; the disk tier in a thread, during which
-        disk reads for the layer are skipped.
-        """
-        dropped = self.memory.invalidate(layer_id, boxes)
-        self._extents.pop(layer_id, None)
-        extent_cache(self.pool).forget(layer_id)
-        if self.disk is not None:
-            self._disk_busy[layer_id] = self._disk_busy.get(layer_id, 0) + 1
-            self._spawn(self._invalidate_disk(layer_id, boxes))
-        return dropped
-
-    async def _invalidate_disk(self, layer_id: str, boxes: Sequence[Box] | None) -> None:
-        assert self.disk is not None
-        try:
-            await asyncio.to_thread(self.disk.invalidate, layer_id, boxes)
-        finally:
-            self._disk_busy[layer_id] -= 1
-            if not self._disk_busy[layer_id]:
-                del self._disk_busy[layer_id]
+        """Drop ``layer_id``'s tiles meeting ``boxes`` (EPSG:4490 lon/lat; None = all) in both tiers."""
+        return self.invalidation.invalidate(layer_id, boxes)
 
     async def settled(self) -> None:
         """Wait until queued disk invalidations are done (tests, seeding)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.invalidation.settled()
 
     def _disk_usable(self, key: TileKey) -> bool:
-        return (
-            self.disk is not None
-            and self._disk_ready
-            and not key.variant
-            and not any(lid in self._disk_busy for lid in key.layers)
-        )
+        return not key.variant and self.invalidation.disk_usable(key.layers)
 
     # ---- extents and rasters -------------------------------------------------------------------
     async def extent(self, layer: Layer, *, data_dir: Path) -> Box | None:
         """The layer's current extent in EPSG:4490 lon/lat (raster: its newest epoch's file)."""
         if layer.is_vector:
             # Computed and cached with the collection documents' extent (layers.extent);
-            # invalidate() below drops it for both when an edit is heard.
+            # _forget_extent drops it for both when an edit to the layer is heard.
             found = await data_extent(self.pool, layer)
             return found.bbox_4490 if found else None
         if layer.id in self._extents:
@@ -247,6 +149,7 @@ class TileService:
 
     # ---- rendering ----------------------------------------------------------------------------
     def layers_at_zoom(self, layers: Sequence[Layer], z: int) -> list[Layer]:
+        """The vector layers of ``layers`` drawn at zoom ``z``."""
         return [layer for layer in layers if layer.is_vector and layer.min_zoom <= z <= layer.max_zoom]
 
     async def vector_tile(
@@ -336,6 +239,7 @@ class TileService:
         return RenderResult(data, "database", levels)
 
     def plan(self, layer: Layer, z: int, query: TileQuery, level: int = 0, limit: int | None = None) -> LayerPlan:
+        """What to render of ``layer`` at zoom ``z``: columns, generalisation level, feature limit, label."""
         requested = None
         if query.properties is not None:
             requested = [p for p in query.properties if p in layer.attributes.names]

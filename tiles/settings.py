@@ -33,4 +33,5 @@ class TileSettings(BaseSettings):
     cache_dir: Path | None = None
 
     def resolved_cache_dir(self, var_dir: Path) -> Path:
+        """The disk tier's folder: ``cache_dir``, or ``<var_dir>/tiles``."""
         return self.cache_dir if self.cache_dir is not None else var_dir / "tiles"

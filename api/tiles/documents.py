@@ -26,6 +26,7 @@ Box = tuple[float, float, float, float]
 
 
 def tms_list(base: str) -> dict[str, Any]:
+    """The ``/tileMatrixSets`` document: every tile matrix set we tile in, with links."""
     sets = []
     for tms_id in TMS_IDS:
         info = tms_info(tms_id)
@@ -50,6 +51,7 @@ def tms_list(base: str) -> dict[str, Any]:
 
 
 def tms_document(base: str, tms_id: str) -> dict[str, Any]:
+    """One tile matrix set as OGC TMS 2.0 JSON, with its self link."""
     doc: dict[str, Any] = get_tms(tms_id).model_dump(mode="json", exclude_none=True, by_alias=True)
     if tms_id != "CGCS2000Quad":
         doc.setdefault("uri", TMS_URI.format(id=tms_id))
@@ -58,6 +60,7 @@ def tms_document(base: str, tms_id: str) -> dict[str, Any]:
 
 
 def limits(tms_id: str, extent: Box | None, zooms: range) -> list[dict[str, Any]]:
+    """OGC ``tileMatrixSetLimits``: the tile rows and columns ``extent`` (EPSG:4490 lon/lat) covers at each zoom."""
     if extent is None:
         return []
     out = []

@@ -25,6 +25,7 @@ def parse_datetime(text: str | None) -> Selection:
 
 
 def parse_list(text: str | None) -> list[str] | None:
+    """A comma-separated parameter → its non-empty items (None when absent)."""
     if text is None:
         return None
     return [p.strip() for p in text.split(",") if p.strip()]
@@ -70,5 +71,6 @@ def readable_layers(
 
 
 def check_indices(z: int, y: int, x: int) -> None:
+    """Refuse negative or absurd tile indices (400) before they reach the tile matrix set."""
     if not (0 <= z <= 30 and 0 <= y <= _TILE_INDEX_MAX and 0 <= x <= _TILE_INDEX_MAX):
         raise InvalidParameter("tileMatrix, tileRow and tileCol must be non-negative integers")

@@ -1,4 +1,4 @@
-"""The tiles/styles/map router and the per-process :class:`TileService` it starts and stops."""
+"""The OGC API Tiles router and the per-process :class:`TileService` it starts and stops."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from fastapi import APIRouter, FastAPI
 
 from api.context import AppContext
 from api.settings import Settings
-from api.tiles import map_routes, quicklook, style_routes, tile_routes
+from api.tiles import tile_routes
 from tiles.service import TileService
 
 
 def tiles_router(settings: Settings) -> APIRouter:
-    """All tile, style and web-map routes; the app's lifespan has set ``app.state.ctx`` before ours runs."""
+    """Every tile route, with a lifespan that starts the tile service the style and map routes use too.
+
+    The app's lifespan has set ``app.state.ctx`` before ours runs.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -31,7 +34,4 @@ def tiles_router(settings: Settings) -> APIRouter:
 
     router = APIRouter(lifespan=lifespan)
     router.include_router(tile_routes.router)
-    router.include_router(style_routes.router)
-    router.include_router(map_routes.router)
-    router.include_router(quicklook.router)
     return router

@@ -10,13 +10,14 @@ import zlib
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from api.auth import PrincipalDep, ReadableCollection
-from api.context import AppContext, get_context
+from api.context import AppContext
 from api.errors import InvalidParameter
 from api.tiles import documents as docs
+from api.tiles.dependencies import CtxDep, TilesDep, base_url
 from api.tiles.params import check_indices, parse_datetime, parse_list, readable_layers, tile_query
 from layers.model import Layer
 from spatial.tms import TMS_IDS, check_tile, get_tms
@@ -33,21 +34,6 @@ FilterQ = Annotated[str | None, Query(description="CQL2 filter")]
 FilterLangQ = Annotated[str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json")]
 CollectionsQ = Annotated[str | None, Query(description="Comma-separated collection ids (default: all you may read)")]
 FormatQ = Annotated[str | None, Query(description="json (default) or tilejson")]
-
-
-async def get_tiles(request: Request) -> TileService:
-    service: TileService = request.app.state.tiles
-    return service
-
-
-TilesDep = Annotated[TileService, Depends(get_tiles)]
-CtxDep = Annotated[AppContext, Depends(get_context)]
-
-
-def base_url(request: Request, ctx: AppContext) -> str:
-    if ctx.settings.api.public_url:
-        return ctx.settings.api.public_url.rstrip("/")
-    return str(request.base_url).rstrip("/")
 
 
 def tile_headers(data: bytes, *, private: bool, source: str) -> dict[str, str]:
@@ -91,11 +77,13 @@ router = APIRouter(tags=["tiles"])
 
 @router.get("/tileMatrixSets", summary="Tile matrix sets this server tiles in")
 async def tile_matrix_sets(request: Request, ctx: CtxDep) -> dict[str, Any]:
+    """The tile matrix sets this server tiles in (WebMercatorQuad, WorldCRS84Quad, CGCS2000Quad)."""
     return docs.tms_list(base_url(request, ctx))
 
 
 @router.get("/tileMatrixSets/{tileMatrixSetId}", summary="One tile matrix set (OGC TMS 2.0 JSON)")
 async def tile_matrix_set(tileMatrixSetId: TmsId, request: Request, ctx: CtxDep) -> dict[str, Any]:
+    """One tile matrix set's definition (OGC TMS 2.0 JSON)."""
     get_tms(tileMatrixSetId)
     return docs.tms_document(base_url(request, ctx), tileMatrixSetId)
 
@@ -134,6 +122,7 @@ def _tilesets(base: str, tiles_base: str, layer: Layer | None, data_type: str) -
 
 @router.get("/collections/{collectionId}/tiles", summary="Tilesets of one collection")
 async def collection_tilesets(layer: ReadableCollection, request: Request, ctx: CtxDep) -> dict[str, Any]:
+    """One collection's tilesets, one per tile matrix set (vector, or map tiles for rasters)."""
     base = base_url(request, ctx)
     if layer.is_vector:
         return _tilesets(base, f"{base}/collections/{layer.id}/tiles", layer, "vector")
@@ -142,6 +131,7 @@ async def collection_tilesets(layer: ReadableCollection, request: Request, ctx: 
 
 @router.get("/collections/{collectionId}/map/tiles", summary="Map (PNG) tilesets of a raster collection")
 async def collection_map_tilesets(layer: ReadableCollection, request: Request, ctx: CtxDep) -> dict[str, Any]:
+    """A raster collection's PNG map tilesets; vector collections answer 400."""
     if layer.is_vector:
         raise InvalidParameter(f"{layer.id} is a vector layer; its tiles are at /collections/{layer.id}/tiles")
     base = base_url(request, ctx)
@@ -191,6 +181,7 @@ async def collection_tileset(
     tiles: TilesDep,
     f: FormatQ = None,
 ) -> dict[str, Any]:
+    """A collection's tileset metadata in one matrix set, or its TileJSON with ``f=tilejson``."""
     return await _collection_tileset(layer, tileMatrixSetId, f, request, ctx, tiles)
 
 
@@ -203,6 +194,7 @@ async def collection_map_tileset(
     tiles: TilesDep,
     f: FormatQ = None,
 ) -> dict[str, Any]:
+    """A raster collection's map tileset metadata (or TileJSON); vector collections answer 400."""
     if layer.is_vector:
         raise InvalidParameter(f"{layer.id} is a vector layer; its tiles are at /collections/{layer.id}/tiles")
     return await _collection_tileset(layer, tileMatrixSetId, f, request, ctx, tiles)
@@ -239,6 +231,7 @@ async def collection_tile(
     filter: FilterQ = None,
     filter_lang: FilterLangQ = None,
 ) -> Response:
+    """One tile of one collection at z/y/x: MVT (204 when empty), or PNG for a raster layer."""
     tile = _address(tileMatrixSetId, tileMatrix, tileRow, tileCol)
     if not layer.is_vector:
         return await _raster(layer, tile, datetime, request, ctx, tiles)
@@ -263,6 +256,7 @@ async def collection_map_tile(
     tiles: TilesDep,
     datetime: DatetimeQ = None,
 ) -> Response:
+    """One PNG map tile of a raster collection at z/y/x, for the epoch ``datetime`` picks."""
     if layer.is_vector:
         raise InvalidParameter(f"{layer.id} is a vector layer; its tiles are at /collections/{layer.id}/tiles")
     return await _raster(layer, _address(tileMatrixSetId, tileMatrix, tileRow, tileCol), datetime, request, ctx, tiles)
@@ -276,6 +270,7 @@ def _passthrough(request: Request, *names: str) -> str:
 
 @router.get("/tiles", summary="Tilesets of the whole dataset (all collections you may read)")
 async def dataset_tilesets(request: Request, ctx: CtxDep) -> dict[str, Any]:
+    """The dataset's tilesets: every collection the caller may read, one tileset per matrix set."""
     base = base_url(request, ctx)
     return _tilesets(base, f"{base}/tiles", None, "vector")
 
@@ -290,6 +285,7 @@ async def dataset_tileset(
     collections: CollectionsQ = None,
     f: FormatQ = None,
 ) -> dict[str, Any]:
+    """The dataset tileset's metadata (or TileJSON) in one matrix set; ``collections=`` selects layers."""
     get_tms(tileMatrixSetId)
     layers = readable_layers(ctx, principal, parse_list(collections))
     base = base_url(request, ctx)
@@ -335,6 +331,7 @@ async def dataset_tile(
     filter: FilterQ = None,
     filter_lang: FilterLangQ = None,
 ) -> Response:
+    """One MVT tile holding every requested collection (one MVT layer each) at z/y/x."""
     tile = _address(tileMatrixSetId, tileMatrix, tileRow, tileCol)
     layers = readable_layers(ctx, principal, parse_list(collections))
     query = tile_query(layers, datetime=datetime, properties=properties, filter_text=filter, filter_lang=filter_lang)

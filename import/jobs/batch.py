@@ -18,6 +18,7 @@ example:
 
 
 def main(argv: list[str]) -> int:
+    """Run ``onemap import batch FOLDER …``; returns the worst exit code of the deliveries."""
     options = importlib.import_module("import.options")
     batch = importlib.import_module("ingest.batch")
     cli = importlib.import_module("import.cli")

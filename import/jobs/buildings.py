@@ -15,6 +15,7 @@ example:
 
 
 def main(argv: list[str]) -> int:
+    """Run ``onemap import buildings …``; returns the exit code (0 imported, 1 refused, 2 error)."""
     options = importlib.import_module("import.options")
     args = options.parser("buildings", DESCRIPTION).parse_args(argv)
     code: int = options.execute("buildings", args)

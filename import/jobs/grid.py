@@ -17,6 +17,7 @@ examples:
 
 
 def main(argv: list[str]) -> int:
+    """Run ``onemap import grid …``; returns the exit code (0 imported, 1 refused, 2 error)."""
     options = importlib.import_module("import.options")
     p = options.parser("grid", DESCRIPTION)
     p.add_argument("--components", action="store_true", help="import city components (CJ/T 214) instead")

@@ -12,6 +12,7 @@ The classification is rarely in the data; say it:
 
 
 def main(argv: list[str]) -> int:
+    """Run ``onemap import landuse …``; returns the exit code (0 imported, 1 refused, 2 error)."""
     options = importlib.import_module("import.options")
     p = options.parser("landuse", DESCRIPTION)
     p.add_argument("--scheme", choices=["ydyh", "gbt21010"], help="ydyh: 用地用海分类; gbt21010: GB/T 21010")

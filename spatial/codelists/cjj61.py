@@ -100,6 +100,13 @@ PLATFORM_CATEGORIES: dict[str, PlatformCategory] = {
     ]
 }
 
+# The 小类 a row gets when a delivery names only its 大类 (an import reports each use). For 排水 it is
+# 雨污合流 HS: drainage not declared as storm only or sewage only is treated as combined, which the
+# sewage layer holds. 工业 GY has no subcategory in this list, so it gets none.
+GENERAL_SUBCATEGORY: dict[str, str] = {
+    "JS": "JP", "PS": "HS", "RQ": "TR", "RL": "RS", "DL": "GD", "TX": "DH", "QT": "BM",
+}
+
 CATEGORY = CodeList(
     name="cjj61.category",
     title="管线大类 (CJJ 61-2017 附录B)",

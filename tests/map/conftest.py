@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from tests.cityfixtures import City, app_settings, city  # noqa: F401 - fixture
+from tests.cityfixtures import City, app, app_settings, city, client  # noqa: F401 - fixtures
 
 
 @dataclass
@@ -30,8 +30,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def live_server(city: City, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:  # noqa: F811
     port = _free_port()
-    app = create_app(app_settings(city.url, tmp_path_factory.mktemp("var")))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    application = create_app(app_settings(city.url, tmp_path_factory.mktemp("var")))
+    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

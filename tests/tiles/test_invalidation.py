@@ -7,6 +7,8 @@ from pathlib import Path
 
 import asyncpg
 import mapbox_vector_tile
+import orjson
+import pytest
 import shapely
 from shapely.affinity import translate
 
@@ -17,6 +19,8 @@ from layers.settings import DatabaseSettings
 from layers.versioning import FeatureIn, open_changeset, prepare, update_feature
 from spatial.tms import WEB_MERCATOR_QUAD, tile_range
 from tests.cityfixtures import City
+from tiles.cache import MemoryTileCache, TileKey
+from tiles.invalidation import TileInvalidator, parse_edit
 from tiles.mvt import TileAddress
 from tiles.service import TileService
 from tiles.settings import TileSettings
@@ -155,3 +159,28 @@ async def test_disk_tiles_of_edits_made_while_no_server_listened_are_dropped(cit
             await svc.stop()
     finally:
         await pool.close()
+
+
+def test_edit_notifications_are_parsed_or_refused() -> None:
+    payload = orjson.dumps({"layer": "buildings", "bboxes": [[112.9, 28.2, 112.91, 28.21]]}).decode()
+    assert parse_edit(payload) == ("buildings", [(112.9, 28.2, 112.91, 28.21)])
+    assert parse_edit('{"layer": "roads"}') == ("roads", [])
+    for bad in ("not json", '{"bboxes": []}', '{"layer": "x", "bboxes": [["a", 1, 2, 3]]}'):
+        with pytest.raises(ValueError, match="unreadable edit notification"):
+            parse_edit(bad)
+
+
+def test_invalidating_a_layer_drops_its_tiles_and_tells_derived_caches() -> None:
+    memory = MemoryTileCache(1 << 20)
+    heard: list[str] = []
+    invalidator = TileInvalidator(
+        pool=None, registry=lambda: None, memory=memory, disk=None, on_layer_changed=heard.append  # type: ignore[arg-type]
+    )
+    here = _tile_of(112.95, 28.2, 16)
+    key = TileKey(("buildings",), here.tms, here.z, here.x, here.y)
+    other = TileKey(("roads",), here.tms, here.z, here.x, here.y)
+    for k in (key, other):
+        assert memory.put(k, b"tile", memory.token(k.layers))
+    assert invalidator.invalidate("buildings", [(112.95, 28.2, 112.95, 28.2)]) == 1
+    assert heard == ["buildings"] and memory.get(key) is None and memory.get(other) == b"tile"
+    assert not invalidator.disk_usable(["buildings"])  # no disk tier at all

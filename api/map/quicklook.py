@@ -18,8 +18,8 @@ from fastapi import APIRouter, Query
 from starlette.responses import HTMLResponse
 
 from api.auth import ReadableCollection
+from api.tiles.dependencies import CtxDep, TilesDep
 from api.tiles.params import parse_datetime
-from api.tiles.tile_routes import CtxDep, TilesDep
 from layers.model import Layer
 from layers.reads import list_features
 from styles.folium_offline import render_offline
@@ -59,6 +59,7 @@ async def quicklook(
     limit: Annotated[int, Query(ge=1, le=MAX_FEATURES, description="Features to draw at most")] = 5000,
     datetime: Annotated[str | None, Query(description="Valid time (instant or interval)")] = None,
 ) -> HTMLResponse:
+    """A folium page drawing one collection (at most ``limit`` features) with its legend, offline."""
     selection = parse_datetime(datetime)
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_start=12, location=[28.228, 112.939])
     title = f"{layer.title_zh} / {layer.title_en}"

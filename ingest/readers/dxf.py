@@ -14,17 +14,37 @@ and to every segment, so a re-delivered drawing updates features instead of dupl
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import shapely
 from shapely import STRtree
 
-from ingest.sources import SourceLayer
+from ingest.readers.base import Batch, ReadOptions, SourceLayer, memory_batches
+from ingest.readers.ogr import OgrReader
 
 LABEL_DISTANCE = 3.0
 END_DISTANCE = 0.05
 POINT_FIELDS = ["point_no", "Layer", "cad_handle"]
 SEGMENT_FIELDS = ["segment_no", "Layer", "start_point", "end_point", "cad_handle"]
+
+
+class DxfReader:
+    """A drawing becomes a points table and a segments table (see the module docstring)."""
+
+    def open(self, path: Path, fmt: str, options: ReadOptions) -> list[SourceLayer]:
+        """GDAL reads the drawing's ``entities``; they are split into points and segments in memory.
+
+        Raises:
+            UnreadableSource: when GDAL cannot read the drawing.
+        """
+        entities = OgrReader().open(path, fmt, options)
+        return split_dxf(entities[0])
+
+    def batches(self, src: SourceLayer, size: int) -> Iterator[Batch]:
+        """Stream one of the split tables, which live in memory."""
+        return memory_batches(src, size)
 
 
 def split_dxf(src: SourceLayer) -> list[SourceLayer]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import shapely
 from shapely.geometry import LineString, Point
 
 from ingest.errors import UnreadableSource
-from ingest.sources import SourceLayer
+from ingest.readers.base import Batch, ReadOptions, SourceLayer, memory_batches
 
 US_UNITS = {"CFS", "GPM", "MGD", "IMGD", "AFD"}
 POINT_FIELDS = ["point_no", "category", "subcategory", "feature_point", "appurtenance", "ground_elev_m", "status",
@@ -188,8 +189,20 @@ def _split(line: LineString, at: Point) -> tuple[list[tuple[float, float]], list
     return coords, [coords[-1], coords[-1]]
 
 
-def open_inp(path: Path) -> list[SourceLayer]:
-    return to_layers(parse_inp(path), path)
+class EpanetReader:
+    """EPANET ``.inp`` models: a points table and a segments table, built in memory."""
+
+    def open(self, path: Path, fmt: str, options: ReadOptions) -> list[SourceLayer]:
+        """The model's points and segments (``options`` do not apply to a model).
+
+        Raises:
+            UnreadableSource: when the model cannot be placed on the map.
+        """
+        return to_layers(parse_inp(path), path)
+
+    def batches(self, src: SourceLayer, size: int) -> Iterator[Batch]:
+        """Stream one of the model's tables, which live in memory."""
+        return memory_batches(src, size)
 
 
 def is_network_gpkg(layers: dict[str, list[str]]) -> bool:

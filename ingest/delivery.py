@@ -1,69 +1,42 @@
-"""One delivery, one transaction: read → map → validate → COPY into staging → check in SQL → merge.
+"""One delivery's steps: plan the sources → read, map, validate → COPY into staging → check in SQL → merge.
 
-Nothing is written unless the whole delivery is acceptable: rejected rows beyond
-``max_rejects`` (default 0), a dry run, an error, or the process being killed all
-leave the database exactly as it was, because everything — the changeset row, the
-staging tables, the versioned merge — lives in a single transaction.
+:class:`Delivery` holds the state of one run on one connection; :func:`ingest.run.run_delivery`
+runs its steps inside one transaction and decides what the report says.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import numpy as np
 import shapely
 
-from ingest import checks, pipelines
+from ingest import checks, routing
 from ingest.errors import TargetError
 from ingest.fingerprint import Skipper, row_hashes, salt_of
+from ingest.hooks import ROUTED_JOBS
+from ingest.inference import Hints
+from ingest.inputs import Input
 from ingest.mapping import BatchMapper, Mapped
-from ingest.profiles import IDENTITY, Profile, Resolved, choose_profile, load_profile, resolve
+from ingest.merge import changed_sample, merge_stages
+from ingest.profiles import IDENTITY, Resolved, choose_profile, load_profile, resolve
 from ingest.progress import Progress
+from ingest.readers.base import Batch, ReadOptions
+from ingest.readers.formats import open_source
 from ingest.report import MAP_SAMPLE, Report
 from ingest.request import Request
-from ingest.sources import Batch, SourceLayer, open_source
+from ingest.staged import CheckView, Found, Stage, drop_rows, staged_rows
 from ingest.targets import layer_id, part_of
 from ingest.validate import PropertyValidator, check_geometries, merge_errors
 from layers import bulk
-from layers.errors import FieldError, LayerError
+from layers.errors import FieldError
 from layers.model import Layer
 from layers.registry import Registry
-from layers.versioning import open_changeset
-from spatial.errors import SpatialError
-from spatial.survey import CrsDecision, decide_crs, describe
+from spatial.survey import decide_crs, describe
 
 ROW_BASE = 10_000_000_000  # staging row_no = source index × ROW_BASE + source row
-
-
-class Refused(Exception):
-    """Raised inside the transaction to roll it back: too many rejections, or a dry run."""
-
-
-@dataclass
-class Input:
-    """A source table with everything decided about it."""
-
-    index: int
-    source: SourceLayer
-    part: str | None = None
-    decision: CrsDecision | None = None
-    profile: Profile | None = None
-    resolved: dict[str, Resolved] = field(default_factory=dict)
-    mappers: dict[str, BatchMapper] = field(default_factory=dict)
-
-
-@dataclass
-class Stage:
-    """The staging table of one target layer."""
-
-    layer: Layer
-    staging: bulk.Staging
-    validator: PropertyValidator
-    rows: int = 0
 
 
 class Delivery:
@@ -76,8 +49,9 @@ class Delivery:
         self.report = report
         self.inputs: list[Input] = []
         self.stages: dict[str, Stage] = {}
-        self.points = pipelines.PointIndex()
-        self.found: dict[str, checks.Found] = {}
+        self.points = routing.PointIndex()
+        self.hints = Hints()
+        self.found: dict[str, Found] = {}
         self.skippers: dict[str, Skipper | None] = {}
         self._copying: asyncio.Task[int] | None = None
         self.salts: dict[tuple[int, str], bytes] = {}
@@ -86,9 +60,14 @@ class Delivery:
     # --- planning -----------------------------------------------------------------------------
 
     def plan(self) -> None:
-        """Open every source and decide its part (pipelines), profile and target. Raises IngestError."""
+        """Open every source and decide its part (for routed jobs such as pipelines) and target.
+
+        Raises:
+            IngestError: when a source cannot be read, or the rows have no layer to go to.
+        """
         req = self.request
-        if req.job != "pipelines":
+        routed = req.job in ROUTED_JOBS
+        if not routed:
             target = req.target_layer
             if target is None:
                 raise TargetError("say which layer to import into with --layer (onemap import generic --layer …)")
@@ -99,17 +78,18 @@ class Delivery:
                 raise TargetError(f"{target} has no key field, so --mode {req.mode} cannot match features; "
                                   "use --mode append")
         for spec in req.sources:
-            for src in open_source(spec.path, layer=spec.layer, encoding=req.encoding,
-                                   x_column=req.x_column, y_column=req.y_column):
+            options = ReadOptions(layer=spec.layer, encoding=req.encoding, x_column=req.x_column,
+                                  y_column=req.y_column)
+            for src in open_source(spec.path, options):
                 item = Input(len(self.inputs), src)
-                if req.job == "pipelines":
+                if routed:
                     item.part = spec.part or part_of(src.geometry_type, src.fields)
                     if item.part is None:
                         raise TargetError(f"{src.label}: cannot tell whether it holds pipe segments or points; "
                                           "pass it as --segments or --points")
                 self.inputs.append(item)
                 self.report.sources.append(src.describe())
-        if req.job == "pipelines":
+        if routed:
             self.inputs.sort(key=lambda i: i.part != "points")  # points first: segments refer to them
 
     def _target_kind(self, item: Input) -> str:
@@ -117,23 +97,31 @@ class Delivery:
 
     def _template(self, item: Input) -> Layer:
         if item.part:
-            return self.registry.get(layer_id("water", item.part))  # type: ignore[arg-type]
+            return self.registry.get(layer_id("water", item.part))
         return self.registry.get(self.request.target_layer or "")
 
+    def _resolve(self, item: Input, layer: Layer) -> Resolved:
+        """The item's profile (chosen once, on first use) applied to ``layer``'s fields."""
+        if item.profile is None:
+            item.profile = (load_profile(self.request.profile) if self.request.profile
+                            else choose_profile(self._target_kind(item), self._template(item).attributes,
+                                                item.source.fields))
+            if item.profile is IDENTITY and item.part:
+                # Pipeline tables in our own field names still want the CJJ 61 defaults and CAD layer names.
+                item.profile = load_profile(f"cjj61_{item.part}")
+            self.report.sources[item.index]["profile"] = item.profile.name
+        constants = {k: v for k, v in self.request.constants.items() if layer.attributes.field(k) is not None}
+        return resolve(item.profile, layer.attributes, item.source.fields, renames=self.request.renames,
+                       constants=constants)
+
+    def peek_columns(self, item: Input) -> Resolved:
+        """Which column feeds which field of the item's template layer, before its CRS is decided."""
+        return self._resolve(item, self._template(item))
+
     def resolved_for(self, item: Input, layer: Layer) -> Resolved:
+        """The item's mapping to ``layer``, with its batch mapper (call once the item's CRS is decided)."""
         if layer.id not in item.resolved:
-            if item.profile is None:
-                template = self._template(item)
-                item.profile = (load_profile(self.request.profile) if self.request.profile
-                                else choose_profile(self._target_kind(item), template.attributes, item.source.fields))
-                if item.profile is IDENTITY and item.part:
-                    # Pipeline tables in our own field names still want the CJJ 61 defaults and CAD layer names.
-                    item.profile = load_profile(f"cjj61_{item.part}")
-                self.report.sources[item.index]["profile"] = item.profile.name
-            constants = {k: v for k, v in self.request.constants.items() if layer.attributes.field(k) is not None}
-            resolved = resolve(item.profile, layer.attributes, item.source.fields,
-                               renames=self.request.renames, constants=constants)
-            item.resolved[layer.id] = resolved
+            resolved = item.resolved[layer.id] = self._resolve(item, layer)
             lacking = [f.name for f in layer.attributes.fields
                        if f.required and not resolved.provides(f.name) and f.name not in ("category", "subcategory")]
             if lacking:
@@ -141,7 +129,7 @@ class Delivery:
                     f"{item.source.label} → {layer.id}: no column for required field(s) {', '.join(lacking)}; "
                     "map them with --map COLUMN=FIELD or give a value with --set FIELD=VALUE"
                 )
-            item.mappers[layer.id] = BatchMapper(layer.attributes, item.resolved[layer.id], item.decision)
+            item.mappers[layer.id] = BatchMapper(layer.attributes, resolved, item.decision)
         return item.resolved[layer.id]
 
     def _decide_crs(self, item: Input, first: Batch) -> None:
@@ -161,7 +149,7 @@ class Delivery:
         are routed and completed across layers); skipping unchanged rows only in upsert mode."""
         if layer.id not in self.skippers:
             key = layer.attributes.key
-            usable = (self.request.job != "pipelines" and len(key) == 1
+            usable = (item.part is None and len(key) == 1
                       and item.mappers[layer.id].key_values(_EMPTY_BATCH, key[0]) is not None)
             self.skippers[layer.id] = (
                 await Skipper.load(self.conn, layer=layer, key_field=key[0], skipping=self.request.mode == "upsert")
@@ -185,6 +173,10 @@ class Delivery:
         return stage
 
     async def run_inputs(self) -> None:
+        """Read, map, validate and stage every row of every input (pipeline tables: points first)."""
+        if routing.needs_hints(self, self.inputs):
+            # Categories missing from some table may be told by the others: read them once for that.
+            self.hints = await asyncio.to_thread(routing.gather_hints, self, self.inputs)
         total = sum(i.source.count or 0 for i in self.inputs) or None
         self.progress.start(total)
         for item in self.inputs:
@@ -206,16 +198,16 @@ class Delivery:
             await task
 
     async def _batch(self, item: Input, batch: Batch) -> None:
-        if self.request.job == "pipelines":
+        if item.part is not None:
             await self._flush_copy()  # routing and completion query the database
-            groups, routes = pipelines.route_batch(self, item, batch)
+            groups, routes = routing.route_batch(self, item, batch)
         else:
             groups, routes = {self.request.target_layer or "": list(range(len(batch)))}, {}
         for target, indices in groups.items():
             if not indices:
                 continue
             layer = self.registry.get(target)
-            sub = batch if len(indices) == len(batch) else _subset(batch, indices)
+            sub = batch if len(indices) == len(batch) else batch.subset(indices)
             self.resolved_for(item, layer)
             if layer.id not in self.stages:
                 await self._flush_copy()  # the first batch for a layer creates its staging table
@@ -225,7 +217,7 @@ class Delivery:
             if item.part:
                 mapped = item.mappers[layer.id].map(sub)
                 sub_routes = {i: routes[row] for i, row in enumerate(indices)}
-                await pipelines.complete(self, item, layer, mapped, sub_routes)
+                await routing.complete(self, item, layer, mapped, sub_routes)
                 records = self._records(item, layer, stage, mapped, None)
             else:
                 # Mapping and validating the next batch in a worker thread lets PostgreSQL
@@ -259,7 +251,7 @@ class Delivery:
                                errors=errors, key=key, attributes=attributes)
         if len(keep) == len(batch):
             return batch, hashes
-        return _subset(batch, keep), [hashes[i] for i in keep]
+        return batch.subset(keep), [hashes[i] for i in keep]
 
     def _records(self, item: Input, layer: Layer, stage: Stage, mapped: Mapped,
                  hashes: list[bytes] | None) -> list[tuple[Any, ...]]:
@@ -310,23 +302,31 @@ class Delivery:
             geometry=geojson,
         )
 
-    def reject_unrouted(self, item: Input, batch: Batch, i: int, message: str) -> None:
+    def reject_unrouted(self, item: Input, batch: Batch, i: int, message: str, code: str = "category") -> None:
+        """Report row ``i`` of ``batch`` as rejected before it reached any layer (its category)."""
         mapped = Mapped(batch.row_no, {}, np.array([None] * len(batch), dtype=object), {}, batch.columns)
-        self._reject(item, None, mapped, i, [FieldError("category", "category", message)])
+        self._reject(item, None, mapped, i, [FieldError("category", code, message)])
 
     # --- checks and merge -----------------------------------------------------------------------
 
     async def check(self) -> None:
         """Set-based checks on the staged rows; rejected rows leave staging."""
-        found = await checks.run_all(self)
+        req = self.request
+        rejected_before: dict[str, set[str]] = {}
+        for r in self.report.rejections:
+            if r.target is not None and r.key is not None:
+                rejected_before.setdefault(r.target, set()).add(r.key)
+        view = CheckView(self.conn, self.registry, self.stages, req.mode, req.valid_from, req.snap_tolerance_m,
+                         rejected_before=rejected_before)
+        found = await checks.run_all(view, req.job)
         for target_id, skipper in self.skippers.items():
             stage = self.stages.get(target_id)
             if skipper is None or not skipper.forced or stage is None:
                 continue
             already = {r[0] for r in found.get(target_id, [])}
             dropped = [(row_no, key) for row_no, key in skipper.forced if row_no not in already]
-            present = set(await checks.staged_rows(self.conn, stage.staging, [r for r, _ in dropped]))
-            await checks.drop_rows(self.conn, stage.staging, list(present))
+            present = set(await staged_rows(self.conn, stage.staging, [r for r, _ in dropped]))
+            await drop_rows(self.conn, stage.staging, list(present))
             stage.rows -= len(present)
             found.setdefault(target_id, []).extend(
                 (row_no, [FieldError(skipper.key_field, "duplicate",
@@ -339,116 +339,21 @@ class Delivery:
                                    errors=errors, key=key)
 
     def inputs_by_index(self, index: int) -> Input:
+        """The input whose staged row numbers start at ``index`` × ROW_BASE."""
         return next(i for i in self.inputs if i.index == index)
 
     async def merge(self, changeset_id: int) -> None:
-        req = self.request
-        for target_id, skipper in self.skippers.items():
-            if skipper is not None and target_id not in self.stages:  # every row was unchanged
-                counts = self.report.layer(target_id)
-                counts.valid = counts.unchanged = counts.skipped = skipper.skipped
-        for stage in self.stages.values():
-            counts = self.report.layer(stage.layer.id)
-            skipper = self.skippers.get(stage.layer.id)
-            skipped = skipper.skipped if skipper is not None else 0
-            counts.valid = stage.rows + skipped
-            counts.unchanged = counts.skipped = skipped
-            if stage.rows == 0:
-                continue
-            key = stage.layer.attributes.key
-            async with bulk.indexes_rebuilt_after(self.conn, stage.layer, staged_rows=stage.rows) as rebuilt:
-                if rebuilt:
-                    self.report.warnings.append(
-                        f"{stage.layer.id}: initial load of {stage.rows} rows; its indexes were rebuilt after "
-                        "the load (readers of this layer waited for the commit)")
-                if req.mode == "append":
-                    done = await bulk.insert_all(self.conn, stage.staging, changeset_id=changeset_id,
-                                                 valid_from=req.valid_from)
-                else:
-                    done = await bulk.upsert_by_key(self.conn, stage.staging, key=key, changeset_id=changeset_id,
-                                                    valid_from=req.valid_from)
-            if req.mode == "replace-extent":
-                retired = await bulk.retire_missing_in_extent(self.conn, stage.staging, key=key,
-                                                              changeset_id=changeset_id, valid_to=req.valid_from)
-                done = done + bulk.MergeCounts(retired=retired)
-            counts.inserted, counts.new_versions = done.inserted, done.new_versions
-            counts.unchanged, counts.retired = done.unchanged + skipped, done.retired
-        self.report.changed_sample = await checks.changed_sample(self.conn, self.registry, changeset_id)
+        """Merge every staging table into its layer; the report gets the counts and the changed sample."""
+        skipped = {k: s.skipped for k, s in self.skippers.items() if s is not None}
+        await merge_stages(self.conn, stages=self.stages, skipped=skipped, report=self.report,
+                           mode=self.request.mode, valid_from=self.request.valid_from, changeset_id=changeset_id)
+        self.report.changed_sample = await changed_sample(self.conn, registry=self.registry,
+                                                          changeset_id=changeset_id)
 
 
 _EMPTY_BATCH = Batch([], [], {})
 
 
-def _subset(batch: Batch, indices: list[int]) -> Batch:
-    return Batch([batch.row_no[i] for i in indices], [batch.wkb[i] for i in indices],
-                 {k: [v[i] for i in indices] for k, v in batch.columns.items()})
-
-
 def _in_degrees(geom: Any) -> bool:
     minx, miny, maxx, maxy = geom.bounds
     return bool(-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90)
-
-
-async def run_delivery(conn: asyncpg.Connection, request: Request) -> Report:
-    """Import one delivery. Never raises for bad data or unreadable files: the report says what happened
-    (``status`` "failed" with ``error`` when the delivery could not be read, mapped or merged)."""
-    report = Report(job=request.job, options=request.describe())
-    registry = await Registry.load(conn)
-    delivery = Delivery(conn, request, registry, report)
-    try:
-        delivery.plan()
-    except (LayerError, SpatialError) as exc:
-        report.error = str(exc)
-        report.decision = "the delivery could not be read or mapped; nothing was written"
-        report.finished_at = dt.datetime.now(dt.UTC)
-        return report
-    try:
-        async with conn.transaction():
-            await _session_settings(conn)
-            changeset_id = await open_changeset(
-                conn, actor=request.actor, source="import", note=request.note,
-                details={"job": request.job, "sources": [str(s.path) for s in request.sources],
-                         "mode": request.mode},
-            )
-            report.changeset_id = changeset_id
-            delivery.progress.phase("reading")
-            await delivery.run_inputs()
-            delivery.progress.phase("checking")
-            await delivery.check()
-            rejected = len(report.rejections)
-            if rejected > request.max_rejects:
-                for stage in delivery.stages.values():
-                    report.layer(stage.layer.id).valid = stage.rows
-                report.status = "refused"
-                report.decision = (f"{rejected} row(s) rejected (allowed: {request.max_rejects}); nothing was "
-                                   "imported. Fix the rows listed below and deliver again, or raise --max-rejects.")
-                raise Refused
-            delivery.progress.phase("merging")
-            await delivery.merge(changeset_id)
-            if request.dry_run:
-                report.status = "dry-run"
-                report.decision = "dry run: everything was checked and merged, then rolled back; nothing was written"
-                raise Refused
-            report.status = "imported"
-            accepted = "" if not rejected else f"; {rejected} rejected row(s) were left out (--max-rejects)"
-            report.decision = f"imported in one transaction as changeset {changeset_id}{accepted}"
-            delivery.progress.phase("committing")
-    except Refused:
-        report.changeset_id = None if report.status != "imported" else report.changeset_id
-    except (LayerError, SpatialError) as exc:
-        report.status = "failed"
-        report.error = str(exc)
-        report.decision = "the import stopped with an error and was rolled back; nothing was written"
-    finally:
-        report.finished_at = dt.datetime.now(dt.UTC)
-        delivery.progress.close()
-        delivery.progress.phase(f"done: {report.status}")
-    return report
-
-
-async def _session_settings(conn: asyncpg.Connection) -> None:
-    # If the client dies (kill -9) the server notices within a second and rolls back.
-    await conn.execute("SET LOCAL client_connection_check_interval = '1s'")
-    await conn.execute("SET LOCAL statement_timeout = 0")
-    await conn.execute("SET LOCAL work_mem = '64MB'")
-    await conn.execute("SET LOCAL maintenance_work_mem = '256MB'")

@@ -18,11 +18,25 @@ async def test_map_page_loads_only_local_assets(client: httpx.AsyncClient) -> No
     for ref in refs:
         if ref.startswith("/"):
             assert (await client.get(ref)).status_code == 200, ref
-    js = (await client.get("/map/static/map.js")).text
-    assert "http://" not in js and "https://" not in js
-    imports = re.findall(r'from "([^"]+)"', js)
-    for ref in imports:
-        assert (await client.get(ref)).status_code == 200, ref
+    # Every ES module the page's entry module reaches loads from here, and none names another host.
+    modules = [ref for ref in refs if ref.endswith(".js")]
+    assert modules == ["/map/static/main.js"]
+    seen: set[str] = set()
+    while modules:
+        ref = modules.pop()
+        if ref in seen:
+            continue
+        seen.add(ref)
+        r = await client.get(ref)
+        assert r.status_code == 200, ref
+        if ref.startswith("/vendor/"):
+            continue
+        js = r.text
+        assert "http://" not in js and "https://" not in js
+        imports = re.findall(r'from "([^"]+)"', js)
+        assert all(i.startswith("/") for i in imports), ref
+        modules += imports
+    assert {"/map/static/state.js", "/map/static/gk.js", "/vendor/maplibre-gl/dist/maplibre-gl.mjs"} <= seen
     assert (await client.get("/map/static/../app.py")).status_code == 404
     assert (await client.get("/map/static/nothing.js")).status_code == 404
 
