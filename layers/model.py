@@ -77,6 +77,9 @@ class LayerDef(BaseModel):
     style_id: str | None = None
     min_zoom: Annotated[int, Field(ge=0, le=24)] = 0
     max_zoom: Annotated[int, Field(ge=0, le=24)] = 22
+    # Off by default: every write is a new version, so a write without If-Match loses nothing.
+    # On, a PUT/PATCH/DELETE without If-Match is refused with 428.
+    require_if_match: bool = False
     metadata: LayerMetadata = Field(default_factory=LayerMetadata)
 
     @model_validator(mode="after")
@@ -106,6 +109,7 @@ class LayerDef(BaseModel):
             "style_id": self.style_id,
             "min_zoom": self.min_zoom,
             "max_zoom": self.max_zoom,
+            "require_if_match": self.require_if_match,
             "metadata": self.metadata.model_dump(mode="json", exclude_none=True),
         }
 
