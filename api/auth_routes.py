@@ -59,7 +59,8 @@ async def token(
     if principal is None:
         if cookie:
             return html.render(request, "sign_in.html.j2", status=401, error=True, next=_safe_next(next))
-        raise NotAuthenticated("wrong name or password")
+        # No Basic challenge: this is the sign-in form's answer, and a browser would pop a dialog.
+        raise NotAuthenticated("wrong name or password", offer_basic=False)
     jwt, _expires = issue_jwt(principal, key=ctx.signing_key, ttl_minutes=ctx.settings.api.token_ttl_minutes)
     max_age = ctx.settings.api.token_ttl_minutes * 60
     if cookie:

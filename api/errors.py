@@ -51,13 +51,19 @@ class InvalidParameter(ApiError):
 class NotAuthenticated(ApiError):
     """401: no credentials, or credentials we cannot accept.
 
-    The answer always carries ``WWW-Authenticate`` offering Bearer and HTTP Basic (see
-    :func:`challenges`); pass a Bearer challenge in ``headers`` to add ``error=...`` to it.
+    The answer carries ``WWW-Authenticate`` offering Bearer and, where it can help, HTTP Basic
+    (see :func:`challenges`); pass a Bearer challenge in ``headers`` to add ``error=...`` to it,
+    and ``offer_basic=False`` where Basic does not apply (the sign-in form's own answer).
     """
 
     status = 401
     type_slug = "not-authenticated"
     title = "Authentication required"
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None, offer_basic: bool = True) -> None:
+        super().__init__(detail, extra=extra, headers=headers)
+        self.offer_basic = offer_basic
 
 
 class Forbidden(ApiError):
@@ -104,19 +110,24 @@ class PayloadTooLarge(ApiError):
     title = "Request body too large"
 
 
-def challenges(request: Request, bearer: str | None = None) -> str:
+def challenges(request: Request, bearer: str | None = None, *, offer_basic: bool = True) -> str:
     """The ``WWW-Authenticate`` value of a 401: Bearer (with any error) and HTTP Basic.
 
     Basic is offered so desktop clients (QGIS, ArcGIS Pro, GDAL, OWSLib) know they may send a name
-    and password or an API key. It is left out for requests a web page's script made
-    (``Sec-Fetch-Mode`` other than ``navigate``): a Basic challenge there would make the browser
-    pop its own password dialog over the map, which has its own sign-in.
+    and password or an API key. It is left out where it cannot help and a browser would answer it
+    with its own password dialog over the map (which has its own sign-in): requests that came with
+    a bearer token or the session cookie (their 401 is about that token), and requests a page's
+    script made (``Sec-Fetch-Mode`` other than ``navigate``; browsers send it on https and localhost).
     """
     bearer = bearer or BEARER_CHALLENGE
     if "basic" in bearer.lower():
         return bearer
     mode = request.headers.get("sec-fetch-mode")
-    if mode is not None and mode != "navigate":
+    scripted = mode is not None and mode != "navigate"
+    session = request.headers.get("authorization", "").lower().startswith("bearer") or (
+        "onemap_token" in request.cookies
+    )
+    if not offer_basic or scripted or session:
         return bearer
     return f"{bearer}, {BASIC_CHALLENGE}"
 
@@ -169,8 +180,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> Response:
         headers = dict(exc.headers)
-        if exc.status == 401:
-            headers["WWW-Authenticate"] = challenges(request, headers.get("WWW-Authenticate"))
+        if isinstance(exc, NotAuthenticated):
+            headers["WWW-Authenticate"] = challenges(
+                request, headers.get("WWW-Authenticate"), offer_basic=exc.offer_basic
+            )
         return problem_response(request, status=exc.status, type_slug=exc.type_slug, title=exc.title,
                                 detail=exc.detail, extra=exc.extra, headers=headers)
 

@@ -185,13 +185,34 @@ async def test_401s_offer_bearer_and_basic(client: httpx.AsyncClient, seed: Seed
     write = await client.post("/collections/test_parcels/items", json={})
     assert write.status_code == 401
     assert write.headers["www-authenticate"] == 'Bearer, Basic realm="One Map", charset="UTF-8"'
-    invalid = await client.get("/auth/me", headers={"Authorization": "Bearer not.a.jwt"})
-    assert invalid.headers["www-authenticate"].startswith('Bearer error="invalid_token", Basic realm="One Map"')
     changes = await client.get("/collections/test_parcels/changes")
     assert 'Basic realm="One Map"' in changes.headers["www-authenticate"]
-    # A page's script gets no Basic challenge: the browser would pop its own password dialog.
-    scripted = await client.post("/collections/test_parcels/items", json={}, headers={"Sec-Fetch-Mode": "cors"})
-    assert scripted.status_code == 401 and scripted.headers["www-authenticate"] == "Bearer"
+    wrong = await client.get("/collections/test_parcels/changes", headers=basic("li.si", "wrong"))
+    assert 'Basic realm="One Map"' in wrong.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        # A page's script (Sec-Fetch-Mode: cors) and the map's own bearer token or session cookie.
+        ("POST", "/collections/test_parcels/items", {"Sec-Fetch-Mode": "cors"}),
+        ("GET", "/auth/me", {"Authorization": "Bearer not.a.jwt"}),
+        ("GET", "/auth/me", {"Cookie": "onemap_token=expired.or.forged"}),
+    ],
+)
+async def test_browser_requests_get_no_basic_challenge(
+    client: httpx.AsyncClient, method: str, path: str, headers: dict[str, str]
+) -> None:
+    """A Basic challenge would make the browser pop its own password dialog over the map."""
+    r = await client.request(method, path, headers=headers, json={} if method == "POST" else None)
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"].startswith("Bearer") and "Basic" not in r.headers["www-authenticate"]
+
+
+async def test_the_sign_in_forms_401_offers_no_basic(client: httpx.AsyncClient, people: People) -> None:
+    r = await client.post("/auth/token", data={"username": "li.si", "password": "wrong"})
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert (await me(client, basic("li.si", people.passwords["li.si"]))).status_code == 200  # clears the failure
 
 
 # ---- the cache of Argon2 verifications ---------------------------------------------------------------

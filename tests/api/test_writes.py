@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 import yaml
+from alembic import command
 from pyproj import Transformer
 
 from layers.db import connect
+from layers.migrate import alembic_config
 from layers.model import LayerDef
 from tests.api.conftest import Seed
 
@@ -426,3 +429,30 @@ async def test_cookie_sign_in_and_out(client: httpx.AsyncClient) -> None:
     )
     assert sneaky.headers["location"] == "/"
     await client.post("/auth/logout")
+
+
+async def test_the_migration_for_unconditional_writes_is_reversible(fresh_db_url: str) -> None:
+    """0004 down and up again: the audit column, the layer setting and the lock-out table go and return."""
+
+    async def shape() -> tuple[bool, bool, bool]:
+        conn = await connect(fresh_db_url)
+        try:
+            row = await conn.fetchrow(
+                """
+                SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'onemap'
+                               AND table_name = 'changes' AND column_name = 'unconditional') AS audit,
+                       EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'onemap'
+                               AND table_name = 'layers' AND column_name = 'require_if_match') AS setting,
+                       to_regclass('onemap.sign_in_failures') IS NOT NULL AS lockout
+                """
+            )
+        finally:
+            await conn.close()
+        return row["audit"], row["setting"], row["lockout"]
+
+    cfg = alembic_config(fresh_db_url)
+    assert await shape() == (True, True, True)
+    await asyncio.to_thread(command.downgrade, cfg, "0003")
+    assert await shape() == (False, False, False)
+    await asyncio.to_thread(command.upgrade, cfg, "head")
+    assert await shape() == (True, True, True)
