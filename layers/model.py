@@ -95,6 +95,7 @@ class LayerDef(BaseModel):
         return self
 
     def registry_row(self) -> dict[str, Any]:
+        """The definition as ``onemap.layers`` columns (``group`` is stored as ``grp``)."""
         return {
             "id": self.id,
             "title_zh": self.title_zh,
@@ -132,10 +133,12 @@ class Layer(LayerDef):
 
     @property
     def is_vector(self) -> bool:
+        """Has a feature table (rasters are files on disk)."""
         return self.kind == "vector"
 
     @classmethod
     def from_row(cls, row: Any) -> Layer:
+        """A layer from an ``onemap.layers`` row."""
         data = dict(row)
         data["group"] = data.pop("grp")
         data["schema"] = data.pop("schema")

@@ -47,6 +47,8 @@ MUTATION_TIME = "ogc-mutation-datetime"
 
 
 class VersionUriNotMutable(ApiError):
+    """405: a write sent to a past version's URI (``?datetime=``)."""
+
     status = 405
     type_slug = "version-not-mutable"
     title = "A feature version cannot be changed"
