@@ -24,6 +24,7 @@ from api.auth import VerifiedPasswords
 from layers.db import connect
 from layers.principals import create_principal, issue_api_key
 from tests.api.conftest import Seed, api_settings
+from tests.api.test_clients import owslib_headers_restored  # noqa: F401  (autouse: OWSLib leaks headers)
 
 # A Changsha tile at z10 (WebMercatorQuad row 428, column 833) over the seeded power facilities.
 TILE = "/tiles/WebMercatorQuad/10/428/833"

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,22 @@ def all_items(base: str, collection: str, **params: Any) -> list[dict[str, Any]]
         url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
         query = None
     return out
+
+
+@pytest.fixture(autouse=True)
+def owslib_headers_restored() -> Iterator[None]:
+    """Undo OWSLib's shared header state after each test.
+
+    OWSLib 0.35's OGC API classes start from one module-level dict (``owslib.ogcapi.REQUEST_HEADERS``)
+    and update it in place, so ``headers=`` given to one ``Features`` (an Authorization header, the
+    Content-Type its writes set) is sent by every later one in the process, to any server.
+    """
+    from owslib import ogcapi
+
+    saved = dict(ogcapi.REQUEST_HEADERS)
+    yield
+    ogcapi.REQUEST_HEADERS.clear()
+    ogcapi.REQUEST_HEADERS.update(saved)
 
 
 gdal = pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="needs gdal-bin")
