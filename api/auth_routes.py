@@ -2,7 +2,9 @@
 
 Browsers may ask for the token as an HttpOnly, SameSite=Strict cookie
 (``onemap_token``, read by :mod:`api.auth`); other systems use the returned
-bearer token or an API key.
+bearer token or an API key. Desktop clients may skip this and send HTTP Basic on every
+request instead (see :mod:`api.auth`); both check passwords, and count failures towards the
+lock-out, through :func:`api.auth.check_password`.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ import orjson
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from api.auth import PrincipalDep, issue_jwt
+from api.auth import PrincipalDep, check_password, issue_jwt
 from api.context import AppContext, get_context
-from api.errors import InvalidParameter, NotAuthenticated
+from api.errors import InvalidParameter, NotAuthenticated, SignInLocked
 from api.ogc import html
-from layers.principals import principal_for_password
 
 router = APIRouter(tags=["auth"])
 Ctx = Annotated[AppContext, Depends(get_context)]
@@ -41,14 +42,25 @@ async def token(
     cookie: Annotated[bool, Form()] = False,
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
+    """Check a name and password and answer a JWT (JSON), or set it as a cookie and redirect.
+
+    N failures within M minutes lock the name for K minutes (``ONEMAP_SIGN_IN_*``): 429 with
+    ``Retry-After``, even for the right password, until the lock ends.
+    """
     if grant_type not in (None, "password"):
         raise InvalidParameter("grant_type must be 'password'", extra={"parameter": "grant_type"})
-    async with ctx.pool.acquire() as conn:
-        principal = await principal_for_password(conn, username, password)
+    try:
+        principal = await check_password(ctx, username, password)
+    except SignInLocked:
+        if cookie:
+            return html.render(request, "sign_in.html.j2", status=429, error=True, locked=True,
+                               next=_safe_next(next))
+        raise
     if principal is None:
         if cookie:
             return html.render(request, "sign_in.html.j2", status=401, error=True, next=_safe_next(next))
-        raise NotAuthenticated("wrong name or password", headers={"WWW-Authenticate": "Bearer"})
+        # No Basic challenge: this is the sign-in form's answer, and a browser would pop a dialog.
+        raise NotAuthenticated("wrong name or password", offer_basic=False)
     jwt, _expires = issue_jwt(principal, key=ctx.signing_key, ttl_minutes=ctx.settings.api.token_ttl_minutes)
     max_age = ctx.settings.api.token_ttl_minutes * 60
     if cookie:
@@ -78,6 +90,7 @@ async def token(
 
 @router.get("/auth/sign-in", summary="Sign-in page", include_in_schema=False)
 async def sign_in_page(request: Request) -> Response:
+    """The HTML sign-in form; ``next`` is where to go afterwards (same-site paths only)."""
     return html.render(
         request, "sign_in.html.j2", error=False, next=_safe_next(request.query_params.get("next"))
     )
@@ -85,6 +98,7 @@ async def sign_in_page(request: Request) -> Response:
 
 @router.post("/auth/logout", summary="Sign out (clears the cookie)")
 async def logout(request: Request) -> Response:
+    """Clear the session cookie: 204, or a redirect home for a browser form."""
     wants_page = "text/html" in request.headers.get("accept", "")
     response: Response = RedirectResponse("/", status_code=303) if wants_page else Response(status_code=204)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
@@ -93,6 +107,7 @@ async def logout(request: Request) -> Response:
 
 @router.get("/auth/me", summary="Who am I (roles and grants)")
 async def me(principal: PrincipalDep) -> Response:
+    """The caller as the server sees them: name, kind, roles, grants (handy to test credentials)."""
     body = {
         "name": principal.name,
         "kind": principal.kind,

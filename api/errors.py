@@ -22,6 +22,8 @@ from spatial.errors import SpatialError
 
 log = logging.getLogger("onemap.api")
 PROBLEM_TYPE = "application/problem+json"
+BEARER_CHALLENGE = "Bearer"
+BASIC_CHALLENGE = 'Basic realm="One Map", charset="UTF-8"'
 
 
 class ApiError(Exception):
@@ -40,44 +42,101 @@ class ApiError(Exception):
 
 
 class InvalidParameter(ApiError):
+    """400: a query parameter, form field or header value we cannot use."""
+
     type_slug = "invalid-parameter"
     title = "Invalid query parameter"
 
 
 class NotAuthenticated(ApiError):
+    """401: no credentials, or credentials we cannot accept.
+
+    The answer carries ``WWW-Authenticate`` offering Bearer and, where it can help, HTTP Basic
+    (see :func:`challenges`); pass a Bearer challenge in ``headers`` to add ``error=...`` to it,
+    and ``offer_basic=False`` where Basic does not apply (the sign-in form's own answer).
+    """
+
     status = 401
     type_slug = "not-authenticated"
     title = "Authentication required"
 
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None, offer_basic: bool = True) -> None:
+        super().__init__(detail, extra=extra, headers=headers)
+        self.offer_basic = offer_basic
+
 
 class Forbidden(ApiError):
+    """403: the caller is known but the action is not theirs to take."""
+
     status = 403
     type_slug = "forbidden"
     title = "Not allowed"
 
 
 class NotAcceptable(ApiError):
+    """406: no representation matches the Accept header or ``f=``."""
+
     status = 406
     type_slug = "not-acceptable"
     title = "No acceptable representation"
 
 
 class PreconditionRequired(ApiError):
+    """428: the layer requires ``If-Match`` on every edit and the request sent none."""
+
     status = 428
     type_slug = "precondition-required"
     title = "If-Match is required"
 
 
+class SignInLocked(ApiError):
+    """429: too many failed password checks for this name; it is locked for a while.
+
+    Raised by sign-in and by HTTP Basic alike, before the password is even checked, so a
+    locked name cannot be probed. ``Retry-After`` says when to try again.
+    """
+
+    status = 429
+    type_slug = "sign-in-locked"
+    title = "Too many failed sign-ins"
+
+
 class PayloadTooLarge(ApiError):
+    """413: the request body is larger than ``ONEMAP_MAX_BODY_BYTES``."""
+
     status = 413
     type_slug = "payload-too-large"
     title = "Request body too large"
+
+
+def challenges(request: Request, bearer: str | None = None, *, offer_basic: bool = True) -> str:
+    """The ``WWW-Authenticate`` value of a 401: Bearer (with any error) and HTTP Basic.
+
+    Basic is offered so desktop clients (QGIS, ArcGIS Pro, GDAL, OWSLib) know they may send a name
+    and password or an API key. It is left out where it cannot help and a browser would answer it
+    with its own password dialog over the map (which has its own sign-in): requests that came with
+    a bearer token or the session cookie (their 401 is about that token), and requests a page's
+    script made (``Sec-Fetch-Mode`` other than ``navigate``; browsers send it on https and localhost).
+    """
+    bearer = bearer or BEARER_CHALLENGE
+    if "basic" in bearer.lower():
+        return bearer
+    mode = request.headers.get("sec-fetch-mode")
+    scripted = mode is not None and mode != "navigate"
+    session = request.headers.get("authorization", "").lower().startswith("bearer") or (
+        "onemap_token" in request.cookies
+    )
+    if not offer_basic or scripted or session:
+        return bearer
+    return f"{bearer}, {BASIC_CHALLENGE}"
 
 
 def problem_response(
     request: Request | None, *, status: int, type_slug: str | None, title: str, detail: str | None = None,
     extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
 ) -> Response:
+    """An RFC 9457 ``application/problem+json`` answer; ``instance`` is the request's path."""
     body: dict[str, Any] = {
         "type": f"/problems/{type_slug}" if type_slug else "about:blank",
         "title": title,
@@ -93,6 +152,7 @@ def problem_response(
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Map every error family (api, layers, spatial, validation, HTTP, database, unexpected) to problem+json."""
     @app.exception_handler(ValidationFailed)
     async def _validation(request: Request, exc: ValidationFailed) -> Response:
         return problem_response(
@@ -119,8 +179,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> Response:
+        headers = dict(exc.headers)
+        if isinstance(exc, NotAuthenticated):
+            headers["WWW-Authenticate"] = challenges(
+                request, headers.get("WWW-Authenticate"), offer_basic=exc.offer_basic
+            )
         return problem_response(request, status=exc.status, type_slug=exc.type_slug, title=exc.title,
-                                detail=exc.detail, extra=exc.extra, headers=exc.headers)
+                                detail=exc.detail, extra=exc.extra, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(request: Request, exc: RequestValidationError) -> Response:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from layers.settings import DatabaseSettings
@@ -24,6 +24,12 @@ class ApiSettings(BaseSettings):
         secret_key: Signs session tokens (JWT). Required outside dev/test.
         data_dir: The sample data folder with the real Changsha data (``sample/data`` in the repository).
         node_modules_dir: Where npm installed MapLibre and friends; served under /vendor.
+        sign_in_max_failures: Failed password checks (sign-in form and HTTP Basic alike) within
+            ``sign_in_failure_window_minutes`` that lock a name; 0 turns lock-out off.
+        sign_in_failure_window_minutes: The window those failures are counted in.
+        sign_in_lockout_minutes: How long a locked name is refused, even with the right password.
+        basic_auth_cache_seconds: How long a verified HTTP Basic name and password skips Argon2
+            (QGIS sends them with every page and tile); 0 verifies every request.
     """
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
@@ -42,9 +48,14 @@ class ApiSettings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / "sample" / "data"
     node_modules_dir: Path = PROJECT_ROOT / "node_modules"
     log_level: str = "info"
+    sign_in_max_failures: Annotated[int, Field(ge=0)] = 5
+    sign_in_failure_window_minutes: Annotated[int, Field(ge=1)] = 15
+    sign_in_lockout_minutes: Annotated[int, Field(ge=1)] = 15
+    basic_auth_cache_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
 
     @model_validator(mode="after")
     def _safe(self) -> ApiSettings:
+        """Refuse a production start without a real secret, and a default page above the maximum."""
         if self.env == "prod" and (self.secret_key is None or len(self.secret_key.get_secret_value()) < 32):
             raise ValueError("ONEMAP_SECRET_KEY must be set (32+ characters) when ONEMAP_ENV=prod")
         if self.default_limit > self.max_limit:
@@ -75,4 +86,5 @@ class Settings:
 
 
 def load_settings() -> Settings:
+    """Settings from the environment (``ONEMAP_*``), one class per package."""
     return Settings(db=DatabaseSettings(), api=ApiSettings(), tiles=TileSettings())

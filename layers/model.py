@@ -86,6 +86,9 @@ class LayerDef(BaseModel):
     style_id: str | None = None
     min_zoom: Annotated[int, Field(ge=0, le=24)] = 0
     max_zoom: Annotated[int, Field(ge=0, le=24)] = 22
+    # Off by default: every write is a new version, so a write without If-Match loses nothing.
+    # On, a PUT/PATCH/DELETE without If-Match is refused with 428.
+    require_if_match: bool = False
     metadata: LayerMetadata = Field(default_factory=LayerMetadata)
 
     @model_validator(mode="after")
@@ -101,6 +104,7 @@ class LayerDef(BaseModel):
         return self
 
     def registry_row(self) -> dict[str, Any]:
+        """The definition as ``onemap.layers`` columns (``group`` is stored as ``grp``)."""
         return {
             "id": self.id,
             "title_zh": self.title_zh,
@@ -115,6 +119,7 @@ class LayerDef(BaseModel):
             "style_id": self.style_id,
             "min_zoom": self.min_zoom,
             "max_zoom": self.max_zoom,
+            "require_if_match": self.require_if_match,
             "metadata": self.metadata.model_dump(mode="json", exclude_none=True),
         }
 
@@ -137,10 +142,12 @@ class Layer(LayerDef):
 
     @property
     def is_vector(self) -> bool:
+        """Has a feature table (rasters are files on disk)."""
         return self.kind == "vector"
 
     @classmethod
     def from_row(cls, row: Any) -> Layer:
+        """A layer from an ``onemap.layers`` row."""
         data = dict(row)
         data["group"] = data.pop("grp")
         data["schema"] = data.pop("schema")

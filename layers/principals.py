@@ -2,6 +2,10 @@
 
 API keys are random 256-bit secrets; only their SHA-256 is stored (a slow hash
 adds nothing for secrets that cannot be guessed). User passwords use Argon2.
+
+Failed password checks are counted per name in ``onemap.sign_in_failures``: a
+:class:`LockoutPolicy` turns N failures within a window into a lock, shared by every
+process and by every way a password arrives (the sign-in form, HTTP Basic).
 """
 
 from __future__ import annotations
@@ -35,13 +39,16 @@ class Principal:
 
     @property
     def is_anonymous(self) -> bool:
+        """Nobody signed in."""
         return self.kind == "anonymous"
 
     @property
     def is_admin(self) -> bool:
+        """Holds the admin role (reads and writes every layer)."""
         return "admin" in self.roles
 
     def granted(self, layer_id: str) -> bool:
+        """Whether a grant (an id or a glob pattern) names this layer."""
         return any(fnmatch.fnmatchcase(layer_id, g) for g in self.grants)
 
     def can_read(self, layer: Layer) -> bool:
@@ -59,6 +66,7 @@ class Principal:
         return "editor" in self.roles and self.can_read(layer)
 
     def clearance(self) -> str:
+        """The highest access level the roles alone open (grants add single restricted layers)."""
         if self.is_admin:
             return "restricted"
         return "internal" if self.roles else "public"
@@ -69,6 +77,7 @@ assert set(ACCESS_RANK) == {"public", "internal", "restricted"}
 
 
 def hash_key(key: str) -> str:
+    """The stored form of an API key (SHA-256, hex)."""
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -134,21 +143,112 @@ async def principal_for_key(conn: asyncpg.Connection, key: str) -> Principal | N
 
 
 async def principal_for_password(conn: asyncpg.Connection, name: str, password: str) -> Principal | None:
-    """The user for a name and password, or None. Takes the same time for unknown names."""
+    """The user for a name and password, or None. Takes the same time for unknown names.
+
+    No lock-out here: the API checks passwords through :func:`password_account` and the
+    lock-out functions below.
+    """
+    account = await password_account(conn, name)
+    return account.principal if verify_password(account.password_hash, password) else None
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordAccount:
+    """What checking a name and password needs, read in one round trip.
+
+    Attributes:
+        principal: The enabled user of that name, or None (unknown, disabled or a system).
+        password_hash: Its Argon2 hash, or None.
+        locked_until: When a current lock on the name ends; None when it is not locked.
+        failures: Failed checks counted in the current window (to clear after a success).
+    """
+
+    principal: Principal | None
+    password_hash: str | None
+    locked_until: dt.datetime | None
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class LockoutPolicy:
+    """``failures`` failed checks within ``window`` lock a name for ``lock``; 0 failures: never."""
+
+    failures: int
+    window: dt.timedelta
+    lock: dt.timedelta
+
+
+async def password_account(conn: asyncpg.Connection, name: str) -> PasswordAccount:
+    """The user, hash and lock state for ``name`` (which need not exist)."""
     row = await conn.fetchrow(
-        "SELECT name, kind, roles, grants, password_hash FROM onemap.principals "
-        "WHERE name = $1 AND NOT disabled AND kind = 'user'",
+        """
+        SELECT p.name, p.kind, p.roles, p.grants, p.password_hash,
+               CASE WHEN f.locked_until > now() THEN f.locked_until END AS locked_until,
+               coalesce(cardinality(f.failures), 0) AS failures
+        FROM (SELECT $1::text AS name) n
+        LEFT JOIN onemap.principals p ON p.name = n.name AND NOT p.disabled AND p.kind = 'user'
+        LEFT JOIN onemap.sign_in_failures f ON f.name = n.name
+        """,
         name,
     )
-    stored = row["password_hash"] if row and row["password_hash"] else _DUMMY_HASH
+    found = row["name"] is not None
+    return PasswordAccount(
+        principal=_principal_from(row) if found else None,
+        password_hash=row["password_hash"] if found else None,
+        locked_until=row["locked_until"],
+        failures=row["failures"],
+    )
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Argon2 check (tens of ms, CPU-bound). A missing hash costs the same, so names cannot be probed."""
     try:
-        _hasher.verify(stored, password)
+        return bool(_hasher.verify(password_hash or _DUMMY_HASH, password)) and password_hash is not None
     except (VerificationError, InvalidHashError):
+        return False
+
+
+async def record_failed_sign_in(
+    conn: asyncpg.Connection, name: str, *, policy: LockoutPolicy
+) -> dt.datetime | None:
+    """Count a failed check for ``name``; returns when the lock ends if this failure locked it.
+
+    The failures are timestamps trimmed to the window, so "N within M minutes" is exact, and
+    the upsert's row lock serialises concurrent failures from several processes.
+    """
+    if policy.failures <= 0:
         return None
-    return _principal_from(row) if row else None
+    async with conn.transaction():
+        locked: dt.datetime | None = await conn.fetchval(
+            """
+            INSERT INTO onemap.sign_in_failures AS f (name, failures) VALUES ($1, ARRAY[now()])
+            ON CONFLICT (name) DO UPDATE SET failures = ARRAY(
+              SELECT t FROM unnest(f.failures || now()) t WHERE t > now() - $2::interval ORDER BY t)
+            RETURNING CASE WHEN cardinality(failures) >= $3 THEN now() + $4::interval END
+            """,
+            name, policy.window, policy.failures, policy.lock,
+        )
+        if locked is not None:
+            await conn.execute(
+                "UPDATE onemap.sign_in_failures SET locked_until = $2, failures = '{}' WHERE name = $1",
+                name, locked,
+            )
+        # Names nobody uses (typos, guesses) would otherwise pile up.
+        await conn.execute(
+            "DELETE FROM onemap.sign_in_failures WHERE coalesce(locked_until, '-infinity') < now() "
+            "AND coalesce(failures[cardinality(failures)], '-infinity') < now() - $1::interval",
+            policy.window,
+        )
+    return locked
+
+
+async def clear_failed_sign_ins(conn: asyncpg.Connection, name: str) -> None:
+    """Forget the failures counted for ``name`` after a successful check."""
+    await conn.execute("DELETE FROM onemap.sign_in_failures WHERE name = $1", name)
 
 
 async def revoke_key(conn: asyncpg.Connection, key: str) -> bool:
+    """Revoke an API key; returns whether it was live."""
     done = await conn.execute(
         "UPDATE onemap.api_keys SET revoked_at = now() WHERE key_hash = $1 AND revoked_at IS NULL", hash_key(key)
     )

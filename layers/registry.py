@@ -18,7 +18,8 @@ REGISTRY_CHANNEL = "onemap_registry"
 
 _COLUMNS = (
     "id, title_zh, title_en, description_zh, description_en, grp, kind, geometry_type, schema, access, "
-    "style_id, min_zoom, max_zoom, temporal_start, temporal_end, metadata, builtin, created_at, updated_at"
+    "style_id, min_zoom, max_zoom, temporal_start, temporal_end, metadata, builtin, created_at, updated_at, "
+    "require_if_match"
 )
 
 
@@ -30,22 +31,27 @@ class Registry:
 
     @classmethod
     async def load(cls, conn: asyncpg.Connection) -> Registry:
+        """Read every registered layer."""
         rows = await conn.fetch(f"SELECT {_COLUMNS} FROM onemap.layers ORDER BY grp, id")  # noqa: S608
         return cls([Layer.from_row(r) for r in rows])
 
     def get(self, layer_id: str) -> Layer:
+        """The layer, or :class:`UnknownLayer` (404)."""
         layer = self._layers.get(layer_id)
         if layer is None:
             raise UnknownLayer(f"there is no collection {layer_id!r}")
         return layer
 
     def find(self, layer_id: str) -> Layer | None:
+        """The layer, or None."""
         return self._layers.get(layer_id)
 
     def all(self) -> list[Layer]:
+        """Every layer, vector and raster, by group and id."""
         return list(self._layers.values())
 
     def vector_layers(self) -> list[Layer]:
+        """The layers with feature tables (the OGC API Features collections)."""
         return [layer for layer in self._layers.values() if layer.kind == "vector"]
 
     def __len__(self) -> int:
@@ -65,28 +71,29 @@ async def _upsert_row(conn: asyncpg.Connection, layer: LayerDef, *, builtin: boo
     await conn.execute(
         """
         INSERT INTO onemap.layers (id, title_zh, title_en, description_zh, description_en, grp, kind,
-          geometry_type, schema, access, style_id, min_zoom, max_zoom, metadata, builtin)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+          geometry_type, schema, access, style_id, min_zoom, max_zoom, metadata, builtin, require_if_match)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
         ON CONFLICT (id) DO UPDATE SET
           title_zh = EXCLUDED.title_zh, title_en = EXCLUDED.title_en,
           description_zh = EXCLUDED.description_zh, description_en = EXCLUDED.description_en,
           grp = EXCLUDED.grp, kind = EXCLUDED.kind, geometry_type = EXCLUDED.geometry_type,
           schema = EXCLUDED.schema, access = EXCLUDED.access, style_id = EXCLUDED.style_id,
           min_zoom = EXCLUDED.min_zoom, max_zoom = EXCLUDED.max_zoom, metadata = EXCLUDED.metadata,
-          builtin = EXCLUDED.builtin, updated_at = now()
+          builtin = EXCLUDED.builtin, require_if_match = EXCLUDED.require_if_match, updated_at = now()
         WHERE (onemap.layers.title_zh, onemap.layers.title_en, onemap.layers.description_zh,
                onemap.layers.description_en, onemap.layers.grp, onemap.layers.kind,
                onemap.layers.geometry_type, onemap.layers.schema, onemap.layers.access,
                onemap.layers.style_id, onemap.layers.min_zoom, onemap.layers.max_zoom,
-               onemap.layers.metadata, onemap.layers.builtin)
+               onemap.layers.metadata, onemap.layers.builtin, onemap.layers.require_if_match)
           IS DISTINCT FROM
               (EXCLUDED.title_zh, EXCLUDED.title_en, EXCLUDED.description_zh, EXCLUDED.description_en,
                EXCLUDED.grp, EXCLUDED.kind, EXCLUDED.geometry_type, EXCLUDED.schema, EXCLUDED.access,
-               EXCLUDED.style_id, EXCLUDED.min_zoom, EXCLUDED.max_zoom, EXCLUDED.metadata, EXCLUDED.builtin)
+               EXCLUDED.style_id, EXCLUDED.min_zoom, EXCLUDED.max_zoom, EXCLUDED.metadata, EXCLUDED.builtin,
+               EXCLUDED.require_if_match)
         """,
         row["id"], row["title_zh"], row["title_en"], row["description_zh"], row["description_en"],
         row["grp"], row["kind"], row["geometry_type"], row["schema"], row["access"], row["style_id"],
-        row["min_zoom"], row["max_zoom"], row["metadata"], builtin,
+        row["min_zoom"], row["max_zoom"], row["metadata"], builtin, row["require_if_match"],
     )
 
 

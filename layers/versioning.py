@@ -112,12 +112,12 @@ async def _notify(conn: asyncpg.Connection, layer: Layer, boxes: Sequence[tuple[
 
 async def _record_change(
     conn: asyncpg.Connection, *, changeset_id: int, layer: Layer, fid: int, op: Op,
-    before: int | None, after: int,
+    before: int | None, after: int, unconditional: bool = False,
 ) -> None:
     await conn.execute(
-        "INSERT INTO onemap.changes (changeset_id, layer_id, fid, op, version_before, version_after) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
-        changeset_id, layer.id, fid, op, before, after,
+        "INSERT INTO onemap.changes (changeset_id, layer_id, fid, op, version_before, version_after, unconditional) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        changeset_id, layer.id, fid, op, before, after, unconditional,
     )
 
 
@@ -207,7 +207,7 @@ async def _close(conn: asyncpg.Connection, layer: Layer, fid: int, version: int,
 
 async def _new_version(
     conn: asyncpg.Connection, *, layer: Layer, fid: int, wkb: bytes, props: dict[str, Any], changeset_id: int,
-    valid_from: dt.datetime | None, expected_version: int | None, op: Op,
+    valid_from: dt.datetime | None, expected_version: int | None, op: Op, unconditional: bool = False,
 ) -> VersionRef:
     current = await _lock_latest(conn, layer, fid)
     if current.valid_to is not None:
@@ -225,7 +225,7 @@ async def _new_version(
         wkb=wkb, props=props,
     )
     await _record_change(conn, changeset_id=changeset_id, layer=layer, fid=fid, op=op,
-                         before=current.version, after=ref.version)
+                         before=current.version, after=ref.version, unconditional=unconditional)
     await _touch_layer(conn, layer, at)
     await _notify(conn, layer, [current.bbox, shapely.from_wkb(wkb).bounds])
     return ref
@@ -241,14 +241,18 @@ async def replace_feature(
     valid_from: dt.datetime | None = None,
     expected_version: int | None = None,
     make_valid: bool = False,
+    unconditional: bool = False,
 ) -> VersionRef:
-    """Replace a feature's geometry and every property with a new version."""
+    """Replace a feature's geometry and every property with a new version.
+
+    ``unconditional`` marks, in the audit row, a write that named no version (no If-Match).
+    """
     wkb, props = prepare(layer, feature, make_valid=make_valid)
     assert wkb is not None
     async with conn.transaction():
         return await _new_version(
             conn, layer=layer, fid=fid, wkb=wkb, props=props, changeset_id=changeset_id,
-            valid_from=valid_from, expected_version=expected_version, op="replace",
+            valid_from=valid_from, expected_version=expected_version, op="replace", unconditional=unconditional,
         )
 
 
@@ -262,8 +266,12 @@ async def update_feature(
     changeset_id: int,
     valid_from: dt.datetime | None = None,
     expected_version: int | None = None,
+    unconditional: bool = False,
 ) -> VersionRef:
-    """Merge-patch a feature (RFC 7396: ``None`` clears a property) into a new version."""
+    """Merge-patch a feature (RFC 7396: ``None`` clears a property) into a new version.
+
+    ``unconditional`` marks, in the audit row, a write that named no version (no If-Match).
+    """
     partial_wkb, partial_props = prepare(layer, FeatureIn(geometry, patch), partial=True)
     async with conn.transaction():
         cols = _columns(layer)
@@ -283,7 +291,7 @@ async def update_feature(
         assert full_wkb is not None
         return await _new_version(
             conn, layer=layer, fid=fid, wkb=full_wkb, props=props, changeset_id=changeset_id,
-            valid_from=valid_from, expected_version=expected_version, op="update",
+            valid_from=valid_from, expected_version=expected_version, op="update", unconditional=unconditional,
         )
 
 
@@ -295,8 +303,12 @@ async def retire_feature(
     changeset_id: int,
     valid_to: dt.datetime | None = None,
     expected_version: int | None = None,
+    unconditional: bool = False,
 ) -> VersionRef:
-    """End a feature's life at ``valid_to`` (default: now). Its versions all stay."""
+    """End a feature's life at ``valid_to`` (default: now). Its versions all stay.
+
+    ``unconditional`` marks, in the audit row, a write that named no version (no If-Match).
+    """
     async with conn.transaction():
         current = await _lock_latest(conn, layer, fid)
         if current.valid_to is not None:
@@ -310,7 +322,7 @@ async def retire_feature(
             )
         await _close(conn, layer, fid, current.version, at)
         await _record_change(conn, changeset_id=changeset_id, layer=layer, fid=fid, op="retire",
-                             before=current.version, after=current.version)
+                             before=current.version, after=current.version, unconditional=unconditional)
         await _touch_layer(conn, layer, at)
         await _notify(conn, layer, [current.bbox])
         row = await conn.fetchrow(

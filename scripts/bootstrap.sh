@@ -37,6 +37,9 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ "$mode" = test ]; then
   command -v ogrinfo >/dev/null || need+=(gdal-bin)
   command -v chromium >/dev/null || need+=(chromium)
+  # QGIS's own Python bindings and providers (OAPIF), for the desktop-client test (tests/api/test_qgis.py).
+  have_pkg python3-qgis || need+=(python3-qgis)
+  have_pkg qgis-providers || need+=(qgis-providers)
   # A small CJK font, so browser tests and their screenshots render Chinese labels instead of boxes.
   have_pkg fonts-wqy-microhei || need+=(fonts-wqy-microhei)
 fi

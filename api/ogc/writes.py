@@ -2,13 +2,19 @@
 
 Every write goes through :mod:`layers.versioning` inside a changeset naming the
 caller, so the previous version is closed, never changed, and the audit trail
-(``onemap.changes``) records who, when, which feature and which versions. Writes
-need ``If-Match`` with the item's ETag (428 without, 412 when it is stale).
+(``onemap.changes``) records who, when, which feature and which versions.
+
+``If-Match`` is optional, because no write can lose data here: an unconditional write
+(no ``If-Match``, or ``If-Match: *``, which matches any current version per RFC 9110) still
+closes the version it replaces and is marked ``unconditional`` in the audit row. A stale or
+foreign ETag gets 412. Clients that cannot send ``If-Match`` (OWSLib's Part 4 calls, for one)
+therefore work; a layer registered with ``require_if_match`` refuses them with 428.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -41,6 +47,8 @@ MUTATION_TIME = "ogc-mutation-datetime"
 
 
 class VersionUriNotMutable(ApiError):
+    """405: a write sent to a past version's URI (``?datetime=``)."""
+
     status = 405
     type_slug = "version-not-mutable"
     title = "A feature version cannot be changed"
@@ -62,28 +70,49 @@ def _valid_time(request: Request) -> dt.datetime | None:
     return parse_instant(raw, parameter="OGC-Mutation-Datetime") if raw else None
 
 
-def expected_version(request: Request, fid: int) -> int:
-    """The version named by ``If-Match`` (our ETags are ``"<fid>.<version>"``).
+@dataclass(frozen=True, slots=True)
+class Precondition:
+    """What a write to an existing feature promises about the version it replaces.
+
+    Attributes:
+        version: The version If-Match named; ``None`` when any current version will do.
+        unconditional: The write named no version (no If-Match, or ``*``); recorded in the audit row.
+    """
+
+    version: int | None
+    unconditional: bool
+
+
+ANY_VERSION = Precondition(version=None, unconditional=True)
+
+
+def precondition(request: Request, layer: Layer, fid: int) -> Precondition:
+    """The version ``If-Match`` names (our ETags are ``"<fid>.<version>"``), if it names one.
 
     Raises:
-        PreconditionRequired: 428 when If-Match is missing or ``*``.
+        PreconditionRequired: 428 when If-Match is missing and the layer requires it.
         VersionConflict: 412 when it names another feature or nothing we issued.
     """
     header = request.headers.get("if-match")
-    if not header or header.strip() == "*":
-        raise PreconditionRequired(
-            "send If-Match with the ETag from your last GET of this feature, so no one's edit is lost"
-            + (" ('*' does not protect against lost updates)" if header else ""),
-        )
+    if header is None or not header.strip():
+        if layer.require_if_match:
+            raise PreconditionRequired(
+                f"{layer.id} requires If-Match with the ETag from your last GET of this feature "
+                "(or If-Match: * to replace whatever version is current)"
+            )
+        return ANY_VERSION
+    if header.strip() == "*":
+        return ANY_VERSION
     for tag in header.split(","):
         text = tag.strip().removeprefix("W/").strip('"')
         f, _, v = text.partition(".")
         if f == str(fid) and v.isdigit():
-            return int(v)
+            return Precondition(version=int(v), unconditional=False)
     raise VersionConflict(f"If-Match {header} does not match feature {fid}; read it again for its ETag")
 
 
 async def _answer(request: Request, ctx: AppContext, layer: Layer, fid: int, *, status: int) -> Response:
+    """The feature as now stored (CRS84 GeoJSON), with its new ETag and Location."""
     async with ctx.pool.acquire() as conn:
         row = await conn.fetchrow(item_sql(layer, crs=CRS84, at=False), fid)
     headers = {
@@ -95,17 +124,18 @@ async def _answer(request: Request, ctx: AppContext, layer: Layer, fid: int, *, 
 
 
 def _changeset_note(request: Request) -> str:
+    """The changeset's note: the method and path of the write, for readers of the audit trail."""
     return f"{request.method} {request.url.path}"
 
 
 def _existing(
     request: Request, ctx: AppContext, principal: Principal, collection_id: str, feature_id: str
-) -> tuple[Layer, int, int]:
-    """The layer, fid and the version If-Match promises, for a write to an existing feature."""
+) -> tuple[Layer, int, Precondition]:
+    """The layer, fid and what If-Match promises, for a write to an existing feature."""
     layer = vector(writable_layer(ctx, principal, collection_id))
     _no_version_uri(request)
     fid = parse_fid(feature_id)
-    return layer, fid, expected_version(request, fid)
+    return layer, fid, precondition(request, layer, fid)
 
 
 async def _body_for(
@@ -121,6 +151,7 @@ async def _body_for(
 
 @router.post("/collections/{collectionId}/items", status_code=201, summary="Create a feature (editor)")
 async def create_item(request: Request, collectionId: str, ctx: Ctx, principal: PrincipalDep) -> Response:
+    """Create a feature as version 1 (``OGC-Mutation-Datetime`` sets its valid time); 201 with its ETag."""
     layer = vector(writable_layer(ctx, principal, collectionId))
     _no_version_uri(request)
     body = await read_json_body(request, ctx.settings.api.max_body_bytes)
@@ -139,7 +170,8 @@ async def create_item(request: Request, collectionId: str, ctx: Ctx, principal: 
 async def replace_item(
     request: Request, collectionId: str, featureId: str, ctx: Ctx, principal: PrincipalDep
 ) -> Response:
-    layer, fid, version = _existing(request, ctx, principal, collectionId, featureId)
+    """Replace a feature's geometry and properties with a new version; If-Match optional (see module)."""
+    layer, fid, pre = _existing(request, ctx, principal, collectionId, featureId)
     _, geom_value, props = await _body_for(request, ctx, fid, partial=False)
     geom = geometry_from(geom_value, content_crs(request))
     async with ctx.pool.acquire() as conn, conn.transaction():
@@ -151,7 +183,8 @@ async def replace_item(
             feature=FeatureIn(geom, props or {}),
             changeset_id=cs,
             valid_from=_valid_time(request),
-            expected_version=version,
+            expected_version=pre.version,
+            unconditional=pre.unconditional,
         )
     return await _answer(request, ctx, layer, fid, status=200)
 
@@ -160,7 +193,8 @@ async def replace_item(
 async def patch_item(
     request: Request, collectionId: str, featureId: str, ctx: Ctx, principal: PrincipalDep
 ) -> Response:
-    layer, fid, version = _existing(request, ctx, principal, collectionId, featureId)
+    """Merge-patch a feature (RFC 7396) into a new version; If-Match optional (see module)."""
+    layer, fid, pre = _existing(request, ctx, principal, collectionId, featureId)
     body, geom_value, props = await _body_for(request, ctx, fid, partial=True)
     if "geometry" in body and geom_value is None:
         raise ValidationFailed(
@@ -177,7 +211,8 @@ async def patch_item(
             geometry=geom,
             changeset_id=cs,
             valid_from=_valid_time(request),
-            expected_version=version,
+            expected_version=pre.version,
+            unconditional=pre.unconditional,
         )
     return await _answer(request, ctx, layer, fid, status=200)
 
@@ -190,7 +225,8 @@ async def patch_item(
 async def delete_item(
     request: Request, collectionId: str, featureId: str, ctx: Ctx, principal: PrincipalDep
 ) -> Response:
-    layer, fid, version = _existing(request, ctx, principal, collectionId, featureId)
+    """Retire a feature: its current version is closed, every version stays readable; 204."""
+    layer, fid, pre = _existing(request, ctx, principal, collectionId, featureId)
     async with ctx.pool.acquire() as conn, conn.transaction():
         cs = await open_changeset(conn, actor=principal.name, source="api", note=_changeset_note(request))
         await retire_feature(
@@ -199,6 +235,7 @@ async def delete_item(
             fid=fid,
             changeset_id=cs,
             valid_to=_valid_time(request),
-            expected_version=version,
+            expected_version=pre.version,
+            unconditional=pre.unconditional,
         )
     return Response(status_code=204)

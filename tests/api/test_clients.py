@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from layers.db import connect
 from tests.api.conftest import Seed
 
 pytestmark = [pytest.mark.slow]
@@ -27,6 +30,22 @@ def all_items(base: str, collection: str, **params: Any) -> list[dict[str, Any]]
         url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
         query = None
     return out
+
+
+@pytest.fixture(autouse=True)
+def owslib_headers_restored() -> Iterator[None]:
+    """Undo OWSLib's shared header state after each test.
+
+    OWSLib 0.35's OGC API classes start from one module-level dict (``owslib.ogcapi.REQUEST_HEADERS``)
+    and update it in place, so ``headers=`` given to one ``Features`` (an Authorization header, the
+    Content-Type its writes set) is sent by every later one in the process, to any server.
+    """
+    from owslib import ogcapi
+
+    saved = dict(ogcapi.REQUEST_HEADERS)
+    yield
+    ogcapi.REQUEST_HEADERS.clear()
+    ogcapi.REQUEST_HEADERS.update(saved)
 
 
 gdal = pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="needs gdal-bin")
@@ -165,13 +184,50 @@ def test_part4_round_trip_with_etags(server: str, seed: Seed) -> None:
     stale = httpx.put(f"{url}/{fid}", json=feature, headers={**auth, "If-Match": etag})
     assert stale.status_code == 412
     assert stale.headers["content-type"] == "application/problem+json"
-    none = httpx.delete(f"{url}/{fid}", headers=auth)
-    assert none.status_code == 428
+    stale_delete = httpx.delete(f"{url}/{fid}", headers={**auth, "If-Match": etag})
+    assert stale_delete.status_code == 412
     gone = httpx.delete(f"{url}/{fid}", headers={**auth, "If-Match": ok.headers["etag"]})
     assert gone.status_code == 204
     assert httpx.get(f"{url}/{fid}").status_code == 410
     versions = httpx.get(f"{url}/{fid}/versions").json()["versions"]
     assert [v["version"] for v in versions] == [1, 2]
+
+
+def audit_flags(url: str, fid: int) -> list[tuple[str, bool]]:
+    """(operation, unconditional) of a feature's audit rows, read from the server's database."""
+
+    async def fetch() -> list[tuple[str, bool]]:
+        conn = await connect(url)
+        try:
+            rows = await conn.fetch("SELECT op, unconditional FROM onemap.changes WHERE fid = $1 ORDER BY id", fid)
+        finally:
+            await conn.close()
+        return [(r["op"], r["unconditional"]) for r in rows]
+
+    return asyncio.run(fetch())
+
+
+def test_owslib_part4_calls_need_no_if_match(server: str, seed: Seed) -> None:
+    """OWSLib's create, update (PUT) and delete send no If-Match; each is a new, audited version."""
+    from owslib.ogcapi.features import Features
+
+    api = Features(server, headers=seed.auth("editor"))
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [112.946, 28.176]},
+        "properties": {"code": "OWS-1", "n": 1},
+    }
+    assert api.collection_item_create("test_parcels", feature)
+    [created] = all_items(server, "test_parcels", filter="code = 'OWS-1'")
+    fid = created["id"]
+    feature["properties"]["n"] = 2
+    assert api.collection_item_update("test_parcels", str(fid), feature)
+    assert api.collection_item("test_parcels", str(fid))["properties"]["n"] == 2
+    assert api.collection_item_delete("test_parcels", str(fid))
+    assert httpx.get(f"{server}/collections/test_parcels/items/{fid}").status_code == 410
+    versions = httpx.get(f"{server}/collections/test_parcels/items/{fid}/versions").json()["versions"]
+    assert [(v["version"], v["operation"]) for v in versions] == [(1, "insert"), (2, "replace")]
+    assert audit_flags(seed.url, fid) == [("insert", False), ("replace", True), ("retire", True)]
 
 
 def test_schemathesis_finds_no_server_errors_or_schema_violations(

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
+import yaml
+from alembic import command
 from pyproj import Transformer
 
+from layers.db import connect
+from layers.migrate import alembic_config
+from layers.model import LayerDef
 from tests.api.conftest import Seed
 
 URL = "/collections/test_parcels/items"
@@ -69,13 +75,63 @@ async def test_create_replace_patch_delete_round_trip(client: httpx.AsyncClient,
     assert history["retired"] is True
 
 
-async def test_if_match_is_required_and_checked(client: httpx.AsyncClient, seed: Seed) -> None:
+async def unconditional_flags(seed: Seed, fid: int) -> list[tuple[str, bool]]:
+    """(operation, unconditional) for every audit row of a feature, oldest first."""
+    conn = await connect(seed.url)
+    try:
+        rows = await conn.fetch(
+            "SELECT op, unconditional FROM onemap.changes WHERE fid = $1 ORDER BY id", fid
+        )
+    finally:
+        await conn.close()
+    return [(r["op"], r["unconditional"]) for r in rows]
+
+
+async def test_writes_without_if_match_are_accepted_and_audited(client: httpx.AsyncClient, seed: Seed) -> None:
+    fid = (await create(client, seed, parcel("U-1", n=1))).json()["id"]
+    put = await client.put(f"{URL}/{fid}", json=parcel("U-1", n=2), headers=seed.auth("editor"))
+    assert put.status_code == 200, put.text
+    assert put.headers["etag"] == f'"{fid}.2"' and put.json()["properties"]["n"] == 2
+    patch = await client.patch(f"{URL}/{fid}", json={"properties": {"n": 3}}, headers=seed.auth("editor"))
+    assert patch.status_code == 200, patch.text
+    assert patch.headers["etag"] == f'"{fid}.3"' and patch.json()["properties"]["code"] == "U-1"
+    checked = await client.patch(
+        f"{URL}/{fid}", json={"properties": {"n": 4}}, headers={**seed.auth("editor"), "If-Match": f'"{fid}.3"'}
+    )
+    assert checked.status_code == 200
+    deleted = await client.delete(f"{URL}/{fid}", headers=seed.auth("editor"))
+    assert deleted.status_code == 204
+    assert (await client.get(f"{URL}/{fid}")).status_code == 410
+    # Nothing was lost: every version is still there, and the audit says which writes were blind.
+    versions = (await client.get(f"{URL}/{fid}/versions")).json()["versions"]
+    assert [(v["version"], v["operation"]) for v in versions] == [
+        (1, "insert"), (2, "replace"), (3, "update"), (4, "update")
+    ]
+    assert await unconditional_flags(seed, fid) == [
+        ("insert", False),
+        ("replace", True),
+        ("update", True),
+        ("update", False),
+        ("retire", True),
+    ]
+
+
+async def test_if_match_star_matches_any_current_version(client: httpx.AsyncClient, seed: Seed) -> None:
+    fid = (await create(client, seed, parcel("S-1"))).json()["id"]
+    star = {**seed.auth("editor"), "If-Match": "*"}
+    assert (await client.put(f"{URL}/{fid}", json=parcel("S-1", n=1), headers=star)).status_code == 200
+    r = await client.patch(f"{URL}/{fid}", json={"properties": {"n": 2}}, headers=star)
+    assert r.status_code == 200 and r.headers["etag"] == f'"{fid}.3"'
+    assert (await client.delete(f"{URL}/{fid}", headers=star)).status_code == 204
+    # '*' needs a current version: a retired feature has none.
+    assert (await client.put(f"{URL}/{fid}", json=parcel("S-1"), headers=star)).status_code == 410
+    assert [u for _, u in await unconditional_flags(seed, fid)] == [False, True, True, True]
+
+
+async def test_a_wrong_if_match_is_412_and_changes_nothing(client: httpx.AsyncClient, seed: Seed) -> None:
     fid = (await create(client, seed, parcel("W-2"))).json()["id"]
+    other = (await create(client, seed, parcel("W-3"))).json()["id"]
     body = parcel("W-2", n=1)
-    missing = await client.put(f"{URL}/{fid}", json=body, headers=seed.auth("editor"))
-    assert missing.status_code == 428 and missing.headers["content-type"] == "application/problem+json"
-    star = await client.put(f"{URL}/{fid}", json=body, headers={**seed.auth("editor"), "If-Match": "*"})
-    assert star.status_code == 428
     first = await client.put(
         f"{URL}/{fid}", json=body, headers={**seed.auth("editor"), "If-Match": f'"{fid}.1"'}
     )
@@ -84,17 +140,83 @@ async def test_if_match_is_required_and_checked(client: httpx.AsyncClient, seed:
     lost = await client.put(
         f"{URL}/{fid}", json=parcel("W-2", n=99), headers={**seed.auth("admin"), "If-Match": f'"{fid}.1"'}
     )
-    assert lost.status_code == 412
+    assert lost.status_code == 412 and lost.headers["content-type"] == "application/problem+json"
     assert "version 2" in lost.json()["detail"]
-    for method in ("patch", "delete"):
+    for method, tag in [("patch", f'"{other}.1"'), ("delete", f'"{fid}.1"'), ("put", '"not-ours"')]:
         r = await client.request(
             method.upper(),
             f"{URL}/{fid}",
-            headers=seed.auth("editor"),
-            json={"properties": {"n": 2}} if method == "patch" else None,
+            headers={**seed.auth("editor"), "If-Match": tag},
+            json=None if method == "delete" else {"properties": {"n": 2}} if method == "patch" else body,
         )
-        assert r.status_code == 428, method
-    assert (await client.get(f"{URL}/{fid}")).json()["properties"]["n"] == 1
+        assert r.status_code == 412, (method, r.text)
+    current = await client.get(f"{URL}/{fid}")
+    assert current.json()["properties"]["n"] == 1 and current.headers["etag"] == f'"{fid}.2"'
+    assert await unconditional_flags(seed, fid) == [("insert", False), ("replace", False)]
+
+
+STRICT_LAYER: dict[str, Any] = {
+    "id": "test_strict_sites",
+    "title_zh": "须带版本的测试点",
+    "title_en": "Test sites that require If-Match",
+    "geometry_type": "Point",
+    "access": "public",
+    "require_if_match": True,
+    "schema": {"fields": [{"name": "code", "type": "string", "title_zh": "编码", "title_en": "Code"}]},
+}
+
+
+async def test_a_layer_can_require_if_match(client: httpx.AsyncClient, seed: Seed) -> None:
+    reg = await client.post("/collections", json=STRICT_LAYER, headers=seed.auth("admin"))
+    assert reg.status_code == 201, reg.text
+    conn = await connect(seed.url)
+    try:
+        stored = await conn.fetchval("SELECT require_if_match FROM onemap.layers WHERE id = $1", STRICT_LAYER["id"])
+    finally:
+        await conn.close()
+    assert stored is True
+    url = f"/collections/{STRICT_LAYER['id']}/items"
+    made = await client.post(url, json=parcel("STRICT"), headers=seed.auth("editor"))
+    assert made.status_code == 201, made.text  # creating names no earlier version
+    fid = made.json()["id"]
+    for method in ("put", "patch", "delete"):
+        r = await client.request(
+            method.upper(),
+            f"{url}/{fid}",
+            headers=seed.auth("editor"),
+            json=None if method == "delete" else {"properties": {"code": "X"}} if method == "patch" else parcel("X"),
+        )
+        assert r.status_code == 428, (method, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert STRICT_LAYER["id"] in r.json()["detail"]
+    ok = await client.put(f"{url}/{fid}", json=parcel("Y"), headers={**seed.auth("editor"), "If-Match": f'"{fid}.1"'})
+    assert ok.status_code == 200
+    star = await client.patch(
+        f"{url}/{fid}", json={"properties": {"code": "Z"}}, headers={**seed.auth("editor"), "If-Match": "*"}
+    )
+    assert star.status_code == 200 and star.json()["properties"]["code"] == "Z"
+    # The default stays off: the seeded overlay takes writes without If-Match.
+    assert (await client.get("/collections/test_parcels")).status_code == 200
+    assert not LayerDef.model_validate({**STRICT_LAYER, "group": "overlay", "require_if_match": False}).require_if_match
+
+
+def test_require_if_match_is_read_from_the_layer_definitions_yaml() -> None:
+    text = """
+- id: strict_yaml
+  title_zh: 测试
+  title_en: Test
+  group: overlay
+  geometry_type: Point
+  require_if_match: true
+- id: lax_yaml
+  title_zh: 测试
+  title_en: Test
+  group: overlay
+  geometry_type: Point
+"""
+    strict, lax = (LayerDef.model_validate(d) for d in yaml.safe_load(text))
+    assert strict.require_if_match and strict.registry_row()["require_if_match"] is True
+    assert not lax.require_if_match and lax.registry_row()["require_if_match"] is False
 
 
 @pytest.mark.parametrize(
@@ -307,3 +429,30 @@ async def test_cookie_sign_in_and_out(client: httpx.AsyncClient) -> None:
     )
     assert sneaky.headers["location"] == "/"
     await client.post("/auth/logout")
+
+
+async def test_the_migration_for_unconditional_writes_is_reversible(fresh_db_url: str) -> None:
+    """0004 down and up again: the audit column, the layer setting and the lock-out table go and return."""
+
+    async def shape() -> tuple[bool, bool, bool]:
+        conn = await connect(fresh_db_url)
+        try:
+            row = await conn.fetchrow(
+                """
+                SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'onemap'
+                               AND table_name = 'changes' AND column_name = 'unconditional') AS audit,
+                       EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'onemap'
+                               AND table_name = 'layers' AND column_name = 'require_if_match') AS setting,
+                       to_regclass('onemap.sign_in_failures') IS NOT NULL AS lockout
+                """
+            )
+        finally:
+            await conn.close()
+        return row["audit"], row["setting"], row["lockout"]
+
+    cfg = alembic_config(fresh_db_url)
+    assert await shape() == (True, True, True)
+    await asyncio.to_thread(command.downgrade, cfg, "0003")
+    assert await shape() == (False, False, False)
+    await asyncio.to_thread(command.upgrade, cfg, "head")
+    assert await shape() == (True, True, True)
