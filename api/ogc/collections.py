@@ -241,6 +241,7 @@ async def get_changes(
             "versionBefore": r["version_before"],
             "versionAfter": r["version_after"],
             "recordedAt": rfc3339(r["recorded_at"]),
+            "unconditional": r["unconditional"],
             "changeset": r["changeset"],
             "actor": r["actor"],
             "source": r["source"],

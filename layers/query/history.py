@@ -44,11 +44,12 @@ async def audit_trail(
 ) -> Sequence[asyncpg.Record]:
     """The newest ``limit`` changes to ``layer`` (optionally of one feature, below change id ``before``).
 
-    Columns: id, fid, op, version_before, version_after, recorded_at, changeset, actor, source, note.
+    Columns: id, fid, op, version_before, version_after, recorded_at, unconditional, changeset, actor,
+    source, note. ``unconditional`` is true for a Part 4 write that named no version (no If-Match, or ``*``).
     """
     rows: list[asyncpg.Record] = await conn.fetch(
         """
-        SELECT c.id, c.fid, c.op, c.version_before, c.version_after, c.recorded_at,
+        SELECT c.id, c.fid, c.op, c.version_before, c.version_after, c.recorded_at, c.unconditional,
                s.id AS changeset, s.actor, s.source, s.note
         FROM onemap.changes c JOIN onemap.changesets s ON s.id = c.changeset_id
         WHERE c.layer_id = $1 AND ($2::bigint IS NULL OR c.fid = $2) AND ($3::bigint IS NULL OR c.id < $3)

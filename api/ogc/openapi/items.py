@@ -95,7 +95,7 @@ def items_paths(p: Params, settings: ApiSettings) -> dict[str, Any]:
     feature_body, patch_body = _bodies()
     feature_ok = ok("A feature", (GEOJSON, {"$ref": "#/components/schemas/Feature"}), (HTML, {"type": "string"}))
     target = [p.collection_id, p.feature_id, if_match]
-    write_errors = (400, 401, 403, 404, 409, 410, 412, 413, 422, 428)
+    write_errors = (400, 401, 403, 404, 409, 410, 412, 413, 422, 428, 429)
     return {
         "/collections/{collectionId}/items": {
             "get": {
