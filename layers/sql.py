@@ -1,4 +1,4 @@
-"""Building SQL text safely: one identifier-quoting helper and a bound-parameter collector.
+"""Building SQL text safely: one identifier-quoting helper and the bound-parameter helpers.
 
 User input reaches SQL only as ``$n`` parameters; identifiers only through
 :func:`quote_ident`, and only after the registry has vouched for them.
@@ -7,9 +7,13 @@ User input reaches SQL only as ``$n`` parameters; identifiers only through
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 _IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# ``:name`` but not the second colon of a ``::cast`` (nor the first: a name must follow).
+_NAMED_RE = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+_COMMENT_RE = re.compile(r"--[^\n]*")
 
 
 def quote_ident(name: str) -> str:
@@ -23,7 +27,34 @@ def quote_ident(name: str) -> str:
 
 
 def qualified(schema: str, name: str) -> str:
+    """``"schema"."name"``, both parts quoted through :func:`quote_ident`."""
     return f"{quote_ident(schema)}.{quote_ident(name)}"
+
+
+def bind_named(sql: str, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """Turn ``:name`` parameters into asyncpg's ``$n``, returning the text and the values in order.
+
+    A name used twice binds once. ``--`` comments are dropped first, so prose in a ``.sql``
+    file never looks like a parameter (the statements hold no ``--`` inside string literals).
+
+    Raises:
+        KeyError: a parameter the statement names has no value.
+        ValueError: a value was given that the statement never uses (a typo in a caller).
+    """
+    order: dict[str, int] = {}
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise KeyError(f"SQL parameter :{name} has no value")
+        order.setdefault(name, len(order) + 1)
+        return f"${order[name]}"
+
+    text = _NAMED_RE.sub(number, _COMMENT_RE.sub("", sql))
+    unused = set(values) - set(order)
+    if unused:
+        raise ValueError(f"values for parameters the statement does not use: {sorted(unused)}")
+    return text, [values[name] for name in order]
 
 
 class Params:
@@ -33,6 +64,7 @@ class Params:
         self.values: list[Any] = []
 
     def add(self, value: Any, cast: str | None = None) -> str:
+        """Bind ``value`` and return its placeholder, with ``::cast`` appended when given."""
         self.values.append(value)
         placeholder = f"${len(self.values)}"
         return f"{placeholder}::{cast}" if cast else placeholder
