@@ -13,6 +13,7 @@ from layers.ddl import add_missing_columns, create_table_statements
 from layers.definitions import builtin_layers
 from layers.errors import InvalidLayerDefinition, LayerExists, UnknownLayer
 from layers.model import ACCESS_RANK, DATA_SCHEMA, Layer, LayerDef
+from layers.sql import qualified
 
 REGISTRY_CHANNEL = "onemap_registry"
 
@@ -93,9 +94,7 @@ async def _upsert_row(conn: asyncpg.Connection, layer: LayerDef, *, builtin: boo
 async def _ensure_table(conn: asyncpg.Connection, layer: LayerDef) -> None:
     if layer.kind != "vector":
         return
-    exists = await conn.fetchval(
-        "SELECT to_regclass($1) IS NOT NULL", f'{DATA_SCHEMA}."{layer.id}"'
-    )
+    exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", qualified(DATA_SCHEMA, layer.id))
     if not exists:
         for stmt in create_table_statements(layer):
             await conn.execute(stmt)
@@ -151,11 +150,12 @@ async def register_layer(conn: asyncpg.Connection, layer: LayerDef) -> Layer:
 
 
 async def note_temporal_extent(conn: asyncpg.Connection, layer_id: str) -> None:
-    """Refresh a layer's temporal extent from its table (valid time, all versions).
+    """Recompute a layer's temporal extent from its table (valid time, all versions).
 
-    Uses the (fid, valid_from) index bounds, so it stays cheap on big layers.
+    The write paths keep the extent right incrementally (:func:`layers.lifecycle.after_write`);
+    this full scan is the repair for rows that arrived some other way, such as a restored dump.
     """
-    layer_table = f'{DATA_SCHEMA}."{layer_id}"'
+    layer_table = qualified(DATA_SCHEMA, layer_id)
     await conn.execute(
         f"""
         UPDATE onemap.layers l SET

@@ -32,8 +32,8 @@ from layers.versioning import (
     retire_feature,
     update_feature,
 )
-from tests.layers.conftest import TEST_LAYER
 from tests import support
+from tests.layers.conftest import TEST_LAYER
 
 T0 = dt.datetime(2010, 1, 1, tzinfo=dt.UTC)
 KEYS = ("k0", "k1", "k2", "k3")
