@@ -92,6 +92,7 @@ class LayerDef(BaseModel):
         return self
 
     def registry_row(self) -> dict[str, Any]:
+        """The definition as the column values of its ``onemap.layers`` row."""
         return {
             "id": self.id,
             "title_zh": self.title_zh,
@@ -128,10 +129,12 @@ class Layer(LayerDef):
 
     @property
     def is_vector(self) -> bool:
+        """Whether the layer stores features in a table (rasters do not)."""
         return self.kind == "vector"
 
     @classmethod
     def from_row(cls, row: Any) -> Layer:
+        """A layer from its ``onemap.layers`` row."""
         data = dict(row)
         data["group"] = data.pop("grp")
         data["schema"] = data.pop("schema")

@@ -35,13 +35,16 @@ class Principal:
 
     @property
     def is_anonymous(self) -> bool:
+        """Whether nobody signed in."""
         return self.kind == "anonymous"
 
     @property
     def is_admin(self) -> bool:
+        """Whether the principal holds the admin role."""
         return "admin" in self.roles
 
     def granted(self, layer_id: str) -> bool:
+        """Whether one of the principal's grant patterns (fnmatch) names ``layer_id``."""
         return any(fnmatch.fnmatchcase(layer_id, g) for g in self.grants)
 
     def can_read(self, layer: Layer) -> bool:
@@ -59,6 +62,7 @@ class Principal:
         return "editor" in self.roles and self.can_read(layer)
 
     def clearance(self) -> str:
+        """The highest access level the principal reads without a per-layer grant."""
         if self.is_admin:
             return "restricted"
         return "internal" if self.roles else "public"
@@ -69,6 +73,7 @@ assert set(ACCESS_RANK) == {"public", "internal", "restricted"}
 
 
 def hash_key(key: str) -> str:
+    """The SHA-256 hex digest under which an API key is stored (the key itself never is)."""
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -149,6 +154,7 @@ async def principal_for_password(conn: asyncpg.Connection, name: str, password: 
 
 
 async def revoke_key(conn: asyncpg.Connection, key: str) -> bool:
+    """Revoke API key ``key``; returns whether a live key was revoked."""
     done = await conn.execute(
         "UPDATE onemap.api_keys SET revoked_at = now() WHERE key_hash = $1 AND revoked_at IS NULL", hash_key(key)
     )

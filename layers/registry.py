@@ -31,22 +31,31 @@ class Registry:
 
     @classmethod
     async def load(cls, conn: asyncpg.Connection) -> Registry:
+        """Read every registered layer from ``onemap.layers``, ordered by group and id."""
         rows = await conn.fetch(f"SELECT {_COLUMNS} FROM onemap.layers ORDER BY grp, id")  # noqa: S608
         return cls([Layer.from_row(r) for r in rows])
 
     def get(self, layer_id: str) -> Layer:
+        """The layer ``layer_id``.
+
+        Raises:
+            UnknownLayer: no such layer is registered.
+        """
         layer = self._layers.get(layer_id)
         if layer is None:
             raise UnknownLayer(f"there is no collection {layer_id!r}")
         return layer
 
     def find(self, layer_id: str) -> Layer | None:
+        """The layer ``layer_id``, or None."""
         return self._layers.get(layer_id)
 
     def all(self) -> list[Layer]:
+        """Every layer, in registry order (group, id)."""
         return list(self._layers.values())
 
     def vector_layers(self) -> list[Layer]:
+        """The layers with feature tables, in registry order."""
         return [layer for layer in self._layers.values() if layer.kind == "vector"]
 
     def __len__(self) -> int:
