@@ -223,7 +223,6 @@ async def _heard(sides: Sequence[Side], count: int) -> None:
     raise AssertionError(f"expected {count} edit notifications, heard {[len(s.heard) for s in sides]}")
 
 
-@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(op_strategy, min_size=1, max_size=16))
 async def test_both_write_paths_leave_identical_history(sides: tuple[Side, Side], ops: list[Op]) -> None:
