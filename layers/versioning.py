@@ -24,7 +24,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from layers.errors import FeatureNotFound, FeatureRetired, FieldError, ValidationFailed, VersionConflict
-from layers.lifecycle import EDITS_CHANNEL, after_write, close_versions, insert_versions
+from layers.lifecycle import EDITS_CHANNEL, Written, after_write, close_versions, insert_versions
 from layers.model import Layer
 from layers.schema import validate_properties
 from layers.sql import quote_ident
@@ -116,19 +116,19 @@ def _incoming(layer: Layer) -> str:
 _CLOSING = "SELECT :fid::bigint AS fid, :version::integer AS version, NULL::timestamptz AS at"
 
 
-async def _insert_version(
-    conn: asyncpg.Connection, layer: Layer, *, fid: int | None, version: int, valid_from: dt.datetime | None,
-    changeset_id: int, wkb: bytes, props: dict[str, Any], op: Op,
-) -> VersionRef:
+async def _write(
+    conn: asyncpg.Connection, layer: Layer, *, fid: int | None, version: int, wkb: bytes, props: dict[str, Any],
+    changeset_id: int, valid_from: dt.datetime | None, op: Op,
+) -> Written:
     values = {"fid": fid, "version": version, "geom_wkb": wkb, **{f"p_{c}": props.get(c) for c in _columns(layer)}}
-    written = await insert_versions(conn, layer=layer, incoming=_incoming(layer), values=values,
-                                    changeset_id=changeset_id, valid_from=valid_from, op=op)
+    return await insert_versions(conn, layer=layer, incoming=_incoming(layer), values=values,
+                                 changeset_id=changeset_id, valid_from=valid_from, op=op)
+
+
+def _ref(written: Written, version: int) -> VersionRef:
     assert written.fid is not None and written.valid_from is not None and written.recorded_at is not None
-    await after_write(conn, layer=layer, earliest=written.valid_from, boxes=[written.box])
-    return VersionRef(
-        fid=written.fid, version=version, valid_from=written.valid_from, valid_to=None,
-        recorded_at=written.recorded_at, version_before=version - 1 if version > 1 else None,
-    )
+    return VersionRef(fid=written.fid, version=version, valid_from=written.valid_from, valid_to=None,
+                      recorded_at=written.recorded_at, version_before=version - 1 if version > 1 else None)
 
 
 async def insert_feature(
@@ -148,8 +148,10 @@ async def insert_feature(
     wkb, props = prepare(layer, feature, make_valid=make_valid)
     assert wkb is not None
     async with conn.transaction():
-        return await _insert_version(conn, layer, fid=None, version=1, valid_from=valid_from,
-                                     changeset_id=changeset_id, wkb=wkb, props=props, op="insert")
+        written = await _write(conn, layer, fid=None, version=1, wkb=wkb, props=props, changeset_id=changeset_id,
+                               valid_from=valid_from, op="insert")
+        await after_write(conn, layer=layer, earliest=written.valid_from, boxes=[written.box])
+    return _ref(written, 1)
 
 
 async def _lock_latest(conn: asyncpg.Connection, layer: Layer, fid: int) -> _CurrentVersion:
@@ -184,14 +186,10 @@ async def _new_version(
     current = await _lock_open(conn, layer, fid, expected_version)
     closed = await close_versions(conn, layer=layer, closing=_CLOSING, values={"fid": fid, "version": current.version},
                                   changeset_id=changeset_id, at=valid_from, retiring=False)
-    values = {"fid": fid, "version": current.version + 1, "geom_wkb": wkb,
-              **{f"p_{c}": props.get(c) for c in _columns(layer)}}
-    written = await insert_versions(conn, layer=layer, incoming=_incoming(layer), values=values,
-                                    changeset_id=changeset_id, valid_from=valid_from, op=op)
-    assert written.valid_from is not None and written.recorded_at is not None
+    written = await _write(conn, layer, fid=fid, version=current.version + 1, wkb=wkb, props=props,
+                           changeset_id=changeset_id, valid_from=valid_from, op=op)
     await after_write(conn, layer=layer, earliest=written.valid_from, boxes=[closed.box, written.box])
-    return VersionRef(fid=fid, version=current.version + 1, valid_from=written.valid_from, valid_to=None,
-                      recorded_at=written.recorded_at, version_before=current.version)
+    return _ref(written, current.version + 1)
 
 
 async def replace_feature(
