@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -48,7 +48,12 @@ def _template(name: str) -> str:
 
 
 def _statement(name: str, **parts: str) -> str:
-    return _template(name).format(record_changes=_template("record_changes.sql"), **parts)
+    return _formatted(name, tuple(sorted(parts.items())))
+
+
+@lru_cache(maxsize=256)
+def _formatted(name: str, parts: tuple[tuple[str, str], ...]) -> str:
+    return _template(name).format(record_changes=_template("record_changes.sql"), **dict(parts))
 
 
 def _box(row: asyncpg.Record) -> Box | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 _IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -31,6 +32,17 @@ def qualified(schema: str, name: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(name)}"
 
 
+@lru_cache(maxsize=512)
+def _compile_named(sql: str) -> tuple[str, tuple[str, ...]]:
+    # Cached: the write path binds the same few statements thousands of times.
+    order: dict[str, int] = {}
+
+    def number(match: re.Match[str]) -> str:
+        return f"${order.setdefault(match.group(1), len(order) + 1)}"
+
+    return _NAMED_RE.sub(number, _COMMENT_RE.sub("", sql)), tuple(order)
+
+
 def bind_named(sql: str, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
     """Turn ``:name`` parameters into asyncpg's ``$n``, returning the text and the values in order.
 
@@ -41,20 +53,14 @@ def bind_named(sql: str, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
         KeyError: a parameter the statement names has no value.
         ValueError: a value was given that the statement never uses (a typo in a caller).
     """
-    order: dict[str, int] = {}
-
-    def number(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in values:
-            raise KeyError(f"SQL parameter :{name} has no value")
-        order.setdefault(name, len(order) + 1)
-        return f"${order[name]}"
-
-    text = _NAMED_RE.sub(number, _COMMENT_RE.sub("", sql))
-    unused = set(values) - set(order)
+    text, names = _compile_named(sql)
+    missing = [name for name in names if name not in values]
+    if missing:
+        raise KeyError(f"SQL parameters without a value: {missing}")
+    unused = set(values).difference(names)
     if unused:
         raise ValueError(f"values for parameters the statement does not use: {sorted(unused)}")
-    return text, [values[name] for name in order]
+    return text, [values[name] for name in names]
 
 
 class Params:
