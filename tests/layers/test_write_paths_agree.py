@@ -23,7 +23,7 @@ from layers.db import connect
 from layers.errors import LayerError
 from layers.lifecycle import EDITS_CHANNEL
 from layers.model import Layer, LayerDef
-from layers.registry import register_layer
+from layers.registry import note_temporal_extent, register_layer
 from layers.versioning import (
     FeatureIn,
     insert_feature,
@@ -271,3 +271,6 @@ async def _extent_is_the_tables(conn: asyncpg.Connection) -> None:
         "ELSE max(coalesce(valid_to, valid_from)) END AS hi FROM data.test_sites"
     )
     assert tuple(got) == tuple(want)
+    await note_temporal_extent(conn, "test_sites")  # the full-scan repair must find nothing to repair
+    assert tuple(await conn.fetchrow(
+        "SELECT temporal_start, temporal_end FROM onemap.layers WHERE id = 'test_sites'")) == tuple(got)
