@@ -145,20 +145,15 @@ def db_status() -> None:
 
 
 async def _layer_counts(url: str) -> list[tuple[str, str]]:
+    from layers.reads import layer_counts
+
     conn = await connect(url)
     try:
-        rows = await conn.fetch("SELECT id, kind FROM onemap.layers ORDER BY grp, id")
-        out: list[tuple[str, str]] = []
-        for r in rows:
-            if r["kind"] != "vector":
-                out.append((r["id"], "raster"))
-                continue
-            cur = await conn.fetchval(f'SELECT count(*) FROM data."{r["id"]}" WHERE valid_to IS NULL')  # noqa: S608
-            allv = await conn.fetchval(f'SELECT count(*) FROM data."{r["id"]}"')  # noqa: S608
-            out.append((r["id"], f"{cur} current / {allv} versions"))
-        return out
+        counts = await layer_counts(conn)
     finally:
         await conn.close()
+    return [(c.layer_id, "raster" if c.versions is None else f"{c.current} current / {c.versions} versions")
+            for c in counts]
 
 
 @db_app.command("migrate")

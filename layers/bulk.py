@@ -1,7 +1,11 @@
-"""Set-based versioned writes for batches: stage rows with COPY, then merge in SQL.
+"""The versioned write path, set-based: stage a delivery with COPY, then merge it in SQL.
 
-The same versioning rules as :mod:`layers.versioning` (close, never delete; one
-change row per feature), applied to a whole delivery in a few statements.
+One Map has one set of versioning rules and two entry points to them. This module applies
+them to a whole staged delivery in a few statements, for imports and the sample loader;
+:mod:`layers.versioning` applies them to one feature at a time, for the API. Both run the
+statements of :mod:`layers.lifecycle` (close a version, write versions, record one change row
+per feature, touch the layer's temporal extent, notify tile caches), so the rules live once.
+Nothing is deleted: a changed feature's open version is closed and a new one added.
 Rows must already be valid: callers validate before staging.
 """
 
@@ -14,12 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import orjson
 
-from layers.errors import InvalidValidTime
+from layers.lifecycle import Closed, Written, after_write, close_versions, insert_versions
 from layers.model import DATA_SCHEMA, Layer
 from layers.sql import quote_ident
-from layers.versioning import EDITS_CHANNEL
 from spatial.crs import STORAGE_SRID
 
 DATA_SCHEMA_Q = quote_ident(DATA_SCHEMA)
@@ -61,10 +63,12 @@ class Staging:
 
     @property
     def fid_map(self) -> str:
+        """Quoted name of the side table mapping staged row_no to the feature id it got."""
         return quote_ident(f"{self.name}_fids"[:63])
 
     @property
     def match_table(self) -> str:
+        """Quoted name of the side table of staged rows matched to current features by key."""
         return quote_ident(f"{self.name}_match"[:63])
 
 
@@ -97,33 +101,19 @@ def _attr_list(layer: Layer, prefix: str = "") -> str:
 async def _insert(
     conn: asyncpg.Connection, staging: Staging, *, source: str, fid_sql: str, version_sql: str,
     changeset_id: int, valid_from: dt.datetime | None, op: str,
-) -> int:
-    """INSERT the rows of ``source`` (a FROM clause exposing staging as ``s``) and their change rows."""
-    layer = staging.layer
-    hash_col, hash_val = (", src_hash", ", s.src_hash") if staging.fingerprints else ("", "")
-    inserted = await conn.fetchval(
-        f"""
-        WITH ins AS (
-          INSERT INTO {layer.table} (fid, version, valid_from, changeset_id{hash_col}, geom{_attr_list(layer)})
-          SELECT {fid_sql}, {version_sql}, coalesce(s.valid_from, $1::timestamptz, now()), $2{hash_val},
-                 ST_GeomFromWKB(s.geom_wkb, {STORAGE_SRID}){_attr_list(layer, "s.")}
-          FROM {source}
-          RETURNING fid, version
-        ), chg AS (
-          INSERT INTO onemap.changes (changeset_id, layer_id, fid, op, version_before, version_after)
-          SELECT $2, $3, fid, $4, NULLIF(version - 1, 0), version FROM ins
-        )
-        SELECT count(*) FROM ins
-        """,  # noqa: S608
-        valid_from, changeset_id, layer.id, op,
-    )
-    return int(inserted)
+) -> Written:
+    """Write the rows of ``source`` (a FROM clause exposing staging as ``s``) as versions, audited."""
+    hash_sql = "s.src_hash" if staging.fingerprints else "NULL::bytea"
+    incoming = (f"SELECT {fid_sql} AS fid, {version_sql} AS version, s.valid_from, {hash_sql} AS src_hash, "  # noqa: S608
+                f"s.geom_wkb{_attr_list(staging.layer, 's.')} FROM {source}")
+    return await insert_versions(conn, layer=staging.layer, incoming=incoming, values={},
+                                 changeset_id=changeset_id, valid_from=valid_from, op=op)
 
 
 async def _insert_new(
     conn: asyncpg.Connection, staging: Staging, *, where: str, changeset_id: int,
     valid_from: dt.datetime | None, keep_fids: bool,
-) -> int:
+) -> Written:
     """Insert staged rows matching ``where`` as new features with fresh ids."""
     stage = quote_ident(staging.name)
     if not keep_fids:
@@ -140,26 +130,20 @@ async def _insert_new(
                          op="insert")
 
 
-async def _finish(conn: asyncpg.Connection, staging: Staging, *, closed: Sequence[float] | None = None) -> None:
-    layer = staging.layer
-    stage = quote_ident(staging.name)
-    extent = await conn.fetchrow(
-        f"""
-        SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (
-          SELECT ST_Extent(ST_GeomFromWKB(geom_wkb, {STORAGE_SRID}))::geometry AS e FROM {stage}
-        ) x
-        """  # noqa: S608
-    )
-    boxes = [list(extent.values())] if extent and extent[0] is not None else []
-    if closed is not None and closed[0] is not None:
-        boxes.append(list(closed))  # old geometries of replaced features, which may lie elsewhere
-    from layers.registry import note_temporal_extent
-
-    await note_temporal_extent(conn, layer.id)
-    await conn.execute(
-        "SELECT pg_notify($1, $2)", EDITS_CHANNEL,
-        orjson.dumps({"layer": layer.id, "bboxes": boxes, "bulk": True}).decode(),
-    )
+async def _finish(
+    conn: asyncpg.Connection, staging: Staging, *, written: Sequence[Written] = (), closed: Closed | None = None
+) -> None:
+    """Touch and notify once per merge, for the versions it wrote and the ones it closed."""
+    wrote = [w for w in written if w.count]
+    if not wrote and (closed is None or not closed.count):
+        return  # nothing changed: no extent moved, no tile is stale
+    boxes = [w.box for w in wrote if w.box is not None]
+    union = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+             max(b[3] for b in boxes)) if boxes else None
+    starts = [w.valid_from for w in wrote if w.valid_from is not None]
+    # Old geometries first, as the per-feature path sends them: replaced features may lie elsewhere.
+    await after_write(conn, layer=staging.layer, earliest=min(starts) if starts else None,
+                      boxes=[closed.box if closed is not None else None, union], bulk=True)
 
 
 async def fids_by_row(conn: asyncpg.Connection, staging: Staging) -> dict[int, int]:
@@ -180,17 +164,20 @@ async def insert_all(
     ``keep_fids`` records which id each staged row got, for :func:`fids_by_row`.
     """
     async with conn.transaction():
-        n = await _insert_new(conn, staging, where="true", changeset_id=changeset_id, valid_from=valid_from,
-                              keep_fids=keep_fids)
-        await _finish(conn, staging)
-    return MergeCounts(inserted=n)
+        written = await _insert_new(conn, staging, where="true", changeset_id=changeset_id,
+                                    valid_from=valid_from, keep_fids=keep_fids)
+        await _finish(conn, staging, written=[written])
+    return MergeCounts(inserted=written.count)
+
+
+def _key_join(key: Sequence[str]) -> str:
+    return " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in key)
 
 
 async def _match_by_key(conn: asyncpg.Connection, staging: Staging, key: Sequence[str]) -> None:
     """A side table of staged rows that have a current feature with the same key, and whether they differ."""
     layer = staging.layer
     stage = quote_ident(staging.name)
-    on = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in key)
     attrs = [quote_ident(f.name) for f in layer.attributes.fields]
     same_attrs = (
         f"(ROW({', '.join('t.' + a for a in attrs)}) IS NOT DISTINCT FROM ROW({', '.join('s.' + a for a in attrs)}))"
@@ -202,7 +189,7 @@ async def _match_by_key(conn: asyncpg.Connection, staging: Staging, key: Sequenc
         CREATE TEMP TABLE {staging.match_table} AS
         SELECT s.row_no, t.fid, t.version AS old_version, t.valid_from AS old_valid_from,
                (t.geom = ST_GeomFromWKB(s.geom_wkb, {STORAGE_SRID}) AND {same_attrs}) AS unchanged
-        FROM {stage} s JOIN {layer.table} t ON t.valid_to IS NULL AND {on}
+        FROM {stage} s JOIN {layer.table} t ON t.valid_to IS NULL AND {_key_join(key)}
         """  # noqa: S608
     )
     await conn.execute(f"ANALYZE {staging.match_table}")
@@ -215,8 +202,12 @@ async def upsert_by_key(
     """Match staged rows to current features by ``key``: new ones are inserted, changed
     ones get a new version valid from ``valid_from``, identical ones are left alone (``--mode upsert``).
 
+    A delivery is a snapshot, so re-delivering a feature unchanged makes no version; an edit
+    through :mod:`layers.versioning` is an explicit act and always does.
+
     Raises:
-        InvalidValidTime: if a changed feature's current version starts after ``valid_from``.
+        InvalidValidTime: if a changed feature's current version starts after ``valid_from``
+            (nothing is written).
     """
     if not key:
         raise ValueError("upsert needs a key")
@@ -226,34 +217,16 @@ async def upsert_by_key(
     async with conn.transaction():
         if not await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {layer.table} WHERE valid_to IS NULL)"):  # noqa: S608
             # An empty layer (an initial load): every row is new, nothing to match.
-            inserted = await _insert_new(conn, staging, where="true", changeset_id=changeset_id,
-                                         valid_from=valid_from, keep_fids=keep_fids)
-            await _finish(conn, staging)
-            return MergeCounts(inserted=inserted)
+            written = await _insert_new(conn, staging, where="true", changeset_id=changeset_id,
+                                        valid_from=valid_from, keep_fids=keep_fids)
+            await _finish(conn, staging, written=[written])
+            return MergeCounts(inserted=written.count)
         await conn.execute(f"ANALYZE {stage}")
         await _match_by_key(conn, staging, key)
-        vf_expr = "coalesce(s.valid_from, $1::timestamptz, now())"
         changed_rows = f"{match} m JOIN {stage} s USING (row_no) WHERE NOT m.unchanged"
-        bad = await conn.fetchval(
-            f"SELECT count(*) FROM {changed_rows} AND {vf_expr} < m.old_valid_from",  # noqa: S608
-            valid_from,
-        )
-        if bad:
-            raise InvalidValidTime(
-                f"{bad} changed feature(s) already have a version starting after the delivery's valid time"
-            )
-        closed = await conn.fetchrow(
-            f"""
-            WITH closed AS (
-              UPDATE {layer.table} t SET valid_to = {vf_expr}, superseded_at = now()
-              FROM {changed_rows} AND t.fid = m.fid AND t.version = m.old_version
-              RETURNING t.geom
-            )
-            SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
-            FROM (SELECT ST_Extent(geom)::geometry AS e FROM closed) x
-            """,  # noqa: S608
-            valid_from,
-        )
+        closing = f"SELECT m.fid, m.old_version AS version, s.valid_from AS at FROM {changed_rows}"  # noqa: S608
+        closed = await close_versions(conn, layer=layer, closing=closing, values={}, changeset_id=changeset_id,
+                                      at=valid_from, retiring=False)
         changed = await _insert(
             conn, staging, source=changed_rows, fid_sql="m.fid", version_sql="m.old_version + 1",
             changeset_id=changeset_id, valid_from=valid_from, op="replace",
@@ -264,8 +237,18 @@ async def upsert_by_key(
                                      valid_from=valid_from, keep_fids=keep_fids)
         if keep_fids:
             await conn.execute(f"INSERT INTO {staging.fid_map} (row_no, fid) SELECT row_no, fid FROM {match}")  # noqa: S608
-        await _finish(conn, staging, closed=tuple(closed.values()) if closed else None)
-    return MergeCounts(inserted=inserted, new_versions=changed, unchanged=int(unchanged))
+        await _finish(conn, staging, written=[changed, inserted], closed=closed)
+    return MergeCounts(inserted=inserted.count, new_versions=changed.count, unchanged=int(unchanged))
+
+
+async def _retire(
+    conn: asyncpg.Connection, staging: Staging, *, closing: str, changeset_id: int, valid_to: dt.datetime | None,
+) -> int:
+    async with conn.transaction():
+        closed = await close_versions(conn, layer=staging.layer, closing=closing, values={},
+                                      changeset_id=changeset_id, at=valid_to, retiring=True)
+        await _finish(conn, staging, closed=closed)
+    return closed.count
 
 
 async def retire_missing_in_extent(
@@ -273,35 +256,48 @@ async def retire_missing_in_extent(
     valid_to: dt.datetime | None = None,
 ) -> int:
     """Retire current features inside the delivery's extent whose key is not in the delivery
-    (the ``replace-extent`` half that upsert does not cover). Returns how many were retired."""
+    (the ``replace-extent`` half that upsert does not cover). Returns how many were retired.
+
+    Raises:
+        InvalidValidTime: if such a feature's current version starts after ``valid_to``
+            (nothing is retired: a survey cannot remove what began after it).
+    """
     layer = staging.layer
     stage = quote_ident(staging.name)
-    on = " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in key)
-    async with conn.transaction():
-        retired = await conn.fetchval(
-            f"""
-            WITH extent AS (
-              SELECT ST_SetSRID(ST_Extent(ST_GeomFromWKB(geom_wkb, {STORAGE_SRID}))::geometry, {STORAGE_SRID}) AS e
-              FROM {stage}
-            ), gone AS (
-              UPDATE {layer.table} t SET valid_to = GREATEST(coalesce($1::timestamptz, now()), t.valid_from),
-                superseded_at = now()
-              FROM extent
-              WHERE t.valid_to IS NULL AND t.geom && extent.e AND ST_CoveredBy(t.geom, extent.e)
-                AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {on})
-              RETURNING t.fid, t.version
-            ), chg AS (
-              INSERT INTO onemap.changes (changeset_id, layer_id, fid, op, version_before, version_after)
-              SELECT $2, $3, fid, 'retire', version, version FROM gone
-            )
-            SELECT count(*) FROM gone
-            """,  # noqa: S608
-            valid_to, changeset_id, layer.id,
-        )
-    return int(retired)
+    closing = f"""
+        SELECT t.fid, t.version, NULL::timestamptz AS at
+        FROM {layer.table} t, (
+          SELECT ST_SetSRID(ST_Extent(ST_GeomFromWKB(geom_wkb, {STORAGE_SRID}))::geometry, {STORAGE_SRID}) AS e
+          FROM {stage}
+        ) extent
+        WHERE t.valid_to IS NULL AND t.geom && extent.e AND ST_CoveredBy(t.geom, extent.e)
+          AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE {_key_join(key)})
+        """  # noqa: S608
+    return await _retire(conn, staging, closing=closing, changeset_id=changeset_id, valid_to=valid_to)
+
+
+async def retire_by_key(
+    conn: asyncpg.Connection, staging: Staging, *, key: Sequence[str], changeset_id: int,
+    valid_to: dt.datetime | None = None,
+) -> int:
+    """Retire the current features whose ``key`` is staged (a delivery of removals).
+
+    Each is retired at its staged ``valid_from`` when set, else at ``valid_to``, else now.
+    Staged keys with no current feature are ignored. Returns how many were retired.
+
+    Raises:
+        InvalidValidTime: if a feature's current version starts after its retirement time
+            (nothing is retired).
+    """
+    if not key:
+        raise ValueError("retiring by key needs a key")
+    closing = (f"SELECT t.fid, t.version, s.valid_from AS at FROM {quote_ident(staging.name)} s "  # noqa: S608
+               f"JOIN {staging.layer.table} t ON t.valid_to IS NULL AND {_key_join(key)}")
+    return await _retire(conn, staging, closing=closing, changeset_id=changeset_id, valid_to=valid_to)
 
 
 async def drop_staging(conn: asyncpg.Connection, staging: Staging) -> None:
+    """Drop the staging table and its side tables (they would go with the session anyway)."""
     for table in (quote_ident(staging.name), staging.fid_map, staging.match_table):
         await conn.execute(f"DROP TABLE IF EXISTS {table}")
 

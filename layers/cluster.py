@@ -36,10 +36,12 @@ class PgInstall:
     major: int
 
     def exe(self, name: str) -> str:
+        """Path of the PostgreSQL program ``name`` in this installation."""
         return str(self.bindir / name)
 
 
 def postgis_install_hint(major: int | None = None) -> str:
+    """The Debian command that installs PostGIS for PostgreSQL ``major`` (newest installed if None)."""
     ver = str(major) if major else "$(ls /usr/lib/postgresql | sort -n | tail -1)"
     return f"apt-get install -y postgresql-{ver}-postgis-3"
 
@@ -107,6 +109,7 @@ def _has_postgis(bindir: Path, major: int) -> bool:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a TCP socket can bind ``host``:``port`` right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -117,6 +120,11 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def find_free_port(start: int = DEFAULT_PORT, attempts: int = 200) -> int:
+    """The first free TCP port on 127.0.0.1 from ``start``.
+
+    Raises:
+        ClusterError: none of ``attempts`` ports is free.
+    """
     for port in range(start, start + attempts):
         if port_is_free(port):
             return port
@@ -142,6 +150,7 @@ class PrivateCluster:
     # -- state -----------------------------------------------------------------
     @property
     def install(self) -> PgInstall:
+        """The PostgreSQL installation this cluster runs on (found once, then cached)."""
         if self._install is None:
             self._install = find_pg_install()
         return self._install
@@ -157,10 +166,12 @@ class PrivateCluster:
 
     @property
     def port(self) -> int:
+        """The TCP port the cluster listens on, as recorded in its state file."""
         value = self._state().get("port", DEFAULT_PORT)
         return int(value) if isinstance(value, int | str) else DEFAULT_PORT
 
     def url(self, database: str = DATABASE) -> str:
+        """Connection URL of ``database`` in this cluster, as its superuser over 127.0.0.1."""
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
     def status(self) -> str:
@@ -339,4 +350,5 @@ class PrivateCluster:
 
 
 def private_cluster(var_dir: Path) -> PrivateCluster:
+    """The private cluster that lives in ``var_dir``/pg (not created until :meth:`PrivateCluster.init`)."""
     return PrivateCluster(var_dir / "pg")

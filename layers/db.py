@@ -123,6 +123,7 @@ def _explain_connect_error(url: str, exc: BaseException) -> str:
 
 @asynccontextmanager
 async def connection(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A single connection to ``url``, closed when the block ends."""
     conn = await connect(url)
     try:
         yield conn
@@ -131,4 +132,5 @@ async def connection(url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 async def fetch_scalar(conn: asyncpg.Connection, sql: str, *args: Any) -> Any:
+    """The first column of the first row of ``sql`` (None if no row)."""
     return await conn.fetchval(sql, *args)

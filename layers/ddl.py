@@ -13,6 +13,7 @@ from spatial.crs import STORAGE_SRID
 
 
 def index_name(layer_id: str, suffix: str) -> str:
+    """The quoted name of a layer's index, cut to PostgreSQL's 63-character limit."""
     name = f"{layer_id}_{suffix}"
     return quote_ident(name[:63])
 
@@ -47,6 +48,7 @@ def create_table_statements(layer: LayerDef) -> list[str]:
 
 
 def index_statements(layer: LayerDef) -> list[str]:
+    """CREATE INDEX statements for a vector layer's table (idempotent: IF NOT EXISTS)."""
     table = qualified(DATA_SCHEMA, layer.id)
     lid = layer.id
     # Closed versions get their own (geometry, validity) index, so the current rows are indexed

@@ -14,42 +14,49 @@ class LayerError(Exception):
 
 
 class DatabaseUnavailable(LayerError):
+    """The database cannot be reached; the API answers 503."""
     status = 503
     type_slug = "database-unavailable"
     title = "The database is not reachable"
 
 
 class PostgisMissing(LayerError):
+    """The database server lacks the PostGIS extension; the API answers 503."""
     status = 503
     type_slug = "postgis-missing"
     title = "PostGIS is not installed on the database server"
 
 
 class ClusterError(LayerError):
+    """The private PostgreSQL cluster cannot be created, started or stopped."""
     status = 500
     type_slug = "cluster-error"
     title = "The private PostgreSQL cluster cannot be used"
 
 
 class UnknownLayer(LayerError):
+    """No layer has this id; the API answers 404."""
     status = 404
     type_slug = "unknown-collection"
     title = "No such collection"
 
 
 class LayerExists(LayerError):
+    """A layer with this id is already registered; the API answers 409."""
     status = 409
     type_slug = "layer-exists"
     title = "A layer with this id already exists"
 
 
 class InvalidLayerDefinition(LayerError):
+    """A layer definition breaks the registry's rules; the API answers 422."""
     status = 422
     type_slug = "invalid-layer-definition"
     title = "The layer definition is not valid"
 
 
 class FeatureNotFound(LayerError):
+    """No feature has this id in the layer, in any version; the API answers 404."""
     status = 404
     type_slug = "feature-not-found"
     title = "No such feature"
@@ -72,6 +79,7 @@ class VersionConflict(LayerError):
 
 
 class InvalidValidTime(LayerError):
+    """A write would end or start a version before its predecessor began; the API answers 409."""
     status = 409
     type_slug = "invalid-valid-time"
     title = "The valid time would rewrite history"
@@ -86,6 +94,7 @@ class FieldError:
     message: str
 
     def as_dict(self) -> dict[str, str]:
+        """The error as the JSON object problem+json responses list."""
         return {"field": self.field, "code": self.code, "message": self.message}
 
 

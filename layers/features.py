@@ -30,10 +30,12 @@ class FeatureRow:
 
     @property
     def is_current(self) -> bool:
+        """Whether this is the feature's open (current) version."""
         return self.valid_to is None
 
 
 def select_list(layer: Layer, *, alias: str = "") -> str:
+    """The SELECT list that :func:`to_feature` reads: system columns, GeoJSON geometry, attributes."""
     p = f"{alias}." if alias else ""
     cols = [f"{p}{c}" for c in SYSTEM_COLUMNS]
     cols.append(f"ST_AsGeoJSON({p}geom, 9)::json AS geometry")
@@ -42,6 +44,7 @@ def select_list(layer: Layer, *, alias: str = "") -> str:
 
 
 def to_feature(layer: Layer, row: asyncpg.Record) -> FeatureRow:
+    """A :class:`FeatureRow` from a row selected with :func:`select_list`."""
     return FeatureRow(
         fid=row["fid"],
         version=row["version"],

@@ -19,6 +19,7 @@ from layers.registry import sync_builtin
 
 
 def alembic_config(url: str) -> Config:
+    """An Alembic configuration for the migrations in ``layers/migrations`` against ``url``."""
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("layers") / "migrations"))
     cfg.set_main_option("sqlalchemy.url", to_sqlalchemy_url(url).replace("%", "%%"))
@@ -26,6 +27,7 @@ def alembic_config(url: str) -> Config:
 
 
 def to_sqlalchemy_url(url: str) -> str:
+    """``url`` with the asyncpg driver named, as SQLAlchemy wants it; other URLs unchanged."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix):]
@@ -34,12 +36,14 @@ def to_sqlalchemy_url(url: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SchemaStatus:
+    """Where a database's schema stands: its revision, the newest one, and its PostGIS version."""
     current: str | None
     head: str
     postgis: str | None
 
     @property
     def up_to_date(self) -> bool:
+        """Whether the database is at the newest revision."""
         return self.current == self.head
 
 
@@ -55,6 +59,7 @@ async def check_postgis(conn: asyncpg.Connection) -> None:
 
 
 async def schema_status(url: str) -> SchemaStatus:
+    """The schema revision, newest revision and PostGIS version of the database at ``url``."""
     conn = await connect(url)
     try:
         has_table = await conn.fetchval("SELECT to_regclass('onemap.alembic_version') IS NOT NULL")
@@ -88,5 +93,6 @@ async def migrate(url: str) -> list[str]:
 
 
 def current_revision(sync_conn: object) -> str | None:
+    """The Alembic revision recorded in ``onemap.alembic_version`` (None for an empty database)."""
     ctx = MigrationContext.configure(sync_conn, opts={"version_table_schema": "onemap"})  # type: ignore[arg-type]
     return ctx.get_current_revision()

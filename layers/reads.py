@@ -15,6 +15,7 @@ import asyncpg
 from layers.errors import FeatureNotFound
 from layers.features import FeatureRow, select_list, to_feature
 from layers.model import Layer
+from layers.registry import Registry
 from layers.sql import Params
 from layers.temporal import AsOf, Current, Selection, predicate
 from spatial.crs import STORAGE_SRID
@@ -95,7 +96,32 @@ async def list_features(
 
 
 async def count_features(conn: asyncpg.Connection, *, layer: Layer, selection: Selection | None = None) -> int:
+    """How many versions of ``layer`` the selection picks (default: current features)."""
     params = Params()
     where = predicate(selection or Current(), params)
     count: int = await conn.fetchval(f"SELECT count(*) FROM {layer.table} WHERE {where}", *params.values)  # noqa: S608
     return count
+
+
+@dataclass(frozen=True, slots=True)
+class LayerCount:
+    """How much a registered layer holds; counts are None for raster layers, which have no rows."""
+
+    layer_id: str
+    kind: str
+    current: int | None
+    versions: int | None
+
+
+async def layer_counts(conn: asyncpg.Connection) -> list[LayerCount]:
+    """Every registered layer in registry order (group, id), with its current features and stored versions."""
+    out: list[LayerCount] = []
+    for layer in (await Registry.load(conn)).all():
+        if not layer.is_vector:
+            out.append(LayerCount(layer.id, layer.kind, None, None))
+            continue
+        row = await conn.fetchrow(
+            f"SELECT count(*) FILTER (WHERE valid_to IS NULL) AS current, count(*) AS versions FROM {layer.table}"  # noqa: S608
+        )
+        out.append(LayerCount(layer.id, layer.kind, row["current"], row["versions"]))
+    return out

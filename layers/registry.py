@@ -13,6 +13,7 @@ from layers.ddl import add_missing_columns, create_table_statements
 from layers.definitions import builtin_layers
 from layers.errors import InvalidLayerDefinition, LayerExists, UnknownLayer
 from layers.model import ACCESS_RANK, DATA_SCHEMA, Layer, LayerDef
+from layers.sql import qualified
 
 REGISTRY_CHANNEL = "onemap_registry"
 
@@ -31,27 +32,31 @@ class Registry:
 
     @classmethod
     async def load(cls, conn: asyncpg.Connection) -> Registry:
-        """Read every registered layer."""
+        """Read every registered layer from ``onemap.layers``, ordered by group and id."""
         rows = await conn.fetch(f"SELECT {_COLUMNS} FROM onemap.layers ORDER BY grp, id")  # noqa: S608
         return cls([Layer.from_row(r) for r in rows])
 
     def get(self, layer_id: str) -> Layer:
-        """The layer, or :class:`UnknownLayer` (404)."""
+        """The layer ``layer_id``.
+
+        Raises:
+            UnknownLayer: no such layer is registered.
+        """
         layer = self._layers.get(layer_id)
         if layer is None:
             raise UnknownLayer(f"there is no collection {layer_id!r}")
         return layer
 
     def find(self, layer_id: str) -> Layer | None:
-        """The layer, or None."""
+        """The layer ``layer_id``, or None."""
         return self._layers.get(layer_id)
 
     def all(self) -> list[Layer]:
-        """Every layer, vector and raster, by group and id."""
+        """Every layer, in registry order (group, id)."""
         return list(self._layers.values())
 
     def vector_layers(self) -> list[Layer]:
-        """The layers with feature tables (the OGC API Features collections)."""
+        """The layers with feature tables, in registry order."""
         return [layer for layer in self._layers.values() if layer.kind == "vector"]
 
     def __len__(self) -> int:
@@ -100,9 +105,7 @@ async def _upsert_row(conn: asyncpg.Connection, layer: LayerDef, *, builtin: boo
 async def _ensure_table(conn: asyncpg.Connection, layer: LayerDef) -> None:
     if layer.kind != "vector":
         return
-    exists = await conn.fetchval(
-        "SELECT to_regclass($1) IS NOT NULL", f'{DATA_SCHEMA}."{layer.id}"'
-    )
+    exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", qualified(DATA_SCHEMA, layer.id))
     if not exists:
         for stmt in create_table_statements(layer):
             await conn.execute(stmt)
@@ -158,11 +161,12 @@ async def register_layer(conn: asyncpg.Connection, layer: LayerDef) -> Layer:
 
 
 async def note_temporal_extent(conn: asyncpg.Connection, layer_id: str) -> None:
-    """Refresh a layer's temporal extent from its table (valid time, all versions).
+    """Recompute a layer's temporal extent from its table (valid time, all versions).
 
-    Uses the (fid, valid_from) index bounds, so it stays cheap on big layers.
+    The write paths keep the extent right incrementally (:func:`layers.lifecycle.after_write`);
+    this full scan is the repair for rows that arrived some other way, such as a restored dump.
     """
-    layer_table = f'{DATA_SCHEMA}."{layer_id}"'
+    layer_table = qualified(DATA_SCHEMA, layer_id)
     await conn.execute(
         f"""
         UPDATE onemap.layers l SET

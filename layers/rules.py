@@ -20,6 +20,7 @@ FIELD_CHECKS: dict[str, Callable[[str], str | None]] = {
 
 
 def run_field_check(name: str, value: str) -> str | None:
+    """Run the named format check on ``value``; returns the problem, or None if it passes."""
     return FIELD_CHECKS[name](value)
 
 
@@ -91,6 +92,7 @@ RULES: dict[str, Rule] = {
 
 
 def run_rules(names: Iterable[str], properties: dict[str, Any]) -> list[FieldError]:
+    """Run the named cross-field rules on a feature's properties; returns every problem found."""
     errors: list[FieldError] = []
     for name in names:
         errors.extend(RULES[name](properties))

@@ -1,37 +1,39 @@
-"""The versioned write path. Every writer — the API and the importers — comes through here.
+"""The versioned write path, one feature at a time: the shape the API and map editing use.
 
-Each operation runs in one transaction (a savepoint when the caller already has
-one), closes the previous version instead of changing it, and records a change
-row. Nothing is ever physically deleted: retiring sets ``valid_to``.
+One Map has one set of versioning rules and two entry points to them. This module applies
+them to a single feature, with the checks an interactive edit needs (the feature exists, is
+not retired, is at the version the editor read — the If-Match guard). :mod:`layers.bulk`
+applies the same rules set-based to a staged delivery, for imports and the sample loader.
+Both run the statements of :mod:`layers.lifecycle`, so closing a version, recording the change
+in ``onemap.changes``, touching the layer's temporal extent and notifying tile caches are
+defined once.
+
+Each operation runs in one transaction (a savepoint when the caller already has one), closes
+the previous version instead of changing it, and records a change row. Nothing is ever
+physically deleted: retiring sets ``valid_to``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import asyncpg
-import orjson
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from layers.errors import (
-    FeatureNotFound,
-    FeatureRetired,
-    FieldError,
-    InvalidValidTime,
-    ValidationFailed,
-    VersionConflict,
-)
+from layers.errors import FeatureNotFound, FeatureRetired, FieldError, ValidationFailed, VersionConflict
+from layers.lifecycle import EDITS_CHANNEL, Written, after_write, close_versions, insert_versions
 from layers.model import Layer
 from layers.schema import validate_properties
 from layers.sql import quote_ident
-from spatial.crs import STORAGE_SRID
 from spatial.geometry import check_geometry
 
-EDITS_CHANNEL = "onemap_edits"
+__all__ = [
+    "EDITS_CHANNEL", "ChangeSource", "FeatureIn", "Op", "VersionRef", "insert_feature", "open_changeset",
+    "prepare", "replace_feature", "retire_feature", "update_feature",
+]
 ChangeSource = Literal["api", "import", "sample", "admin", "test"]
 Op = Literal["insert", "replace", "update", "retire"]
 
@@ -46,7 +48,7 @@ class FeatureIn:
 
 @dataclass(frozen=True, slots=True)
 class VersionRef:
-    """What a write produced."""
+    """What a write produced: the feature's id and the version it now has (or that was retired)."""
 
     fid: int
     version: int
@@ -61,7 +63,6 @@ class _CurrentVersion:
     version: int
     valid_from: dt.datetime
     valid_to: dt.datetime | None
-    bbox: tuple[float, float, float, float] | None
 
 
 async def open_changeset(
@@ -105,43 +106,29 @@ def _columns(layer: Layer) -> list[str]:
     return [f.name for f in layer.attributes.fields]
 
 
-async def _notify(conn: asyncpg.Connection, layer: Layer, boxes: Sequence[tuple[float, ...] | None]) -> None:
-    payload = {"layer": layer.id, "bboxes": [list(b) for b in boxes if b is not None]}
-    await conn.execute("SELECT pg_notify($1, $2)", EDITS_CHANNEL, orjson.dumps(payload).decode())
+# One row of bound parameters, in the shape lifecycle's statements read (see insert_versions.sql).
+def _incoming(layer: Layer) -> str:
+    attrs = "".join(f", :p_{f.name}::{f.sql_type} AS {quote_ident(f.name)}" for f in layer.attributes.fields)
+    return ("SELECT coalesce(:fid::bigint, nextval('onemap.feature_id_seq')) AS fid, :version::integer AS version, "
+            f"NULL::timestamptz AS valid_from, NULL::bytea AS src_hash, :geom_wkb::bytea AS geom_wkb{attrs}")
 
 
-async def _record_change(
-    conn: asyncpg.Connection, *, changeset_id: int, layer: Layer, fid: int, op: Op,
-    before: int | None, after: int, unconditional: bool = False,
-) -> None:
-    await conn.execute(
-        "INSERT INTO onemap.changes (changeset_id, layer_id, fid, op, version_before, version_after, unconditional) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        changeset_id, layer.id, fid, op, before, after, unconditional,
-    )
+_CLOSING = "SELECT :fid::bigint AS fid, :version::integer AS version, NULL::timestamptz AS at"
 
 
-async def _insert_version(
-    conn: asyncpg.Connection, layer: Layer, *, fid: int | None, version: int, valid_from: dt.datetime | None,
-    changeset_id: int, wkb: bytes, props: dict[str, Any],
-) -> VersionRef:
-    cols = _columns(layer)
-    names = ", ".join(quote_ident(c) for c in cols)
-    values = ", ".join(f"${i + 6}" for i in range(len(cols)))
-    fid_sql = "coalesce($1::bigint, nextval('onemap.feature_id_seq'))"
-    row = await conn.fetchrow(
-        f"""
-        INSERT INTO {layer.table} (fid, version, valid_from, changeset_id, geom{", " + names if cols else ""})
-        VALUES ({fid_sql}, $2, coalesce($3::timestamptz, now()), $4,
-                ST_GeomFromWKB($5, {STORAGE_SRID}){", " + values if cols else ""})
-        RETURNING fid, version, valid_from, valid_to, recorded_at
-        """,  # noqa: S608
-        fid, version, valid_from, changeset_id, wkb, *[props.get(c) for c in cols],
-    )
-    return VersionRef(
-        fid=row["fid"], version=row["version"], valid_from=row["valid_from"], valid_to=row["valid_to"],
-        recorded_at=row["recorded_at"], version_before=version - 1 if version > 1 else None,
-    )
+async def _write(
+    conn: asyncpg.Connection, layer: Layer, *, fid: int | None, version: int, wkb: bytes, props: dict[str, Any],
+    changeset_id: int, valid_from: dt.datetime | None, op: Op, unconditional: bool = False,
+) -> Written:
+    values = {"fid": fid, "version": version, "geom_wkb": wkb, **{f"p_{c}": props.get(c) for c in _columns(layer)}}
+    return await insert_versions(conn, layer=layer, incoming=_incoming(layer), values=values,
+                                 changeset_id=changeset_id, valid_from=valid_from, op=op, unconditional=unconditional)
+
+
+def _ref(written: Written, version: int) -> VersionRef:
+    assert written.fid is not None and written.valid_from is not None and written.recorded_at is not None
+    return VersionRef(fid=written.fid, version=version, valid_from=written.valid_from, valid_to=None,
+                      recorded_at=written.recorded_at, version_before=version - 1 if version > 1 else None)
 
 
 async def insert_feature(
@@ -153,82 +140,56 @@ async def insert_feature(
     valid_from: dt.datetime | None = None,
     make_valid: bool = False,
 ) -> VersionRef:
-    """Create a new feature (version 1) valid from ``valid_from`` (default: now)."""
+    """Create a new feature (version 1) valid from ``valid_from`` (default: now).
+
+    Raises:
+        ValidationFailed: the feature does not fit the layer's schema or geometry type.
+    """
     wkb, props = prepare(layer, feature, make_valid=make_valid)
     assert wkb is not None
     async with conn.transaction():
-        ref = await _insert_version(
-            conn, layer, fid=None, version=1, valid_from=valid_from, changeset_id=changeset_id,
-            wkb=wkb, props=props,
-        )
-        await _record_change(conn, changeset_id=changeset_id, layer=layer, fid=ref.fid, op="insert",
-                             before=None, after=1)
-        await _touch_layer(conn, layer, ref.valid_from)
-        await _notify(conn, layer, [shapely.from_wkb(wkb).bounds])
-    return ref
+        written = await _write(conn, layer, fid=None, version=1, wkb=wkb, props=props, changeset_id=changeset_id,
+                               valid_from=valid_from, op="insert")
+        await after_write(conn, layer=layer, earliest=written.valid_from, boxes=[written.box])
+    return _ref(written, 1)
 
 
 async def _lock_latest(conn: asyncpg.Connection, layer: Layer, fid: int) -> _CurrentVersion:
     row = await conn.fetchrow(
-        f"""
-        SELECT version, valid_from, valid_to,
-               ARRAY[ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom)] AS bbox
-        FROM {layer.table} WHERE fid = $1 ORDER BY version DESC LIMIT 1 FOR UPDATE
-        """,  # noqa: S608
+        f"SELECT version, valid_from, valid_to FROM {layer.table} "  # noqa: S608
+        "WHERE fid = $1 ORDER BY version DESC LIMIT 1 FOR UPDATE",
         fid,
     )
     if row is None:
         raise FeatureNotFound(f"feature {fid} does not exist in {layer.id}")
-    bbox = tuple(row["bbox"]) if row["bbox"] is not None else None
-    return _CurrentVersion(row["version"], row["valid_from"], row["valid_to"], bbox)
+    return _CurrentVersion(row["version"], row["valid_from"], row["valid_to"])
 
 
-def _check_expected(current: _CurrentVersion, expected_version: int | None, fid: int) -> None:
+async def _lock_open(
+    conn: asyncpg.Connection, layer: Layer, fid: int, expected_version: int | None
+) -> _CurrentVersion:
+    """Lock the feature's latest version and check it may be edited: it is open and as the editor read it."""
+    current = await _lock_latest(conn, layer, fid)
+    if current.valid_to is not None:
+        raise FeatureRetired(f"feature {fid} in {layer.id} was retired at {current.valid_to.isoformat()}")
     if expected_version is not None and expected_version != current.version:
         raise VersionConflict(
             f"feature {fid} is at version {current.version}, not {expected_version}; read it again"
         )
-
-
-async def _resolve_time(conn: asyncpg.Connection, when: dt.datetime | None) -> dt.datetime:
-    if when is not None:
-        return when
-    now: dt.datetime = await conn.fetchval("SELECT now()")
-    return now
-
-
-async def _close(conn: asyncpg.Connection, layer: Layer, fid: int, version: int, at: dt.datetime) -> None:
-    await conn.execute(
-        f"UPDATE {layer.table} SET valid_to = $3, superseded_at = now() "  # noqa: S608
-        "WHERE fid = $1 AND version = $2",
-        fid, version, at,
-    )
+    return current
 
 
 async def _new_version(
     conn: asyncpg.Connection, *, layer: Layer, fid: int, wkb: bytes, props: dict[str, Any], changeset_id: int,
     valid_from: dt.datetime | None, expected_version: int | None, op: Op, unconditional: bool = False,
 ) -> VersionRef:
-    current = await _lock_latest(conn, layer, fid)
-    if current.valid_to is not None:
-        raise FeatureRetired(f"feature {fid} in {layer.id} was retired at {current.valid_to.isoformat()}")
-    _check_expected(current, expected_version, fid)
-    at = await _resolve_time(conn, valid_from)
-    if at < current.valid_from:
-        raise InvalidValidTime(
-            f"valid time {at.isoformat()} is before the current version's start "
-            f"{current.valid_from.isoformat()}; a new version cannot begin before the one it replaces"
-        )
-    await _close(conn, layer, fid, current.version, at)
-    ref = await _insert_version(
-        conn, layer, fid=fid, version=current.version + 1, valid_from=at, changeset_id=changeset_id,
-        wkb=wkb, props=props,
-    )
-    await _record_change(conn, changeset_id=changeset_id, layer=layer, fid=fid, op=op,
-                         before=current.version, after=ref.version, unconditional=unconditional)
-    await _touch_layer(conn, layer, at)
-    await _notify(conn, layer, [current.bbox, shapely.from_wkb(wkb).bounds])
-    return ref
+    current = await _lock_open(conn, layer, fid, expected_version)
+    closed = await close_versions(conn, layer=layer, closing=_CLOSING, values={"fid": fid, "version": current.version},
+                                  changeset_id=changeset_id, at=valid_from, retiring=False)
+    written = await _write(conn, layer, fid=fid, version=current.version + 1, wkb=wkb, props=props,
+                           changeset_id=changeset_id, valid_from=valid_from, op=op, unconditional=unconditional)
+    await after_write(conn, layer=layer, earliest=written.valid_from, boxes=[closed.box, written.box])
+    return _ref(written, current.version + 1)
 
 
 async def replace_feature(
@@ -243,9 +204,15 @@ async def replace_feature(
     make_valid: bool = False,
     unconditional: bool = False,
 ) -> VersionRef:
-    """Replace a feature's geometry and every property with a new version.
+    """Replace a feature's geometry and every property with a new version valid from ``valid_from``.
 
     ``unconditional`` marks, in the audit row, a write that named no version (no If-Match).
+
+    Raises:
+        ValidationFailed: the feature does not fit the layer.
+        FeatureNotFound, FeatureRetired: there is no open feature ``fid``.
+        VersionConflict: ``expected_version`` is given and is not the current version.
+        InvalidValidTime: ``valid_from`` is before the current version's start.
     """
     wkb, props = prepare(layer, feature, make_valid=make_valid)
     assert wkb is not None
@@ -271,6 +238,12 @@ async def update_feature(
     """Merge-patch a feature (RFC 7396: ``None`` clears a property) into a new version.
 
     ``unconditional`` marks, in the audit row, a write that named no version (no If-Match).
+
+    Raises:
+        ValidationFailed: the merged feature does not fit the layer.
+        FeatureNotFound, FeatureRetired: there is no open feature ``fid``.
+        VersionConflict: ``expected_version`` is given and is not the current version.
+        InvalidValidTime: ``valid_from`` is before the current version's start.
     """
     partial_wkb, partial_props = prepare(layer, FeatureIn(geometry, patch), partial=True)
     async with conn.transaction():
@@ -308,36 +281,19 @@ async def retire_feature(
     """End a feature's life at ``valid_to`` (default: now). Its versions all stay.
 
     ``unconditional`` marks, in the audit row, a write that named no version (no If-Match).
+
+    Raises:
+        FeatureNotFound, FeatureRetired: there is no open feature ``fid``.
+        VersionConflict: ``expected_version`` is given and is not the current version.
+        InvalidValidTime: ``valid_to`` is before the current version's start.
     """
     async with conn.transaction():
-        current = await _lock_latest(conn, layer, fid)
-        if current.valid_to is not None:
-            raise FeatureRetired(f"feature {fid} in {layer.id} was already retired")
-        _check_expected(current, expected_version, fid)
-        at = await _resolve_time(conn, valid_to)
-        if at < current.valid_from:
-            raise InvalidValidTime(
-                f"retirement time {at.isoformat()} is before the current version's start "
-                f"{current.valid_from.isoformat()}"
-            )
-        await _close(conn, layer, fid, current.version, at)
-        await _record_change(conn, changeset_id=changeset_id, layer=layer, fid=fid, op="retire",
-                             before=current.version, after=current.version, unconditional=unconditional)
-        await _touch_layer(conn, layer, at)
-        await _notify(conn, layer, [current.bbox])
-        row = await conn.fetchrow(
-            f"SELECT valid_from, valid_to, recorded_at FROM {layer.table} "  # noqa: S608
-            "WHERE fid = $1 AND version = $2",
-            fid, current.version,
-        )
-    return VersionRef(fid=fid, version=current.version, valid_from=row["valid_from"], valid_to=row["valid_to"],
-                      recorded_at=row["recorded_at"], version_before=current.version)
-
-
-async def _touch_layer(conn: asyncpg.Connection, layer: Layer, at: dt.datetime) -> None:
-    """Widen the registry's temporal extent to include ``at``; the end stays open while features live."""
-    await conn.execute(
-        "UPDATE onemap.layers SET temporal_start = LEAST(coalesce(temporal_start, $2), $2) "
-        "WHERE id = $1 AND (temporal_start IS NULL OR temporal_start > $2)",
-        layer.id, at,
-    )
+        current = await _lock_open(conn, layer, fid, expected_version)
+        closed = await close_versions(conn, layer=layer, closing=_CLOSING,
+                                      values={"fid": fid, "version": current.version},
+                                      changeset_id=changeset_id, at=valid_to, retiring=True,
+                                      unconditional=unconditional)
+        await after_write(conn, layer=layer, earliest=None, boxes=[closed.box])
+    assert closed.valid_from is not None and closed.recorded_at is not None
+    return VersionRef(fid=fid, version=current.version, valid_from=closed.valid_from, valid_to=closed.valid_to,
+                      recorded_at=closed.recorded_at, version_before=current.version)

@@ -375,7 +375,8 @@ async def test_every_write_is_audited(client: httpx.AsyncClient, seed: Seed) -> 
     assert [c["unconditional"] for c in changes] == [False, False]
     await client.patch(f"{URL}/{fid}", json={"properties": {"n": 4}}, headers=seed.auth("admin"))
     r = await client.get("/collections/test_parcels/changes", params={"fid": fid}, headers=seed.auth("viewer"))
-    assert [(c["operation"], c["unconditional"]) for c in r.json()["changes"]][0] == ("update", True)
+    newest = r.json()["changes"][0]
+    assert (newest["operation"], newest["unconditional"]) == ("update", True)
 
 
 async def test_signed_in_user_writes_with_a_token(client: httpx.AsyncClient) -> None:

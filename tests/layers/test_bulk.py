@@ -9,7 +9,14 @@ import pytest
 import shapely
 from shapely.geometry import Point
 
-from layers.bulk import copy_rows, create_staging, insert_all, retire_missing_in_extent, upsert_by_key
+from layers.bulk import (
+    copy_rows,
+    create_staging,
+    insert_all,
+    retire_by_key,
+    retire_missing_in_extent,
+    upsert_by_key,
+)
 from layers.errors import InvalidValidTime
 from layers.model import Layer
 from layers.reads import history, list_features
@@ -79,3 +86,30 @@ async def test_retire_missing_in_extent(db: asyncpg.Connection, sites: Layer, ch
     b_fid = await db.fetchval("SELECT fid FROM data.test_sites WHERE code='B'")
     (b,) = await history(db, layer=sites, fid=b_fid)
     assert b.valid_to == T2
+
+
+async def test_retire_by_key_and_its_refusal(db: asyncpg.Connection, sites: Layer, changeset: int) -> None:
+    await insert_all(db, await _stage(db, sites, [row(1, "A", 1, 112.90), row(2, "B", 2, 112.91, T2)]),
+                     changeset_id=changeset, valid_from=T1)
+    # B began at T2, so a removal list dated T1 (before it existed) is refused as a whole.
+    with pytest.raises(InvalidValidTime):
+        await retire_by_key(db, await _stage(db, sites, [row(1, "A", 1, 112.90), row(2, "B", 2, 112.91)]),
+                            key=["code"], changeset_id=changeset, valid_to=T1 + dt.timedelta(days=1))
+    assert sorted(r.properties["code"] for r in await list_features(db, layer=sites)) == ["A", "B"]
+    removals = await _stage(db, sites, [row(1, "A", 1, 112.90), row(2, "GONE", 0, 112.99)])
+    assert await retire_by_key(db, removals, key=["code"], changeset_id=changeset, valid_to=T2) == 1
+    assert [r.properties["code"] for r in await list_features(db, layer=sites)] == ["B"]
+    assert await db.fetchval("SELECT count(*) FROM onemap.changes WHERE changeset_id=$1 AND op='retire'",
+                             changeset) == 1
+
+
+async def test_replace_extent_refuses_to_retire_what_began_after_the_survey(
+    db: asyncpg.Connection, sites: Layer, changeset: int
+) -> None:
+    await insert_all(db, await _stage(db, sites, [row(1, "A", 1, 112.90), row(2, "B", 2, 112.91)]),
+                     changeset_id=changeset, valid_from=T2)
+    survey = await _stage(db, sites, [row(1, "A", 1, 112.90), row(2, "C", 3, 112.92)])
+    with pytest.raises(InvalidValidTime):  # B is missing from a survey dated before B existed
+        await retire_missing_in_extent(db, survey, key=["code"], changeset_id=changeset, valid_to=T1)
+    (b,) = [r for r in await list_features(db, layer=sites) if r.properties["code"] == "B"]
+    assert b.valid_to is None and b.valid_from == T2
