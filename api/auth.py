@@ -228,15 +228,21 @@ async def _from_basic(request: Request, ctx: AppContext, credentials: str) -> Pr
 async def _authenticate(request: Request, ctx: AppContext) -> Principal:
     header = request.headers.get("authorization")
     if not header:
+        # The cookie a sign-in sets holds a JWT; kiosks and the map's tests put an API key there instead.
         cookie = request.cookies.get("onemap_token")
-        return _from_jwt(cookie, ctx.signing_key) if cookie else ANONYMOUS
+        return await _from_token(ctx, cookie) if cookie else ANONYMOUS
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
     if scheme.lower() == "basic" and value:
         return await _from_basic(request, ctx, value)
     if scheme.lower() != "bearer" or not value:
         raise NotAuthenticated("use 'Authorization: Bearer <token or API key>' or HTTP Basic")
-    return await _from_key(ctx, value) if value.startswith(KEY_PREFIX) else _from_jwt(value, ctx.signing_key)
+    return await _from_token(ctx, value)
+
+
+async def _from_token(ctx: AppContext, token: str) -> Principal:
+    """The principal of a bearer token: an API key (``om_…``) or a JWT issued at sign-in."""
+    return await _from_key(ctx, token) if token.startswith(KEY_PREFIX) else _from_jwt(token, ctx.signing_key)
 
 
 async def current_principal(

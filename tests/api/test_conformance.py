@@ -73,7 +73,7 @@ EVIDENCE: dict[str, list[str]] = {
     ],
     "ogcapi-features-4/1.0/conf/update": ["test_writes.py::test_create_replace_patch_delete_round_trip"],
     "ogcapi-features-4/1.0/conf/optimistic-locking-etags": [
-        "test_writes.py::test_if_match_is_required_and_checked"
+        "test_writes.py::test_a_wrong_if_match_is_412_and_changes_nothing"
     ],
     "ogcapi-features-4/1.0/conf/features": [
         "test_writes.py::test_invalid_features_get_field_errors",
