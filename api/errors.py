@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from asyncpg.exceptions._base import DataError as ArgumentDataError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -164,11 +165,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _layer(request: Request, exc: LayerError) -> Response:
         if exc.status >= 500:
             log.error("layer error on %s: %s", request.url.path, exc)
-        extra: dict[str, Any] = {}
-        if getattr(exc, "parameter", None):
-            extra["parameter"] = exc.parameter  # type: ignore[attr-defined]
-        if getattr(exc, "links", None):
-            extra["links"] = exc.links  # type: ignore[attr-defined]
+        # parameter/links/limit/maximum: optional members of some LayerError subclasses.
+        extra: dict[str, Any] = {
+            name: getattr(exc, name) for name in ("parameter", "links", "limit", "maximum") if getattr(exc, name, None)
+        }
         return problem_response(request, status=exc.status, type_slug=exc.type_slug, title=exc.title,
                                 detail=str(exc), extra=extra, headers=getattr(exc, "headers", None))
 
@@ -212,6 +212,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(request, status=503, type_slug="query-timeout", title="The query took too long",
                                 detail="narrow the request (bbox, filter or limit) and try again",
                                 headers={"Retry-After": "5"})
+
+    @app.exception_handler(asyncpg.DataError)
+    @app.exception_handler(ArgumentDataError)
+    async def _data(request: Request, exc: Exception) -> Response:
+        # SQLSTATE class 22 (and asyncpg's refusal to encode an argument) is about a value, and
+        # every value in our SQL is bound from the request: the caller sent something PostgreSQL
+        # cannot compute with (division by zero, a number out of range, a bad LIKE pattern …).
+        log.warning("data error on %s %s: %s", request.method, request.url.path, exc)
+        message = str(exc).split("\n")[0]
+        return problem_response(request, status=400, type_slug="invalid-value",
+                                title="A value in the request cannot be used", detail=message)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

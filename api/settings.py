@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from layers.query.limits import DEFAULT_MAX_CHARS, DEFAULT_MAX_DEPTH, DEFAULT_MAX_TERMS, DEPTH_CEILING, FilterLimits
 from layers.settings import DatabaseSettings
 from tiles.settings import TileSettings
 
@@ -30,6 +31,9 @@ class ApiSettings(BaseSettings):
         sign_in_lockout_minutes: How long a locked name is refused, even with the right password.
         basic_auth_cache_seconds: How long a verified HTTP Basic name and password skips Argon2
             (QGIS sends them with every page and tile); 0 verifies every request.
+        filter_max_chars / filter_max_depth / filter_max_terms: Bounds on a CQL2 filter (items,
+            tiles), checked before it is parsed; see :class:`layers.query.limits.FilterLimits`.
+            Depth is capped at 128: the parser overflows its stack near 1,500 levels.
     """
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
@@ -52,6 +56,9 @@ class ApiSettings(BaseSettings):
     sign_in_failure_window_minutes: Annotated[int, Field(ge=1)] = 15
     sign_in_lockout_minutes: Annotated[int, Field(ge=1)] = 15
     basic_auth_cache_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
+    filter_max_chars: Annotated[int, Field(ge=100, le=1_000_000)] = DEFAULT_MAX_CHARS
+    filter_max_depth: Annotated[int, Field(ge=4, le=DEPTH_CEILING)] = DEFAULT_MAX_DEPTH
+    filter_max_terms: Annotated[int, Field(ge=10, le=50_000)] = DEFAULT_MAX_TERMS
 
     @model_validator(mode="after")
     def _safe(self) -> ApiSettings:
@@ -61,6 +68,10 @@ class ApiSettings(BaseSettings):
         if self.default_limit > self.max_limit:
             raise ValueError("default_limit cannot exceed max_limit")
         return self
+
+    def filter_limits(self) -> FilterLimits:
+        """The CQL2 filter bounds, for :func:`layers.query.cql2.parse`."""
+        return FilterLimits(self.filter_max_chars, self.filter_max_depth, self.filter_max_terms)
 
     def signing_key(self, var_dir: Path) -> str:
         """The JWT key: configured, or (dev/test) a random one kept in ``var/secret_key``."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from layers.model import Layer
+from layers.query.limits import FilterLimits
 from layers.temporal import AsOf, AsRecorded, Current, During, Selection
 from tiles.errors import InvalidTileParameter
 
@@ -64,8 +65,10 @@ def check_properties(layers: Sequence[Layer], names: Sequence[str]) -> tuple[str
     return tuple(dict.fromkeys(names))
 
 
-def compile_filter(layers: Sequence[Layer], *, text: str, lang: str | None) -> dict[str, Any]:
-    """Parse a CQL2 filter once and check it against every layer of the request.
+def compile_filter(
+    layers: Sequence[Layer], *, text: str, lang: str | None, limits: FilterLimits | None = None
+) -> dict[str, Any]:
+    """Parse a CQL2 filter once (within ``limits``) and check it against every layer of the request.
 
     Raises:
         layers.query.errors.InvalidQuery: unreadable filters, unknown properties, wrong types.
@@ -76,7 +79,7 @@ def compile_filter(layers: Sequence[Layer], *, text: str, lang: str | None) -> d
     language = (lang or "cql2-text").lower()
     if language not in ("cql2-text", "cql2-json"):
         raise InvalidTileParameter("filter-lang must be cql2-text or cql2-json")
-    tree = parse(text, lang=language)
+    tree = parse(text, lang=language, limits=limits)
     out: dict[str, Any] = {}
     for layer in layers:
         translate(tree, layer=layer, params=Params())  # raises for properties this layer lacks

@@ -12,6 +12,7 @@ from shapely.geometry.base import BaseGeometry
 from api.errors import InvalidParameter, PayloadTooLarge
 from layers.errors import FieldError, ValidationFailed
 from layers.query.cql2 import to_storage
+from layers.query.limits import unstorable
 from layers.query.output import TIME_PROPERTIES
 from spatial.crs import CRS84, CrsRef, parse_crs
 from spatial.errors import UnsupportedCrs
@@ -45,9 +46,29 @@ async def read_json_body(request: Request, limit: int) -> Any:
     if not raw.strip():
         raise BadBody("the request body is empty; send a GeoJSON Feature")
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)  # refuses lone surrogates and nesting past 1,024 itself
     except orjson.JSONDecodeError as exc:
         raise BadBody(f"the body is not valid JSON: {exc}") from None
+    refuse_unstorable(body)
+    return body
+
+
+def refuse_unstorable(body: Any) -> None:
+    """400 when a key or string anywhere in a parsed JSON body holds U+0000 (``\\u0000``).
+
+    PostgreSQL text and jsonb cannot hold it; unchecked, it reached asyncpg and came back a 500.
+    Walked with a stack, not recursion: orjson allows 1,024 levels.
+    """
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str) and (bad := unstorable(node)) is not None:
+            raise BadBody(f"the body holds {bad}, which PostgreSQL text cannot store")
 
 
 def content_crs(request: Request) -> CrsRef:

@@ -130,7 +130,7 @@ def items_request(
         raise InvalidParameter("bbox-crs needs bbox", extra={"parameter": "bbox-crs"})
     tree: dict[str, Any] | bool | None = None
     if "filter" in q:
-        tree = cql2.parse(q["filter"], lang=q.get("filter-lang", "cql2-text"))
+        tree = cql2.parse(q["filter"], lang=q.get("filter-lang", "cql2-text"), limits=settings.filter_limits())
     elif "filter-lang" in q or "filter-crs" in q:
         raise InvalidParameter("filter-lang and filter-crs need filter", extra={"parameter": "filter"})
     sort = parse_sortby(layer, q["sortby"]) if "sortby" in q else ()

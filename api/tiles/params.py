@@ -11,6 +11,7 @@ from layers.errors import UnknownLayer
 from layers.model import Layer
 from layers.principals import Principal
 from layers.query.instants import parse_datetime as parse_instants
+from layers.query.limits import FilterLimits
 from layers.temporal import Current, Selection
 from tiles.query import TileQuery, check_properties, compile_filter
 
@@ -38,14 +39,15 @@ def tile_query(
     properties: str | None,
     filter_text: str | None = None,
     filter_lang: str | None = None,
+    limits: FilterLimits | None = None,
 ) -> TileQuery:
-    """Validate the tile query parameters against the requested layers."""
+    """Validate the tile query parameters against the requested layers (the filter within ``limits``)."""
     names = parse_list(properties)
     props = check_properties(layers, names) if names is not None else None
     filters: dict[str, Any] = {}
     text = None
     if filter_text is not None and filter_text.strip():
-        filters = compile_filter(layers, text=filter_text, lang=filter_lang)
+        filters = compile_filter(layers, text=filter_text, lang=filter_lang, limits=limits)
         text = f"{(filter_lang or 'cql2-text').lower()}:{filter_text}"
     return TileQuery(selection=parse_datetime(datetime), properties=props, filter_text=text, filters=filters)
 

@@ -235,7 +235,10 @@ async def collection_tile(
     tile = _address(tileMatrixSetId, tileMatrix, tileRow, tileCol)
     if not layer.is_vector:
         return await _raster(layer, tile, datetime, request, ctx, tiles)
-    query = tile_query([layer], datetime=datetime, properties=properties, filter_text=filter, filter_lang=filter_lang)
+    query = tile_query(
+        [layer], datetime=datetime, properties=properties, filter_text=filter, filter_lang=filter_lang,
+        limits=ctx.settings.api.filter_limits(),
+    )
     result = await tiles.vector_tile([layer], tile, query)
     return _tile_response(request, result, docs.MVT, private=layer.access != "public")
 
@@ -334,7 +337,10 @@ async def dataset_tile(
     """One MVT tile holding every requested collection (one MVT layer each) at z/y/x."""
     tile = _address(tileMatrixSetId, tileMatrix, tileRow, tileCol)
     layers = readable_layers(ctx, principal, parse_list(collections))
-    query = tile_query(layers, datetime=datetime, properties=properties, filter_text=filter, filter_lang=filter_lang)
+    query = tile_query(
+        layers, datetime=datetime, properties=properties, filter_text=filter, filter_lang=filter_lang,
+        limits=ctx.settings.api.filter_limits(),
+    )
     result = await tiles.vector_tile(layers, tile, query)
     private = any(layer.access != "public" for layer in layers)
     return _tile_response(request, result, docs.MVT, private=private)

@@ -29,6 +29,7 @@ from shapely.geometry.base import BaseGeometry
 from layers.model import Layer
 from layers.query.errors import InvalidFilter, UnknownProperty
 from layers.query.instants import parse_instant
+from layers.query.limits import DEPTH_CEILING, FilterLimits, check_text, check_tree
 from layers.query.properties import SQL_CAST, Kind, Queryable, resolve
 from layers.sql import Params
 from spatial.crs import CRS84, STORAGE_SRID, CrsRef, transform_xy
@@ -48,33 +49,34 @@ _SPATIAL = {
 _ARITHMETIC = {"+": "+", "-": "-", "*": "*", "/": "/"}
 _NUMERIC: set[Kind] = {"integer", "number"}
 _TEMPORAL_KINDS: set[Kind] = {"date", "datetime"}
-MAX_FILTER_CHARS = 20_000
-MAX_DEPTH = 40
+# A backstop for the recursive translator: parse() already refused trees deeper than the
+# configured max_depth, which settings cap at DEPTH_CEILING.
+MAX_DEPTH = DEPTH_CEILING + 1
+_INT64 = 2**63
+_LANGS = ("cql2-text", "cql2-json")
 
 
-def parse(text: str, *, lang: str) -> dict[str, Any] | bool:
+def parse(text: str, *, lang: str, limits: FilterLimits | None = None) -> dict[str, Any] | bool:
     """Parse ``filter`` in ``cql2-text`` or ``cql2-json`` into canonical CQL2-JSON.
 
+    The text is measured against ``limits`` before the (native, recursive) parser sees it,
+    and the tree after, so no filter can overflow a stack (:mod:`layers.query.limits`).
+
     Raises:
+        FilterTooComplex: the filter exceeds a limit.
         InvalidFilter: with the parser's message.
     """
-    if len(text) > MAX_FILTER_CHARS:
-        raise InvalidFilter(f"the filter is longer than {MAX_FILTER_CHARS} characters", parameter="filter")
+    if lang not in _LANGS:
+        raise InvalidFilter(f"filter-lang must be cql2-text or cql2-json, not {lang!r}", parameter="filter-lang")
+    limits = limits or FilterLimits()
+    check_text(text, lang=lang, limits=limits)
     try:
-        if lang == "cql2-text":
-            expr = cql2.parse_text(text)
-        elif lang == "cql2-json":
-            expr = cql2.parse_json(text)
-        else:
-            raise InvalidFilter(
-                f"filter-lang must be cql2-text or cql2-json, not {lang!r}", parameter="filter-lang"
-            )
+        expr = cql2.parse_text(text) if lang == "cql2-text" else cql2.parse_json(text)
         tree = expr.to_json()
-    except InvalidFilter:
-        raise
     except Exception as exc:  # cql2 raises ParseError/ValidationError/ValueError/Exception
         message = " ".join(str(exc).split())
         raise InvalidFilter(f"cannot read the {lang} filter: {message}", parameter="filter") from None
+    check_tree(tree, limits=limits)
     return tree
 
 
@@ -109,7 +111,9 @@ class _Translator:
         if kind in _NUMERIC:
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise self.fail(f"{where} is a number; {value!r} is not")
-            if kind == "integer" and float(value).is_integer():
+            # cql2 reads every number as a float; one beyond int64 stays a float8 (asyncpg
+            # cannot send it as a bigint, and the comparison is just as true).
+            if kind == "integer" and float(value).is_integer() and abs(value) < _INT64:
                 return self.params.add(int(value), "bigint")
             return self.params.add(float(value), "float8")
         if kind == "boolean":
@@ -263,7 +267,12 @@ class _Translator:
         lhs, kind = self.scalar(args[0], "text", depth + 1)
         if kind != "text":
             raise self.fail("LIKE applies to text properties")
-        rhs, _ = self.scalar(args[1], "text", depth + 1, where="the LIKE pattern")
+        pattern = args[1]
+        # Backslash escapes the next character (CQL2 and PostgreSQL agree); a lone one at the
+        # end escapes nothing and PostgreSQL refuses the pattern at run time.
+        if isinstance(pattern, str) and (len(pattern) - len(pattern.rstrip("\\"))) % 2:
+            raise self.fail("the LIKE pattern ends with a lone backslash; write \\\\ for a backslash")
+        rhs, _ = self.scalar(pattern, "text", depth + 1, where="the LIKE pattern")
         return f"({lhs} LIKE {rhs})"
 
     def between(self, args: list[Node], depth: int) -> str:

@@ -36,3 +36,19 @@ class InvalidCursor(InvalidQuery):
 
     type_slug = "invalid-cursor"
     title = "Invalid or expired paging cursor"
+
+
+class FilterTooComplex(InvalidFilter):
+    """400: the filter is longer, deeper or has more terms than the configured limits allow.
+
+    ``limit`` names the setting (``ONEMAP_FILTER_MAX_DEPTH`` …) and ``maximum`` its value, so a
+    client sees what to shorten and an operator what to raise.
+    """
+
+    type_slug = "filter-too-complex"
+    title = "Filter too large or too complex"
+
+    def __init__(self, message: str, *, limit: str, maximum: int) -> None:
+        super().__init__(message, parameter="filter")
+        self.limit = limit
+        self.maximum = maximum
