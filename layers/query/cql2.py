@@ -35,6 +35,7 @@ from layers.sql import Params
 from spatial.crs import CRS84, STORAGE_SRID, CrsRef, transform_xy
 
 Node = Any
+Bound = str | Callable[[], str]  # SQL, or a literal bound when first used (_Translator.lazy)
 _COMPARISON = {"=": "=", "<>": "<>", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _SPATIAL = {
     "s_intersects": "ST_Intersects",
@@ -47,6 +48,23 @@ _SPATIAL = {
     "s_contains": "ST_Contains",
 }
 _ARITHMETIC = {"+": "+", "-": "-", "*": "*", "/": "/"}
+_TEMPORAL = {
+    "t_after": "{s1} > {e2}",
+    "t_before": "{e1} < {s2}",
+    "t_contains": "{s1} < {s2} AND {e1} > {e2}",
+    "t_disjoint": "NOT ({s1} <= {e2} AND {e1} >= {s2})",
+    "t_during": "{s1} > {s2} AND {e1} < {e2}",
+    "t_equals": "{s1} = {s2} AND {e1} = {e2}",
+    "t_finishedby": "{s1} < {s2} AND {e1} = {e2}",
+    "t_finishes": "{s1} > {s2} AND {e1} = {e2}",
+    "t_intersects": "{s1} <= {e2} AND {e1} >= {s2}",
+    "t_meets": "{e1} = {s2}",
+    "t_metby": "{s1} = {e2}",
+    "t_overlappedby": "{s1} > {s2} AND {s1} < {e2} AND {e1} > {e2}",
+    "t_overlaps": "{s1} < {s2} AND {e1} > {s2} AND {e1} < {e2}",
+    "t_startedby": "{s1} = {s2} AND {e1} > {e2}",
+    "t_starts": "{s1} = {s2} AND {e1} < {e2}",
+}
 _NUMERIC: set[Kind] = {"integer", "number"}
 _TEMPORAL_KINDS: set[Kind] = {"date", "datetime"}
 # A backstop for the recursive translator: parse() already refused trees deeper than the
@@ -342,7 +360,9 @@ class _Translator:
         return to_storage(geom, self.crs, fail=self.fail)
 
     # -- temporal --------------------------------------------------------------------------------
-    def bounds(self, node: Node) -> tuple[str, str]:
+    # A literal end is bound only if the relation uses it: PostgreSQL refuses a statement with a
+    # parameter it never sees ("could not determine data type"), and T_AFTER reads one end only.
+    def bounds(self, node: Node) -> tuple[Bound, Bound]:
         """(start, end) timestamptz SQL for an instant property, a literal or an interval."""
         if isinstance(node, dict) and "interval" in node:
             ends = list(node["interval"])
@@ -358,10 +378,10 @@ class _Translator:
             if q.name == "valid_to":
                 col = f"coalesce({q.column}, 'infinity'::timestamptz)"
             return col, col
-        placeholder = self.params.add(self.instant(node, where="a temporal operand"), "timestamptz")
-        return placeholder, placeholder
+        literal = self.lazy(self.instant(node, where="a temporal operand"))
+        return literal, literal
 
-    def end(self, node: Node, open_value: str) -> str:
+    def end(self, node: Node, open_value: str) -> Bound:
         if node == ".." or node is None:
             return f"'{open_value}'::timestamptz"
         if isinstance(node, dict) and "property" in node:
@@ -372,30 +392,27 @@ class _Translator:
             if q.nullable:
                 return f"coalesce({col}, '{open_value}'::timestamptz)"
             return col
-        return self.params.add(self.instant(node, where="an interval end"), "timestamptz")
+        return self.lazy(self.instant(node, where="an interval end"))
+
+    def lazy(self, instant: dt.datetime) -> Callable[[], str]:
+        """A timestamptz literal bound on first use (once, however often the relation names it)."""
+        bound: list[str] = []
+
+        def placeholder() -> str:
+            if not bound:
+                bound.append(self.params.add(instant, "timestamptz"))
+            return bound[0]
+
+        return placeholder
 
     def temporal(self, op: str, a: Node, b: Node) -> str:
-        (s1, e1), (s2, e2) = self.bounds(a), self.bounds(b)
-        relations = {
-            "t_after": f"{s1} > {e2}",
-            "t_before": f"{e1} < {s2}",
-            "t_contains": f"{s1} < {s2} AND {e1} > {e2}",
-            "t_disjoint": f"NOT ({s1} <= {e2} AND {e1} >= {s2})",
-            "t_during": f"{s1} > {s2} AND {e1} < {e2}",
-            "t_equals": f"{s1} = {s2} AND {e1} = {e2}",
-            "t_finishedby": f"{s1} < {s2} AND {e1} = {e2}",
-            "t_finishes": f"{s1} > {s2} AND {e1} = {e2}",
-            "t_intersects": f"{s1} <= {e2} AND {e1} >= {s2}",
-            "t_meets": f"{e1} = {s2}",
-            "t_metby": f"{s1} = {e2}",
-            "t_overlappedby": f"{s1} > {s2} AND {s1} < {e2} AND {e1} > {e2}",
-            "t_overlaps": f"{s1} < {s2} AND {e1} > {s2} AND {e1} < {e2}",
-            "t_startedby": f"{s1} = {s2} AND {e1} > {e2}",
-            "t_starts": f"{s1} = {s2} AND {e1} < {e2}",
-        }
-        if op not in relations:
+        template = _TEMPORAL.get(op)
+        if template is None:
             raise self.fail(f"unknown temporal function {op.upper()}")
-        return f"({relations[op]})"
+        (s1, e1), (s2, e2) = self.bounds(a), self.bounds(b)
+        ends = {"s1": s1, "e1": e1, "s2": s2, "e2": e2}
+        used = {k: v if isinstance(v, str) else v() for k, v in ends.items() if "{" + k + "}" in template}
+        return "(" + template.format(**used) + ")"
 
 
 def to_storage(geom: BaseGeometry, crs: CrsRef, *, fail: Callable[[str], Exception]) -> BaseGeometry:
