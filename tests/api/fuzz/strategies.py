@@ -130,7 +130,7 @@ def _json_deep(n: int, core: str, kind: str) -> str:
 
 cql2_json = st.one_of(
     st.recursive(_json_atom(), _json_combine, max_leaves=10).map(json.dumps),
-    st.builds(_json_deep, st.integers(0, 3000), st.just('{"op":"=","args":[{"property":"name"},"a"]}'),
+    st.builds(_json_deep, st.integers(0, 1200), st.just('{"op":"=","args":[{"property":"name"},"a"]}'),
               st.sampled_from(["not", "plus", "array"])),
     nasty_text,
     st.sampled_from(['{"op":"=","args":[{"property":"name"},"a\\u0000"]}', '"\\ud800"', "{", "[]", "null", "1"]),

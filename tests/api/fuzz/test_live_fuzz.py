@@ -27,9 +27,9 @@ pytestmark = [pytest.mark.slow]
 CORPUS = Path(__file__).parent / "corpus" / "hostile_filters.jsonl"
 ITEMS = "/collections/buildings/items"
 TILE = "/collections/buildings/tiles/WebMercatorQuad/14/6865/13332"
-# Bounded for CI: about 700 requests in all, at a few milliseconds each on a warm server.
+# Bounded for CI: about 1,300 requests in all, at a few milliseconds each on a warm server.
 FUZZ = settings(
-    max_examples=120,
+    max_examples=250,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
