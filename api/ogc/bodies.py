@@ -17,9 +17,12 @@ from layers.query.output import TIME_PROPERTIES
 from spatial.crs import CRS84, CrsRef, parse_crs
 from spatial.errors import UnsupportedCrs
 
+# A GeoJSON MultiPolygon Feature nests 6 levels and a layer definition 5; 32 leaves room to spare.
+BODY_MAX_DEPTH = 32
+
 
 class BadBody(InvalidParameter):
-    """400: the body is empty or not JSON."""
+    """400: the body is empty, not JSON, nested too deeply or holds U+0000."""
 
     type_slug = "invalid-body"
     title = "The request body cannot be read"
@@ -49,24 +52,27 @@ async def read_json_body(request: Request, limit: int) -> Any:
         body = orjson.loads(raw)  # refuses lone surrogates and nesting past 1,024 itself
     except orjson.JSONDecodeError as exc:
         raise BadBody(f"the body is not valid JSON: {exc}") from None
-    refuse_unstorable(body)
+    check_body(body)
     return body
 
 
-def refuse_unstorable(body: Any) -> None:
-    """400 when a key or string anywhere in a parsed JSON body holds U+0000 (``\\u0000``).
+def check_body(body: Any) -> None:
+    """400 when a parsed JSON body nests deeper than :data:`BODY_MAX_DEPTH`, or a key or string
+    anywhere in it holds U+0000 (``\\u0000``).
 
-    PostgreSQL text and jsonb cannot hold it; unchecked, it reached asyncpg and came back a 500.
-    Walked with a stack, not recursion: orjson allows 1,024 levels.
+    PostgreSQL text and jsonb cannot hold U+0000; unchecked, it reached asyncpg and came back a
+    500. Depth: orjson allows 1,024 levels, and shapely's GeoJSON reader recursed into Python's
+    recursion limit on a few hundred. Walked with a stack, not recursion.
     """
-    stack = [body]
+    stack: list[tuple[Any, int]] = [(body, 0)]
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
+        if depth > BODY_MAX_DEPTH:
+            raise BadBody(f"the body nests deeper than {BODY_MAX_DEPTH} levels")
         if isinstance(node, dict):
-            stack.extend(node.keys())
-            stack.extend(node.values())
+            stack.extend((child, depth + 1) for pair in node.items() for child in pair)
         elif isinstance(node, list):
-            stack.extend(node)
+            stack.extend((child, depth + 1) for child in node)
         elif isinstance(node, str) and (bad := unstorable(node)) is not None:
             raise BadBody(f"the body holds {bad}, which PostgreSQL text cannot store")
 

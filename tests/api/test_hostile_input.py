@@ -196,3 +196,23 @@ async def test_every_temporal_function_takes_an_interval_literal(client: httpx.A
         params=text("T_AFTER(INTERVAL(valid_from, valid_to), INTERVAL('2000-01-01T00:00:00Z', '..'))"),
     )
     assert after.json()["numberMatched"] == 0  # every parcel is still valid, so it does not end before ..
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"type":"Feature","geometry":{"type":"Point","coordinates":' + "[" * 900 + "]" * 900 + "}}",
+        '{"type":"Feature","geometry":{"type":"Point","coordinates":[112.93,28.17]},"properties":{"code":"x"},"x":'
+        + '{"a":' * 500 + "1" + "}" * 501,
+        "[" * 2000 + "]" * 2000,
+    ],
+    ids=["deep-coordinates", "deep-extra-member", "past-orjson-limit"],
+)
+async def test_a_deeply_nested_json_body_is_a_400(client: httpx.AsyncClient, seed: Seed, body: str) -> None:
+    """Deep coordinates drove shapely's GeoJSON reader into Python's recursion limit (its message
+    came back in a 422); now any body nested past 32 levels is refused before it is read."""
+    headers = {**seed.auth("editor"), "content-type": "application/geo+json"}
+    r = await client.post("/collections/test_parcels/items", content=body, headers=headers)
+    problem = assert_problem(r)
+    assert problem["type"] == "/problems/invalid-body"
+    assert "recursion" not in problem["detail"]
