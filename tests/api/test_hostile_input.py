@@ -7,12 +7,14 @@ still reached asyncpg would fail here with the error, not a status.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.api.conftest import Seed
+from api.app import create_app
+from tests.api.conftest import Seed, api_settings
 
 ITEMS = "/collections/buildings/items"
 TILE = "/collections/test_parcels/tiles/WebMercatorQuad/14/6865/13332"
@@ -216,3 +218,18 @@ async def test_a_deeply_nested_json_body_is_a_400(client: httpx.AsyncClient, see
     problem = assert_problem(r)
     assert problem["type"] == "/problems/invalid-body"
     assert "recursion" not in problem["detail"]
+
+
+async def test_the_filter_limits_come_from_the_settings_for_items_and_tiles(seed: Seed, var_dir: Path) -> None:
+    app = create_app(api_settings(seed.url, var_dir, filter_max_depth=8, filter_max_terms=40))
+    nested = text("(" * 9 + "code = 'P001'" + ")" * 9)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            for path in ("/collections/test_parcels/items", TILE):
+                body = assert_problem(await c.get(path, params=nested))
+                assert (body["limit"], body["maximum"]) == ("ONEMAP_FILTER_MAX_DEPTH", 8)
+            wide = text(" OR ".join(["code = 'P001'"] * 11))  # 11 × 3 + 10 = 43 terms
+            assert assert_problem(await c.get(TILE, params=wide))["limit"] == "ONEMAP_FILTER_MAX_TERMS"
+            within = await c.get("/collections/test_parcels/items", params=text("(" * 8 + "code = 'P001'" + ")" * 8))
+            assert within.status_code == 200 and within.json()["numberMatched"] == 1
