@@ -290,7 +290,7 @@ class _Translator:
         # end escapes nothing and PostgreSQL refuses the pattern at run time.
         if isinstance(pattern, str) and (len(pattern) - len(pattern.rstrip("\\"))) % 2:
             raise self.fail("the LIKE pattern ends with a lone backslash; write \\\\ for a backslash")
-        rhs, _ = self.scalar(pattern, "text", depth + 1, where="the LIKE pattern")
+        rhs = self.typed(pattern, "text", depth + 1, where="the LIKE pattern")
         return f"({lhs} LIKE {rhs})"
 
     def between(self, args: list[Node], depth: int) -> str:
@@ -298,8 +298,8 @@ class _Translator:
         value, kind = self.scalar(args[0], None, depth + 1)
         if kind not in _NUMERIC and kind not in _TEMPORAL_KINDS:
             raise self.fail("BETWEEN applies to numbers, dates and timestamps")
-        lo, _ = self.scalar(args[1], kind, depth + 1, where=self.describe(args[0]))
-        hi, _ = self.scalar(args[2], kind, depth + 1, where=self.describe(args[0]))
+        lo = self.typed(args[1], kind, depth + 1, where=self.describe(args[0]))
+        hi = self.typed(args[2], kind, depth + 1, where=self.describe(args[0]))
         return f"({value} BETWEEN {lo} AND {hi})"
 
     def in_list(self, args: list[Node], depth: int) -> str:
@@ -314,8 +314,17 @@ class _Translator:
             checked = [self._coerce_for_array(i, kind) for i in items]
             cast = SQL_CAST[kind] if kind != "integer" else "float8"
             return f"({value} = ANY({self.params.add(checked, cast + '[]')}))"
-        parts = [self.scalar(i, kind, depth + 1, where=self.describe(args[0]))[0] for i in items]
+        parts = [self.typed(i, kind, depth + 1, where=self.describe(args[0])) for i in items]
         return f"({value} IN ({', '.join(parts)}))"
+
+    def typed(self, node: Node, kind: Kind, depth: int, *, where: str) -> str:
+        """``node`` as SQL of ``kind``: a literal is checked as it is bound, and a property or
+        expression must be of a comparable kind (``code IN (n)`` would make PostgreSQL refuse
+        text = bigint at run time, a 500)."""
+        sql, got = self.scalar(node, kind, depth, where=where)
+        if not self.compatible(kind, got):
+            raise self.fail(f"{where} is {kind}, but {self.describe(node)} is {got}")
+        return sql
 
     def _coerce_for_array(self, item: Any, kind: Kind) -> Any:
         where = "an IN list item"

@@ -233,3 +233,19 @@ async def test_the_filter_limits_come_from_the_settings_for_items_and_tiles(seed
             assert assert_problem(await c.get(TILE, params=wide))["limit"] == "ONEMAP_FILTER_MAX_TERMS"
             within = await c.get("/collections/test_parcels/items", params=text("(" * 8 + "code = 'P001'" + ")" * 8))
             assert within.status_code == 200 and within.json()["numberMatched"] == 1
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["code IN (n)", "code IN ('P001', n)", "n BETWEEN 1 AND code", "code LIKE n", "surveyed BETWEEN n AND 5"],
+)
+async def test_a_property_of_another_kind_in_in_between_or_like_is_a_400(client: httpx.AsyncClient, expr: str) -> None:
+    """Found by the fuzz suite: ``code IN (n)`` reached PostgreSQL as text = bigint (500)."""
+    body = assert_problem(await client.get("/collections/test_parcels/items", params=text(expr)))
+    assert body["type"] == "/problems/invalid-filter"
+
+
+async def test_a_property_of_a_comparable_kind_in_an_in_list_still_works(client: httpx.AsyncClient) -> None:
+    r = await client.get("/collections/test_parcels/items", params=text("n IN (version, 3)"))
+    assert r.status_code == 200, r.text
+    assert r.json()["numberMatched"] == 2  # n = 1 (every parcel is at version 1) and n = 3
