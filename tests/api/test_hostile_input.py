@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
+from fastapi import Depends
 
 from api.app import create_app
+from api.context import AppContext, get_context
 from tests.api.conftest import Seed, api_settings
 
 ITEMS = "/collections/buildings/items"
@@ -249,3 +251,21 @@ async def test_a_property_of_a_comparable_kind_in_an_in_list_still_works(client:
     r = await client.get("/collections/test_parcels/items", params=text("n IN (version, 3)"))
     assert r.status_code == 200, r.text
     assert r.json()["numberMatched"] == 2  # n = 1 (every parcel is at version 1) and n = 3
+
+
+async def test_asyncpg_refusing_to_encode_an_argument_is_a_400_too(seed: Seed, var_dir: Path) -> None:
+    """The client-side twin of SQLSTATE class 22 (``invalid input for query argument``), raised
+    before the statement reaches PostgreSQL, is mapped in the same place (api/errors.py). The
+    route that raises it is the test's own: no request we know of still reaches it."""
+    app = create_app(api_settings(seed.url, var_dir))
+
+    @app.get("/test-only/argument")
+    async def argument(ctx: Annotated[AppContext, Depends(get_context)]) -> None:
+        async with ctx.pool.acquire() as conn:
+            await conn.fetchval("SELECT $1::bigint", 2**70)
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            body = assert_problem(await c.get("/test-only/argument"))
+    assert body["type"] == "/problems/invalid-value" and "out of int64 range" in body["detail"]
