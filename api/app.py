@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
 
+from api.audit_routes import router as audit_router
+from api.audit_routes import start_audit, stop_audit
 from api.auth_routes import router as auth_router
 from api.context import AppContext, get_context
 from api.errors import install_error_handlers
@@ -43,10 +45,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         listener = await connect(url)
         await ctx.listen_for_registry_changes(listener)
+        start_audit(ctx)
         app.state.ctx = ctx
         try:
             yield
         finally:
+            await stop_audit(ctx)  # before the pool closes: queued events are written
             await listener.close()
             await pool.close()
 
@@ -64,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in features_routers():
         app.include_router(router)
     app.include_router(auth_router)
+    app.include_router(audit_router)  # /admin/audit (api/audit_routes.py)
     app.include_router(docs_router)
     app.include_router(tiles_router(settings))  # OGC API Tiles (api/tiles/tile_routes.py); starts the tile service
     app.include_router(styles_router())  # OGC API Styles and /fonts (api/styles/routes.py, glyphs.py)

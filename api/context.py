@@ -10,6 +10,7 @@ import asyncpg
 from fastapi import Request
 
 from api.settings import Settings
+from layers.audit_queue import AuditQueue, KeyUseLog
 from layers.registry import REGISTRY_CHANNEL, Registry
 
 log = logging.getLogger("onemap.api")
@@ -22,6 +23,8 @@ class AppContext:
     registry: Registry
     database_url: str
     signing_key: str
+    audit: AuditQueue | None = None  # the audit log writer (api/audit.py appends to it)
+    key_uses: KeyUseLog | None = None  # when each API key's use was last logged
     _listener: asyncpg.Connection | None = field(default=None, repr=False)
     _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from api.audit import note_event
 from layers.errors import LayerError, ValidationFailed
 from spatial.errors import SpatialError
 
@@ -24,6 +25,12 @@ log = logging.getLogger("onemap.api")
 PROBLEM_TYPE = "application/problem+json"
 BEARER_CHALLENGE = "Bearer"
 BASIC_CHALLENGE = 'Basic realm="One Map", charset="UTF-8"'
+
+
+def note_refusal(request: Request, status: int, detail: str, *, layer: str | None = None) -> None:
+    """Audit an access refusal (401, 403, or 404 for a layer the caller may not see)."""
+    note_event(getattr(request.app.state, "ctx", None), request, kind="auth.refused", status=status, layer=layer,
+               detail={"reason": detail[:300], "method": request.method})
 
 
 class ApiError(Exception):
@@ -162,6 +169,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LayerError)
     async def _layer(request: Request, exc: LayerError) -> Response:
+        if getattr(exc, "hidden_layer", None):
+            note_refusal(request, 404, str(exc), layer=exc.hidden_layer)  # type: ignore[attr-defined]
         if exc.status >= 500:
             log.error("layer error on %s: %s", request.url.path, exc)
         extra: dict[str, Any] = {}
@@ -179,6 +188,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> Response:
+        if exc.status in (401, 403):
+            note_refusal(request, exc.status, exc.detail)
         headers = dict(exc.headers)
         if isinstance(exc, NotAuthenticated):
             headers["WWW-Authenticate"] = challenges(

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from layers.settings import DatabaseSettings
+from layers.settings import AuditSettings, DatabaseSettings
 from tiles.settings import TileSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,10 @@ class ApiSettings(BaseSettings):
         sign_in_max_failures: Failed password checks (sign-in form and HTTP Basic alike) within
             ``sign_in_failure_window_minutes`` that lock a name; 0 turns lock-out off.
         sign_in_failure_window_minutes: The window those failures are counted in.
-        sign_in_lockout_minutes: How long a locked name is refused, even with the right password.
+        sign_in_lockout_minutes: How long a first lock lasts; each further lock without a successful
+            sign-in in between lasts twice as long, up to ``sign_in_max_lockout_minutes``.
+        sign_in_max_lockout_minutes: The longest lock the backoff reaches.
+        password_min_length: The shortest password ``onemap user create``/``password`` accept.
         basic_auth_cache_seconds: How long a verified HTTP Basic name and password skips Argon2
             (QGIS sends them with every page and tile); 0 verifies every request.
     """
@@ -52,6 +55,8 @@ class ApiSettings(BaseSettings):
     sign_in_failure_window_minutes: Annotated[int, Field(ge=1)] = 15
     sign_in_lockout_minutes: Annotated[int, Field(ge=1)] = 15
     basic_auth_cache_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
+    sign_in_max_lockout_minutes: Annotated[int, Field(ge=1)] = 24 * 60
+    password_min_length: Annotated[int, Field(ge=8, le=128)] = 12
 
     @model_validator(mode="after")
     def _safe(self) -> ApiSettings:
@@ -83,8 +88,9 @@ class Settings:
     db: DatabaseSettings = field(default_factory=DatabaseSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     tiles: TileSettings = field(default_factory=TileSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
 
 
 def load_settings() -> Settings:
     """Settings from the environment (``ONEMAP_*``), one class per package."""
-    return Settings(db=DatabaseSettings(), api=ApiSettings(), tiles=TileSettings())
+    return Settings(db=DatabaseSettings(), api=ApiSettings(), tiles=TileSettings(), audit=AuditSettings())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,3 +26,26 @@ class DatabaseSettings(BaseSettings):
     pool_min_size: int = 2
     pool_max_size: int = 16
     statement_timeout_ms: int = 30_000
+
+
+class AuditSettings(BaseSettings):
+    """The access audit log (env prefix ``ONEMAP_AUDIT_``).
+
+    Attributes:
+        retention_days: How long ``onemap audit purge`` keeps events (China's Cybersecurity Law,
+            art. 21, asks for at least six months of network logs).
+        flush_seconds: The API writes queued events at least this often.
+        batch_rows: ...or as soon as this many are queued.
+        buffer_rows: At most this many events wait in one process; beyond that new events are
+            dropped and counted, and the count is written as an ``audit.dropped`` event.
+        key_use_period_seconds: An API key's use is logged on its first request in each such
+            period (per process); reads of non-public layers are logged on every request anyway.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_AUDIT_", extra="ignore")
+
+    retention_days: int = Field(default=180, ge=1)
+    flush_seconds: float = Field(default=1.0, gt=0, le=60)
+    batch_rows: int = Field(default=500, ge=1)
+    buffer_rows: int = Field(default=10_000, ge=100)
+    key_use_period_seconds: int = Field(default=3600, ge=0)

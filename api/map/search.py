@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
+from api.audit import note_read
 from api.auth import PrincipalDep
 from api.errors import InvalidParameter
 from api.styles.documents import visible_layers
@@ -43,8 +44,19 @@ def _result(hit: SearchHit, titles: dict[str, tuple[str, str]]) -> dict[str, Any
     }
 
 
+def _audit(request: Request, ctx: Any, layers: list[Layer], hits: list[SearchHit]) -> None:
+    """Log, per internal or restricted layer, how many of its features the answer named."""
+    found: dict[str, int] = {}
+    for hit in hits:
+        found[hit.collection] = found.get(hit.collection, 0) + 1
+    for layer in layers:
+        if found.get(layer.id) and layer.access != "public":
+            note_read(request, ctx, layer, kind="read.search", area="search", features=found[layer.id])
+
+
 @router.get("/search", summary="Find grid cells, buildings, stations … by code, name or address")
 async def search(
+    request: Request,
     ctx: CtxDep,
     principal: PrincipalDep,
     q: Annotated[str, Query(min_length=1, max_length=100, description="Text to look for")],
@@ -56,4 +68,5 @@ async def search(
     async with ctx.pool.acquire() as conn:
         hits = await search_features(conn, layers=layers, text=q, limit=limit)
     titles = {layer.id: (layer.title_zh, layer.title_en) for layer in layers}
+    _audit(request, ctx, layers, hits)
     return {"query": q, "results": [_result(h, titles) for h in hits]}
