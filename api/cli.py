@@ -12,6 +12,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from api.accounts_cli import add_account_commands, checked_password
+from api.audit_cli import audit_app, record
 from api.settings import Settings, load_settings
 from api.tiles.cli import tiles_app
 from layers.cluster import port_is_free
@@ -28,6 +30,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(tiles_app, name="tiles")
+app.add_typer(audit_app, name="audit")
+add_account_commands(token_app, user_app)
 
 T = TypeVar("T")
 
@@ -286,7 +290,10 @@ def token_create(
         conn = await connect(url)
         try:
             pid = await create_principal(conn, name=name, kind="system", roles=_split(role), grants=_split(grant))
-            return await issue_api_key(conn, principal_id=pid, label=label)
+            key = await issue_api_key(conn, principal_id=pid, label=label)
+            await record(conn, "admin.key_created", detail={"principal": name, "key": key.split("_")[1],
+                                                            "roles": _split(role), "grants": _split(grant)})
+            return key
         finally:
             await conn.close()
 
@@ -301,17 +308,21 @@ def user_create(
     grant: Annotated[list[str], typer.Option(help="Layer id or pattern")] = [],  # noqa: B006
     display_name: Annotated[str | None, typer.Option(help="Name shown in the map")] = None,
 ) -> None:
-    """Create or update a person's sign-in account."""
+    """Create or update a person's sign-in account (the password must pass the policy)."""
     from layers.principals import create_principal
 
+    checked_password(name, password)
     settings = _settings()
     url = _run(lambda: _resolve(settings))
 
     async def go() -> int:
         conn = await connect(url)
         try:
-            return await create_principal(conn, name=name, kind="user", roles=_split(role), grants=_split(grant),
-                                          password=password, display_name=display_name)
+            pid = await create_principal(conn, name=name, kind="user", roles=_split(role), grants=_split(grant),
+                                         password=password, display_name=display_name)
+            await record(conn, "admin.user_saved", detail={"principal": name, "roles": _split(role),
+                                                           "grants": _split(grant)})
+            return pid
         finally:
             await conn.close()
 

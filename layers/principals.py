@@ -107,6 +107,15 @@ async def create_principal(
     return pid
 
 
+async def set_password(conn: asyncpg.Connection, *, name: str, password: str) -> bool:
+    """Set a user's password (Argon2); returns whether the user exists. Check the policy first."""
+    done = await conn.execute(
+        "UPDATE onemap.principals SET password_hash = $2 WHERE name = $1 AND kind = 'user'",
+        name, _hasher.hash(password),
+    )
+    return str(done).endswith(" 1")
+
+
 async def issue_api_key(
     conn: asyncpg.Connection, *, principal_id: int, label: str | None = None,
     expires_at: dt.datetime | None = None,
