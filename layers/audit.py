@@ -62,10 +62,9 @@ class AuditEvent:
     detail: dict[str, Any] | None = None
 
     def row(self) -> tuple[Any, ...]:
-        """The values in :data:`COLUMNS` order, ``detail`` as JSON text."""
-        detail = orjson.dumps(self.detail).decode() if self.detail is not None else None
+        """The values in :data:`COLUMNS` order (the pool's jsonb codec encodes ``detail``)."""
         return (self.at, self.kind, self.actor, self.credential, self.layer, self.area, self.features,
-                self.status, self.path, self.client, detail)
+                self.status, self.path, self.client, self.detail)
 
 
 # The columns in COLUMNS order, unnested from one array each, kept in the order given.

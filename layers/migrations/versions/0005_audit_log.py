@@ -95,12 +95,22 @@ def upgrade() -> None:
     op.execute(CHAIN_FUNCTION.replace("<CANONICAL>", CANONICAL.format(r="NEW")))
     op.execute(
         """
+        CREATE FUNCTION onemap.audit_purge_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF TG_OP = 'DELETE' THEN
+            IF OLD.seq <= (SELECT coalesce(max(purged_through), 0) FROM onemap.audit_checkpoints) THEN
+              RETURN OLD;  -- the retention purge: a checkpoint already holds this row's place in the chain
+            END IF;
+          END IF;
+          RAISE EXCEPTION 'onemap.audit_log is append-only (% refused; purge with onemap audit purge)', TG_OP
+            USING ERRCODE = 'insufficient_privilege';
+        END $$
+        """
+    )
+    op.execute(
+        """
         CREATE FUNCTION onemap.audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-          IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'audit_log' AND OLD.seq <= (
-               SELECT coalesce(max(purged_through), 0) FROM onemap.audit_checkpoints) THEN
-            RETURN OLD;  -- the retention purge: a checkpoint already holds this row's place in the chain
-          END IF;
           RAISE EXCEPTION 'onemap.% is append-only (% refused)', TG_TABLE_NAME, TG_OP
             USING ERRCODE = 'insufficient_privilege';
         END $$
@@ -108,9 +118,9 @@ def upgrade() -> None:
     )
     op.execute("CREATE TRIGGER audit_chain BEFORE INSERT ON onemap.audit_log "
                "FOR EACH ROW EXECUTE FUNCTION onemap.audit_chain()")
-    for table in ("audit_log", "audit_checkpoints"):
+    for table, guard in (("audit_log", "audit_purge_only"), ("audit_checkpoints", "audit_append_only")):
         op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON onemap.{table} "
-                   "FOR EACH ROW EXECUTE FUNCTION onemap.audit_append_only()")
+                   f"FOR EACH ROW EXECUTE FUNCTION onemap.{guard}()")
         op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON onemap.{table} "
                    "FOR EACH STATEMENT EXECUTE FUNCTION onemap.audit_append_only()")
         op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON onemap.{table} FROM PUBLIC")
@@ -134,4 +144,4 @@ def downgrade() -> None:
     op.execute("ALTER TABLE onemap.principals DROP COLUMN IF EXISTS token_version")
     op.execute("ALTER TABLE onemap.sign_in_failures DROP COLUMN IF EXISTS locks")
     op.execute("DROP TABLE IF EXISTS onemap.audit_log, onemap.audit_head, onemap.audit_checkpoints")
-    op.execute("DROP FUNCTION IF EXISTS onemap.audit_chain(), onemap.audit_append_only()")
+    op.execute("DROP FUNCTION IF EXISTS onemap.audit_chain(), onemap.audit_append_only(), onemap.audit_purge_only()")
