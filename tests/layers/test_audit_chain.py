@@ -57,8 +57,8 @@ async def test_superuser_edit_is_found_by_verify_and_the_cli_exits_non_zero(fres
         await conn.close()
     assert not report.ok and report.broken_seq == 4 and "edited" in (report.reason or "")
     env = {**os.environ, "ONEMAP_DATABASE_URL": fresh_db_url, "ONEMAP_ENV": "test"}
-    run = subprocess.run([sys.executable, "-m", "api.cli", "audit", "verify"], env=env, cwd=PROJECT,
-                         capture_output=True, text=True, timeout=120)
+    run = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "api.cli", "audit", "verify"], env=env,
+                                  cwd=PROJECT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "BROKEN at row 4" in run.stderr
 
