@@ -143,8 +143,14 @@ async def test_refusals_are_logged_and_restricted_404_names_the_layer(
     post = await http.post("/collections/power_facilities/items", headers=seed.auth("viewer"),
                            json={"type": "Feature", "geometry": None, "properties": {}})
     assert post.status_code == 403
+    z, y, x = power_tile()
+    # No credentials, no query: the shape the tile fast lane takes; it serves public layers only, so
+    # this goes down the route, which refuses (404) and logs the refusal.
+    anonymous_tile = await http.get(f"/collections/power_facilities/tiles/WebMercatorQuad/{z}/{y}/{x}")
+    assert anonymous_tile.status_code == 404
     rows = await logged(app, seed, kind="auth.refused")
-    by_status = {r["status"]: r for r in rows}
+    assert any(r["actor"] == "anonymous" and r["layer"] == "power_facilities" for r in rows)
+    by_status = {r["status"]: r for r in rows if "/tiles/" not in r["path"]}
     assert by_status[404]["layer"] == restricted and by_status[404]["actor"] == "viewer"
     assert by_status[401]["credential"] == "key:deadbeef"
     assert by_status[403]["actor"] == "viewer" and by_status[403]["detail"]["method"] == "POST"
