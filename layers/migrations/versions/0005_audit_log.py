@@ -4,8 +4,8 @@
   trigger numbers the row (``seq``) and chains it: ``hash = sha256(prev_hash || canonical text)``
   where the canonical text is ``jsonb_build_object(...)::text`` of every column (jsonb's text form
   is deterministic). The previous hash comes from the one-row ``onemap.audit_head``, read
-  ``FOR UPDATE``, so concurrent writers from any number of processes are serialised into one
-  order (the row lock, not the sequence, decides ``seq``).
+  ``FOR UPDATE`` once per transaction, so concurrent writers from any number of processes are
+  serialised into one order (the row lock, held to commit, not a sequence, decides ``seq``).
 - UPDATE and TRUNCATE are refused by triggers; DELETE only for rows a retention checkpoint
   (``onemap.audit_checkpoints``) already covers, which is what ``onemap audit purge`` writes
   first. Checkpoints themselves are append-only. A superuser can still bypass triggers
@@ -37,16 +37,38 @@ CANONICAL = """jsonb_build_object(
   'features', {r}.features, 'status', {r}.status, 'path', {r}.path, 'client', {r}.client,
   'detail', {r}.detail)::text"""
 
+# The head row is read FOR UPDATE once per transaction (that row lock orders concurrent writers
+# until commit); later rows of the same transaction chain on from transaction-local settings, and
+# the head is written once per statement. Updating the head row for every row instead made a
+# 500-row batch walk an ever longer chain of row versions (measured: 142 µs per event).
 CHAIN_FUNCTION = """
 CREATE FUNCTION onemap.audit_chain() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE head onemap.audit_head;
+DECLARE
+  last_seq bigint;
+  last_hash bytea;
 BEGIN
-  SELECT * INTO head FROM onemap.audit_head FOR UPDATE;  -- the row lock orders concurrent writers
-  NEW.seq := head.seq + 1;
-  NEW.prev_hash := head.hash;
-  NEW.hash := sha256(head.hash || convert_to(<CANONICAL>, 'UTF8'));
-  UPDATE onemap.audit_head SET seq = NEW.seq, hash = NEW.hash;
+  IF coalesce(current_setting('onemap.audit_seq', true), '') = '' THEN
+    SELECT seq, hash INTO last_seq, last_hash FROM onemap.audit_head FOR UPDATE;
+  ELSE
+    last_seq := current_setting('onemap.audit_seq')::bigint;
+    last_hash := decode(current_setting('onemap.audit_hash'), 'hex');
+  END IF;
+  NEW.seq := last_seq + 1;
+  NEW.prev_hash := last_hash;
+  NEW.hash := sha256(last_hash || convert_to(<CANONICAL>, 'UTF8'));
+  PERFORM set_config('onemap.audit_seq', NEW.seq::text, true),
+          set_config('onemap.audit_hash', encode(NEW.hash, 'hex'), true);
   RETURN NEW;
+END $$
+"""
+HEAD_FUNCTION = """
+CREATE FUNCTION onemap.audit_head_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF coalesce(current_setting('onemap.audit_seq', true), '') <> '' THEN
+    UPDATE onemap.audit_head SET seq = current_setting('onemap.audit_seq')::bigint,
+                                 hash = decode(current_setting('onemap.audit_hash'), 'hex');
+  END IF;
+  RETURN NULL;
 END $$
 """
 
@@ -116,8 +138,11 @@ def upgrade() -> None:
         END $$
         """
     )
+    op.execute(HEAD_FUNCTION)
     op.execute("CREATE TRIGGER audit_chain BEFORE INSERT ON onemap.audit_log "
                "FOR EACH ROW EXECUTE FUNCTION onemap.audit_chain()")
+    op.execute("CREATE TRIGGER audit_head AFTER INSERT ON onemap.audit_log "
+               "FOR EACH STATEMENT EXECUTE FUNCTION onemap.audit_head_update()")
     for table, guard in (("audit_log", "audit_purge_only"), ("audit_checkpoints", "audit_append_only")):
         op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON onemap.{table} "
                    f"FOR EACH ROW EXECUTE FUNCTION onemap.{guard}()")
@@ -144,4 +169,5 @@ def downgrade() -> None:
     op.execute("ALTER TABLE onemap.principals DROP COLUMN IF EXISTS token_version")
     op.execute("ALTER TABLE onemap.sign_in_failures DROP COLUMN IF EXISTS locks")
     op.execute("DROP TABLE IF EXISTS onemap.audit_log, onemap.audit_head, onemap.audit_checkpoints")
-    op.execute("DROP FUNCTION IF EXISTS onemap.audit_chain(), onemap.audit_append_only(), onemap.audit_purge_only()")
+    op.execute("DROP FUNCTION IF EXISTS onemap.audit_chain(), onemap.audit_head_update(), "
+               "onemap.audit_append_only(), onemap.audit_purge_only()")
