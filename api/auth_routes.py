@@ -17,11 +17,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from api.audit import note_event
-from api.auth import PrincipalDep, check_password, issue_jwt, jwt_claims
+from api.auth import AdminDep, PrincipalDep, check_password, issue_jwt, jwt_claims
 from api.context import AppContext, get_context
-from api.errors import InvalidParameter, NotAuthenticated, SignInLocked
+from api.errors import ApiError, InvalidParameter, NotAuthenticated, SignInLocked
 from api.ogc import html
-from layers.credentials import revoke_session, token_version
+from layers.credentials import revoke_all_sessions, revoke_session, token_version
 from layers.principals import KEY_PREFIX
 
 router = APIRouter(tags=["auth"])
@@ -141,3 +141,22 @@ async def me(principal: PrincipalDep) -> Response:
         "anonymous": principal.is_anonymous,
     }
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+class NoSuchPrincipal(ApiError):
+    """404: no user or system of that name."""
+
+    status = 404
+    type_slug = "unknown-principal"
+    title = "No such user"
+
+
+@router.post("/auth/users/{name}/revoke-tokens", status_code=204, summary="Revoke every session of a user (admin)")
+async def revoke_tokens(name: str, request: Request, ctx: Ctx, admin: AdminDep) -> Response:
+    """End every session token (JWT) ``name`` holds, in every process; they must sign in again."""
+    async with ctx.pool.acquire() as conn:
+        found = await revoke_all_sessions(conn, name)
+    if not found:
+        raise NoSuchPrincipal(f"there is no user {name!r}")
+    note_event(ctx, request, kind="admin.sessions_revoked", who=admin.name, detail={"principal": name})
+    return Response(status_code=204)

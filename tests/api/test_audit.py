@@ -171,14 +171,24 @@ async def test_sign_in_events_sign_out_and_revocation(app: FastAPI, http: httpx.
     other = (await http.post("/auth/token", data={"username": "zhang.san", "password": "correct horse"})).json()
     other_bearer = {"Authorization": f"Bearer {other['access_token']}"}
     assert (await http.get("/auth/me", headers=other_bearer)).status_code == 200
+    revoked = await http.post("/auth/users/zhang.san/revoke-tokens", headers=seed.auth("admin"))
+    assert revoked.status_code == 204
+    assert (await http.get("/auth/me", headers=other_bearer)).status_code == 401
+    assert (await http.post("/auth/users/nobody/revoke-tokens", headers=seed.auth("admin"))).status_code == 404
+    assert (await http.post("/auth/users/zhang.san/revoke-tokens", headers=seed.auth("viewer"))).status_code == 403
+    third = (await http.post("/auth/token", data={"username": "zhang.san", "password": "correct horse"})).json()
+    third_bearer = {"Authorization": f"Bearer {third['access_token']}"}
+    assert (await http.get("/auth/me", headers=third_bearer)).status_code == 200  # a new sign-in works again
     conn = await connect(seed.url)
     try:
-        assert await revoke_all_sessions(conn, "zhang.san")
+        assert await revoke_all_sessions(conn, "zhang.san")  # the same, from the layers API the CLI uses
     finally:
         await conn.close()
-    assert (await http.get("/auth/me", headers=other_bearer)).status_code == 401
+    assert (await http.get("/auth/me", headers=third_bearer)).status_code == 401
     kinds = [r["kind"] for r in await logged(app, seed, actor="zhang.san", kind="auth.")]
     assert {"auth.sign_in_failed", "auth.sign_in", "auth.sign_out", "auth.refused"} <= set(kinds)
+    revocations = await logged(app, seed, kind="admin.sessions_revoked")
+    assert revocations[0]["actor"] == "admin" and revocations[0]["detail"] == {"principal": "zhang.san"}
 
 
 async def test_key_use_is_logged_once_per_period(app: FastAPI, http: httpx.AsyncClient, seed: Seed) -> None:
