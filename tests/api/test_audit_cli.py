@@ -59,3 +59,27 @@ def test_accounts_and_audit_commands(url: str) -> None:
     assert "nothing older" in onemap(url, "audit", "purge", "--days", "30").stdout
     verified = onemap(url, "audit", "verify")
     assert verified.returncode == 0 and "audit chain OK: 6 rows" in verified.stdout
+
+
+async def test_export_of_an_internal_layer_is_on_record(url: str, tmp_path: Path) -> None:
+    import asyncio
+
+    from layers.db import connect
+    from tests.api.conftest import _bulk, power_rows
+
+    conn = await connect(url)
+    try:
+        await _bulk(conn, "power_facilities", power_rows())
+    finally:
+        await conn.close()
+    out = tmp_path / "power.pmtiles"
+    env_args = ("tiles", "export", str(out), "--layers", "power_facilities", "--bbox", "112.5,27.8,113.5,28.7",
+                "--zoom", "10")
+    run = await asyncio.to_thread(onemap, url, *env_args)
+    assert run.returncode == 0, run.stderr
+    found = await asyncio.to_thread(onemap, url, "audit", "search", "--kind", "export", "--json")
+    events = [json.loads(line) for line in found.stdout.splitlines()]
+    assert len(events) == 1
+    event = events[0]
+    assert event["layer"] == "power_facilities" and event["area"] == "bbox:112.5,27.8,113.5,28.7"
+    assert event["detail"]["format"] == "pmtiles" and event["detail"]["tiles"] > 0
