@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 def onemap(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ONEMAP_DATABASE_URL": url, "ONEMAP_ENV": "test"}
+    var = Path(tempfile.gettempdir()) / f"onemap-audit-cli-{os.getpid()}"  # caches and keys stay out of the repo
+    env = {**os.environ, "ONEMAP_DATABASE_URL": url, "ONEMAP_ENV": "test", "ONEMAP_VAR_DIR": str(var)}
     return subprocess.run([sys.executable, "-m", "api.cli", *args], env=env, cwd=PROJECT,
                           capture_output=True, text=True, timeout=120)
 
