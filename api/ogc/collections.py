@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from api.audit import note_event
+from api.audit import note_event, note_read
 from api.auth import AdminDep, PrincipalDep, ReadableCollection
 from api.context import AppContext, get_context
 from api.errors import ApiError, InvalidParameter, NotAuthenticated
@@ -236,6 +236,8 @@ async def get_changes(
         raise InvalidParameter("fid, limit and before are whole numbers") from None
     async with ctx.pool.acquire() as conn:
         rows = await audit_trail(conn, layer=layer, fid=fid, before=before, limit=limit)
+    note_read(request, ctx, layer, kind="read.changes", area=f"fid:{fid}" if fid is not None else "all",
+              features=len(rows))
     changes = [
         {
             "id": r["id"],

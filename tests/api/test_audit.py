@@ -87,6 +87,10 @@ async def test_item_and_versions_reads_are_logged(app: FastAPI, http: httpx.Asyn
     assert item_page.status_code == 200
     versions = await http.get(f"/collections/power_facilities/items/{fid}/versions", headers=seed.auth("viewer"))
     assert versions.status_code == 200
+    changes = await http.get(f"/collections/power_facilities/changes?fid={fid}", headers=seed.auth("viewer"))
+    assert changes.status_code == 200
+    feed = await logged(app, seed, layer="power_facilities", kind="read.changes")
+    assert feed[0]["area"] == f"fid:{fid}" and feed[0]["features"] == len(changes.json()["changes"])
     item = await logged(app, seed, layer="power_facilities", kind="read.item")
     history = await logged(app, seed, layer="power_facilities", kind="read.versions")
     assert item[0]["area"] == f"fid:{fid}" and item[0]["features"] == 1
