@@ -39,6 +39,11 @@ def actor(request: Request) -> tuple[str, str | None]:
     return getattr(request.state, "claimed_name", None) or "anonymous", credential
 
 
+def _path(request: Request) -> str:
+    # The raw scope path (what request.url.path reads): building request.url costs more than the event.
+    return str(request.scope["path"])
+
+
 def client(request: Request) -> str | None:
     """The caller's address (uvicorn applies X-Forwarded-For from trusted proxies)."""
     return request.client.host if request.client else None
@@ -69,7 +74,7 @@ def note_read(
         return
     who, credential = actor(request)
     queue.put(AuditEvent(kind=kind, actor=who, credential=credential, layer=layer.id, area=area,
-                         features=features, status=200, path=request.url.path, client=client(request),
+                         features=features, status=200, path=_path(request), client=client(request),
                          detail=detail if detail is not None else query_detail(request)))
 
 
@@ -98,7 +103,7 @@ def note_event(
     claimed, how = actor(request) if request is not None else ("anonymous", None)
     queue.put(
         AuditEvent(kind=kind, actor=who or claimed, credential=credential or how, layer=layer, status=status,
-                   path=request.url.path if request is not None else None,
+                   path=_path(request) if request is not None else None,
                    client=client(request) if request is not None else None, detail=detail),
         urgent=True,
     )
