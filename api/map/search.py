@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from api.audit import note_read
+from api.audit import note_event, note_read
 from api.auth import PrincipalDep
 from api.errors import InvalidParameter
 from api.styles.documents import visible_layers
@@ -54,6 +54,16 @@ def _audit(request: Request, ctx: Any, layers: list[Layer], hits: list[SearchHit
             note_read(request, ctx, layer, kind="read.search", area="search", features=found[layer.id])
 
 
+def _audit_hidden(request: Request, ctx: Any, visible: list[Layer], collections: str | None) -> None:
+    """Log asking for layers that exist but that the caller may not read (answered as unknown)."""
+    seen = {layer.id for layer in visible}
+    for wanted in (collections or "").split(","):
+        layer_id = wanted.strip()
+        if layer_id and layer_id not in seen and ctx.registry.find(layer_id) is not None:
+            note_event(ctx, request, kind="auth.refused", status=400, layer=layer_id,
+                       detail={"reason": "search in a layer the caller may not read", "method": request.method})
+
+
 @router.get("/search", summary="Find grid cells, buildings, stations … by code, name or address")
 async def search(
     request: Request,
@@ -64,7 +74,9 @@ async def search(
     collections: Annotated[str | None, Query(description="Comma-separated collection ids")] = None,
 ) -> dict[str, Any]:
     """Features whose code, name or address matches ``q``, best first, with where to fly to."""
-    layers = _selected(visible_layers(ctx, principal), collections)
+    visible = visible_layers(ctx, principal)
+    _audit_hidden(request, ctx, visible, collections)
+    layers = _selected(visible, collections)
     async with ctx.pool.acquire() as conn:
         hits = await search_features(conn, layers=layers, text=q, limit=limit)
     titles = {layer.id: (layer.title_zh, layer.title_en) for layer in layers}

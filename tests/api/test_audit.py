@@ -131,6 +131,10 @@ async def test_quicklook_and_search_are_logged(app: FastAPI, http: httpx.AsyncCl
     assert found.status_code == 200
     hits = sum(1 for h in found.json()["results"] if h["collection"] == "power_facilities")
     assert hits > 0
+    restricted = next(layer.id for layer in app.state.ctx.registry.all() if layer.access == "restricted")
+    refused = await http.get("/search", params={"q": "x", "collections": restricted}, headers=seed.auth("viewer"))
+    assert refused.status_code == 400
+    assert (await logged(app, seed, kind="auth.refused", layer=restricted, actor="viewer"))[0]["status"] == 400
     quick = await logged(app, seed, layer="power_facilities", kind="read.map")
     search = await logged(app, seed, layer="power_facilities", kind="read.search")
     assert quick[0]["features"] == 5
@@ -219,6 +223,9 @@ async def test_admin_page_filters_and_is_admin_only(app: FastAPI, http: httpx.As
     page = await http.get("/admin/audit?f=html&lang=zh&layer=power_facilities&kind=read.&since=1d",
                           headers=seed.auth("admin"))
     assert page.status_code == 200 and "审计日志" in page.text and "read.items" in page.text
+    assert 'href="http://testserver/admin/audit?f=html"' in page.text  # admins find it in the menu
+    viewer_page = await http.get("/collections?f=html", headers=seed.auth("viewer"))
+    assert "/admin/audit" not in viewer_page.text
     assert "https://" not in page.text.split("<body>")[0]  # assets are local
     data = (await http.get("/admin/audit?user=viewer&kind=read.items", headers=seed.auth("admin"))).json()
     assert data["count"] > 0 and {e["actor"] for e in data["events"]} == {"viewer"}
@@ -229,3 +236,24 @@ async def test_admin_page_filters_and_is_admin_only(app: FastAPI, http: httpx.As
         assert (await verify_chain(conn)).ok
     finally:
         await conn.close()
+
+
+async def test_lock_out_is_logged_and_backs_off(app: FastAPI, http: httpx.AsyncClient, seed: Seed) -> None:
+    statuses = [(await http.post("/auth/token", data={"username": "wang.wu", "password": f"guess{i}"})).status_code
+                for i in range(6)]
+    assert statuses == [401, 401, 401, 401, 429, 429]
+    rows = await logged(app, seed, actor="wang.wu")
+    assert [r["kind"] for r in reversed(rows)] == ["auth.sign_in_failed"] * 5 + ["auth.locked"]
+    assert rows[1]["status"] == 429 and "locked_until" in rows[1]["detail"]
+    # The second lock lasts twice as long as the first (15 then 30 minutes by default).
+    conn = await connect(seed.url)
+    try:
+        await conn.execute("UPDATE onemap.sign_in_failures SET locked_until = now() - interval '1 second' "
+                           "WHERE name = 'wang.wu'")
+        for i in range(5):
+            await http.post("/auth/token", data={"username": "wang.wu", "password": f"again{i}"})
+        minutes = await conn.fetchval("SELECT extract(epoch FROM locked_until - now()) / 60 "
+                                      "FROM onemap.sign_in_failures WHERE name = 'wang.wu'")
+    finally:
+        await conn.close()
+    assert 29 < minutes <= 30
