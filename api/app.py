@@ -21,7 +21,7 @@ from api.styles import styles_router
 from api.tiles.fastpath import CachedTileFastPath
 from api.tiles.router import tiles_router
 from api.vendor import vendor_router
-from layers.db import connect, create_pool, resolve_database_url
+from layers.db import connect, create_pool, postgis_version, resolve_database_url
 from layers.registry import Registry
 
 log = logging.getLogger("onemap.api")
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/health", tags=["system"], summary="Liveness and database check")
     async def health(ctx: Annotated[AppContext, Depends(get_context)]) -> dict[str, Any]:
         async with ctx.pool.acquire() as conn:
-            postgis = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
+            postgis = await postgis_version(conn)
         return {"status": "ok", "postgis": postgis, "layers": len(ctx.registry)}
 
     return app

@@ -134,3 +134,9 @@ async def connection(url: str) -> AsyncIterator[asyncpg.Connection]:
 async def fetch_scalar(conn: asyncpg.Connection, sql: str, *args: Any) -> Any:
     """The first column of the first row of ``sql`` (None if no row)."""
     return await conn.fetchval(sql, *args)
+
+
+async def postgis_version(conn: asyncpg.Connection) -> str | None:
+    """The installed PostGIS extension's version, or None when it is missing (the health check)."""
+    version: str | None = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
+    return version
