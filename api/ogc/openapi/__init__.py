@@ -41,7 +41,8 @@ def openapi_document(ctx: AppContext, base: str, principal: Principal) -> dict[s
             "title": "One Map 一张图 — OGC API Features",
             "version": "0.1.0",
             "description": "Changsha's versioned city layers: OGC API Features Parts 1–4, CQL2 filtering, "
-            "valid-time versions (OGC Versioned Features proposal).",
+            "valid-time versions (OGC Versioned Features proposal). This document is built for its caller: "
+            "collectionId lists the collections you may read.",
         },
         "servers": [{"url": base}],
         "paths": {**core_paths(p), **collections_paths(p), **items_paths(p, ctx.settings.api)},
