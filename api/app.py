@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
 
+from api.auth import PrincipalDep
 from api.auth_routes import router as auth_router
 from api.context import AppContext, get_context
 from api.errors import install_error_handlers
@@ -72,9 +73,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGet)  # outermost: HEAD reaches the fast lane and every route as GET
 
     @app.get("/health", tags=["system"], summary="Liveness and database check")
-    async def health(ctx: Annotated[AppContext, Depends(get_context)]) -> dict[str, Any]:
+    async def health(ctx: Annotated[AppContext, Depends(get_context)], principal: PrincipalDep) -> dict[str, Any]:
+        """Whether the database answers, its PostGIS version, and how many layers the caller may read."""
         async with ctx.pool.acquire() as conn:
             postgis = await postgis_version(conn)
-        return {"status": "ok", "postgis": postgis, "layers": len(ctx.registry)}
+        # Counting every layer would tell an anonymous caller that hidden ones exist, and how many.
+        readable = sum(1 for layer in ctx.registry.all() if principal.can_read(layer))
+        return {"status": "ok", "postgis": postgis, "layers": readable}
 
     return app
