@@ -21,7 +21,7 @@ from api.styles import styles_router
 from api.tiles.fastpath import CachedTileFastPath
 from api.tiles.router import tiles_router
 from api.vendor import vendor_router
-from layers.db import connect, create_pool, resolve_database_url
+from layers.db import create_pool_when_up, resolve_database_url
 from layers.registry import Registry
 
 log = logging.getLogger("onemap.api")
@@ -34,20 +34,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = resolve_database_url(settings.db)
-        pool = await create_pool(url, settings.db)
+        # A worker replaced mid-outage waits here for the database instead of failing its start.
+        pool = await create_pool_when_up(url, settings.db, wait_s=settings.db.startup_wait_s)
         async with pool.acquire() as conn:
             registry = await Registry.load(conn)
         ctx = AppContext(
             settings=settings, pool=pool, registry=registry, database_url=url,
             signing_key=settings.api.signing_key(settings.db.var_dir),
         )
-        listener = await connect(url)
-        await ctx.listen_for_registry_changes(listener)
+        await ctx.listen_for_registry_changes()
         app.state.ctx = ctx
         try:
             yield
         finally:
-            await listener.close()
+            await ctx.stop_listening()
             await pool.close()
 
     app = FastAPI(
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,  # the OGC OpenAPI 3.0 document is served at /openapi (api/ogc/openapi/)
     )
-    install_error_handlers(app)
+    install_error_handlers(app, retry_after_s=settings.db.retry_after_s)
     app.include_router(vendor_router(settings.api.node_modules_dir))
     for router in features_routers():
         app.include_router(router)

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from layers.db import DATABASE_OUTAGE_ERRORS
 from layers.errors import LayerError, ValidationFailed
 from spatial.errors import SpatialError
 
@@ -151,8 +152,24 @@ def problem_response(
     return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_TYPE, headers=headers)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Map every error family (api, layers, spatial, validation, HTTP, database, unexpected) to problem+json."""
+def install_error_handlers(app: FastAPI, *, retry_after_s: int = 2) -> None:
+    """Map every error family (api, layers, spatial, validation, HTTP, database, unexpected) to problem+json.
+
+    ``retry_after_s`` is the ``Retry-After`` of the 503 answered while the database is away.
+    """
+
+    async def _outage(request: Request, exc: Exception) -> Response:
+        # A restart or outage of the database, not a bug: 503 with Retry-After, and (unlike the
+        # catch-all below, which Starlette re-raises) the keep-alive connection stays open.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
+        return problem_response(request, status=503, type_slug="database-unavailable",
+                                title="The database is not reachable",
+                                detail="the database is restarting or unreachable; try again shortly",
+                                headers={"Retry-After": str(retry_after_s)})
+
+    for outage in DATABASE_OUTAGE_ERRORS:
+        app.add_exception_handler(outage, _outage)
+
     @app.exception_handler(ValidationFailed)
     async def _validation(request: Request, exc: ValidationFailed) -> Response:
         return problem_response(
