@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, FastAPI
 
 from api.auth_routes import router as auth_router
@@ -21,10 +22,15 @@ from api.styles import styles_router
 from api.tiles.fastpath import CachedTileFastPath
 from api.tiles.router import tiles_router
 from api.vendor import vendor_router
-from layers.db import create_pool_when_up, resolve_database_url
+from layers.db import create_pool, resolve_database_url, when_up
 from layers.registry import Registry
 
 log = logging.getLogger("onemap.api")
+
+
+async def _load_registry(pool: asyncpg.Pool) -> Registry:
+    async with pool.acquire() as conn:
+        return await Registry.load(conn)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -34,15 +40,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = resolve_database_url(settings.db)
+        wait_s = settings.db.startup_wait_s
         # A worker replaced mid-outage waits here for the database instead of failing its start.
-        pool = await create_pool_when_up(url, settings.db, wait_s=settings.db.startup_wait_s)
-        async with pool.acquire() as conn:
-            registry = await Registry.load(conn)
+        pool = await when_up(lambda: create_pool(url, settings.db), wait_s=wait_s, what="start-up")
+        registry = await when_up(lambda: _load_registry(pool), wait_s=wait_s, what="start-up")
         ctx = AppContext(
             settings=settings, pool=pool, registry=registry, database_url=url,
             signing_key=settings.api.signing_key(settings.db.var_dir),
         )
-        await ctx.listen_for_registry_changes()
+        await when_up(ctx.listen_for_registry_changes, wait_s=wait_s, what="start-up")
         app.state.ctx = ctx
         try:
             yield

@@ -321,6 +321,18 @@ class PrivateCluster:
         self._pg_ctl(["stop", "-D", str(self.data_dir), "-m", mode, "-w"])
         return True
 
+    def restart(self, *, mode: str = "fast", timeout_s: float = 60.0) -> None:
+        """``pg_ctl restart``: sessions are ended (``fast``: AdminShutdown) and the server comes back.
+
+        The server keeps the port it was started with (pg_ctl reuses ``postmaster.opts``); ``-l``
+        is given again so the server's output never goes to our pipe, which would never close.
+        """
+        self._pg_ctl(
+            ["restart", "-D", str(self.data_dir), "-m", mode, "-l", str(self.log_file), "-w",
+             "-t", str(int(timeout_s))]
+        )
+        self._wait_ready(self.port, timeout_s)
+
     def ensure_database(self, name: str = DATABASE) -> None:
         """Create ``name`` if it does not exist (uses psql from the same install)."""
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import orjson
@@ -24,6 +24,7 @@ from layers.errors import DatabaseUnavailable
 from layers.settings import DatabaseSettings
 
 log = logging.getLogger("onemap.db")
+T = TypeVar("T")
 
 # What a query or a checkout raises while the server restarts, shuts down or cannot be reached.
 # The API answers these with 503 and Retry-After (api/errors.py); none of them is a bug of ours.
@@ -198,22 +199,26 @@ async def create_pool(url: str, settings: DatabaseSettings, *, timeout_s: float 
     return pool
 
 
-async def create_pool_when_up(url: str, settings: DatabaseSettings, *, wait_s: float = math.inf) -> asyncpg.Pool:
-    """:func:`create_pool`, retrying while the server is unreachable (a worker started mid-outage).
+async def when_up(step: Callable[[], Awaitable[T]], *, wait_s: float = math.inf, what: str = "database") -> T:
+    """Run ``step``, again and again while the database is unreachable (a worker started mid-outage).
 
     A supervisor replaces a crashed worker at once; if the database is down then, the replacement
     waits here (not serving, so the other workers take the traffic) instead of failing its start-up,
-    which would make uvicorn stop the whole service. ``wait_s`` bounds the wait.
+    which would make uvicorn stop the whole service. Errors that do not fix themselves (a wrong
+    URL, database or password) are raised at once; ``wait_s`` bounds the wait.
     """
     deadline = asyncio.get_running_loop().time() + wait_s
     delay = 0.25
     while True:
         try:
-            return await create_pool(url, settings)
-        except DatabaseUnavailable as exc:
-            if not isinstance(exc.__cause__, _UNREACHABLE) or asyncio.get_running_loop().time() + delay > deadline:
-                raise  # a wrong URL, database or password does not fix itself
-            log.warning("database not reachable yet (%s); retrying in %.1f s", exc, delay)
+            return await step()
+        except DATABASE_OUTAGE_ERRORS as exc:
+            cause = exc.__cause__ if isinstance(exc, DatabaseUnavailable) else exc
+            if not isinstance(cause, _UNREACHABLE + DATABASE_OUTAGE_ERRORS[1:]):
+                raise
+            if asyncio.get_running_loop().time() + delay > deadline:
+                raise
+            log.warning("%s: database not reachable (%s); retrying in %.2f s", what, cause.__class__.__name__, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 

@@ -119,6 +119,8 @@ class TileInvalidator:
     # ---- lifecycle ----------------------------------------------------------------------------
     async def start(self, url: str) -> None:
         """Listen for edits, then catch the disk tier up with what happened while nobody listened."""
+        if self._listener is not None:  # an earlier start that failed half-way (retried at worker start-up)
+            await self._listener.stop()
         self._listener = Listener(
             url, {EDITS_CHANNEL: self._on_edit, REGISTRY_CHANNEL: self._on_registry}, name="tile cache",
             on_lost=self._on_listener_lost, on_back=self._on_listener_back,
