@@ -221,8 +221,11 @@ class PrivateCluster:
         return result
 
     # -- lifecycle ---------------------------------------------------------------
-    def init(self) -> bool:
-        """Create the cluster if absent. Returns True when it was created now."""
+    def init(self, *, port: int | None = None) -> bool:
+        """Create the cluster if absent, on ``port`` (default: the first free one from 55432).
+
+        Returns True when it was created now.
+        """
         state = self.status()
         if state == "half-initialised":
             raise ClusterError(
@@ -249,7 +252,7 @@ class PrivateCluster:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             raise ClusterError(f"initdb failed: {(result.stderr or result.stdout).strip()[-800:]}")
         self._write_conf()
-        self._save_state(port=find_free_port(DEFAULT_PORT))
+        self._save_state(port=port or find_free_port(DEFAULT_PORT))
         return True
 
     def _write_conf(self) -> None:

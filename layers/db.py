@@ -8,6 +8,7 @@ statement compile per request, which shows at item-by-id rates.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
@@ -137,8 +138,16 @@ class _Checkout:
     ) -> None:
         conn = self._inner.connection
         if exc is not None and conn is not None and is_connection_lost(exc):
-            conn.terminate()  # the holder goes back to the pool empty and reconnects on next use
+            # InterfaceError: the socket closed first and asyncpg has already handed the holder back.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()  # the holder goes back to the pool empty and reconnects on next use
         await self._inner.__aexit__(exc_type, exc, tb)
+        if isinstance(exc, asyncpg.InternalClientError):
+            # The server ended this connection while it was idle in the pool (FATAL read, socket not
+            # yet seen closed), so the first query found the protocol still consuming that error.
+            # It is the outage, not our bug: say so (503), with asyncpg's words in the log.
+            log.warning("discarded a pooled connection the server had ended: %s", exc)
+            raise DatabaseUnavailable("the database connection was lost") from exc
 
     def __await__(self) -> Generator[Any, None, asyncpg.Connection]:
         return self._inner.__await__()  # type: ignore[no-any-return]
