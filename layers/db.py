@@ -45,7 +45,7 @@ DATABASE_OUTAGE_ERRORS: tuple[type[Exception], ...] = (
 _UNREACHABLE = (TimeoutError, OSError, CannotConnectNowError, AdminShutdownError, TooManyConnectionsError,
                 asyncpg.PostgresConnectionError)
 _CONNECTION_SUSPECT: tuple[type[BaseException], ...] = (
-    *DATABASE_OUTAGE_ERRORS, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError,
+    *DATABASE_OUTAGE_ERRORS, asyncpg.InternalClientError, OSError,
 )
 
 
@@ -117,6 +117,17 @@ async def _reset_connection(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
+def _lost_under_us(conn: Any, exc: BaseException) -> bool:
+    """Whether ``exc``, raised in a checkout of ``conn``, says the session is gone."""
+    if isinstance(exc, asyncpg.InterfaceError):
+        try:
+            conn.is_closed()
+        except asyncpg.InterfaceError:
+            return True  # detached: asyncpg returned it to the pool when the socket closed
+        return conn.is_closed()  # type: ignore[no-any-return]
+    return is_connection_lost(exc)
+
+
 class _Checkout:
     """``pool.acquire()`` that terminates the connection when its block failed with a lost connection.
 
@@ -137,14 +148,17 @@ class _Checkout:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         conn = self._inner.connection
-        if exc is not None and conn is not None and is_connection_lost(exc):
+        lost = exc is not None and conn is not None and _lost_under_us(conn, exc)
+        if lost:
             # InterfaceError: the socket closed first and asyncpg has already handed the holder back.
             with contextlib.suppress(asyncpg.InterfaceError):
                 conn.terminate()  # the holder goes back to the pool empty and reconnects on next use
         await self._inner.__aexit__(exc_type, exc, tb)
-        if isinstance(exc, asyncpg.InternalClientError):
-            # The server ended this connection while it was idle in the pool (FATAL read, socket not
-            # yet seen closed), so the first query found the protocol still consuming that error.
+        if lost and not isinstance(exc, DATABASE_OUTAGE_ERRORS):
+            # asyncpg's words for a session the server ended under us: InternalClientError "cannot
+            # switch to state 12; another operation (2) is in progress" (FATAL read while the
+            # connection was idle in the pool, socket not yet seen closed), or InterfaceError
+            # "connection has been released back to the pool" (closed between two queries).
             # It is the outage, not our bug: say so (503), with asyncpg's words in the log.
             log.warning("discarded a pooled connection the server had ended: %s", exc)
             raise DatabaseUnavailable("the database connection was lost") from exc
