@@ -8,7 +8,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from layers.db import DATABASE_OUTAGE_ERRORS, connect, create_pool, is_connection_lost
+from layers.db import DATABASE_OUTAGE_ERRORS, connect, create_pool, is_connection_lost, when_up
 from layers.errors import DatabaseUnavailable
 from layers.listener import Listener
 from layers.settings import DatabaseSettings
@@ -98,3 +98,34 @@ async def test_a_listener_reconnects_and_catches_up_after_its_session_ends(fresh
         await admin.close()
         await listener.stop()
     assert not listener.listening
+
+
+async def test_when_up_retries_an_unreachable_server_but_not_a_wrong_database(fresh_db_url: str) -> None:
+    settings = DatabaseSettings(pool_min_size=1, pool_max_size=1)
+    dead = fresh_db_url.replace(fresh_db_url.split("@")[1].split("/")[0], "127.0.0.1:9")
+    attempts = 0
+
+    async def dead_pool() -> asyncpg.Pool:
+        nonlocal attempts
+        attempts += 1
+        return await create_pool(dead, settings)
+
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(DatabaseUnavailable):
+        await when_up(dead_pool, wait_s=1.0)
+    assert attempts >= 3 and asyncio.get_running_loop().time() - started < 3
+
+    missing = fresh_db_url.rsplit("/", 1)[0] + "/no_such_database"
+    attempts = 0
+
+    async def missing_pool() -> asyncpg.Pool:
+        nonlocal attempts
+        attempts += 1
+        return await create_pool(missing, settings)
+
+    with pytest.raises(DatabaseUnavailable, match="does not exist"):
+        await when_up(missing_pool, wait_s=10.0)
+    assert attempts == 1  # a wrong name does not fix itself: no waiting
+
+    pool = await when_up(lambda: create_pool(fresh_db_url, settings), wait_s=1.0)
+    await pool.close()
