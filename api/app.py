@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, FastAPI
 
 from api.auth import PrincipalDep
@@ -22,10 +23,15 @@ from api.styles import styles_router
 from api.tiles.fastpath import CachedTileFastPath
 from api.tiles.router import tiles_router
 from api.vendor import vendor_router
-from layers.db import connect, create_pool, postgis_version, resolve_database_url
+from layers.db import create_pool, postgis_version, resolve_database_url, when_up
 from layers.registry import Registry
 
 log = logging.getLogger("onemap.api")
+
+
+async def _load_registry(pool: asyncpg.Pool) -> Registry:
+    async with pool.acquire() as conn:
+        return await Registry.load(conn)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,20 +41,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = resolve_database_url(settings.db)
-        pool = await create_pool(url, settings.db)
-        async with pool.acquire() as conn:
-            registry = await Registry.load(conn)
+        wait_s = settings.db.startup_wait_s
+        # A worker replaced mid-outage waits here for the database instead of failing its start.
+        pool = await when_up(lambda: create_pool(url, settings.db), wait_s=wait_s, what="start-up")
+        registry = await when_up(lambda: _load_registry(pool), wait_s=wait_s, what="start-up")
         ctx = AppContext(
             settings=settings, pool=pool, registry=registry, database_url=url,
             signing_key=settings.api.signing_key(settings.db.var_dir),
         )
-        listener = await connect(url)
-        await ctx.listen_for_registry_changes(listener)
+        await when_up(ctx.listen_for_registry_changes, wait_s=wait_s, what="start-up")
         app.state.ctx = ctx
         try:
             yield
         finally:
-            await listener.close()
+            await ctx.stop_listening()
             await pool.close()
 
     app = FastAPI(
@@ -60,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,  # the OGC OpenAPI 3.0 document is served at /openapi (api/ogc/openapi/)
     )
-    install_error_handlers(app)
+    install_error_handlers(app, retry_after_s=settings.db.retry_after_s)
     app.include_router(vendor_router(settings.api.node_modules_dir))
     for router in features_routers():
         app.include_router(router)
