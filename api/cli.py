@@ -215,7 +215,7 @@ def _check_port(host: str, port: int) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default ONEMAP_WORKERS, 2)", min=1)] = None,
 ) -> None:
     """Serve the API and the web map (database must be initialised)."""
     settings = _settings()
@@ -233,6 +233,10 @@ def _serve(settings: Settings, *, host: str | None, port: int | None, workers: i
     if settings.db.database_url is None:
         # Workers resolve the private cluster themselves; pass the URL so they need not.
         os.environ["ONEMAP_DATABASE_URL"] = _run(lambda: _resolve(settings))
+    # Made once here, before the workers start, so they all read the same dev key.
+    settings.api.signing_key(settings.db.var_dir)
+    # With workers > 1 uvicorn's supervisor runs them and starts a new one when one dies
+    # (uvicorn >= 0.30; pinned in pyproject). One worker runs in this process, unsupervised.
     uvicorn.run("api.asgi:app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.api.log_level, proxy_headers=True, access_log=False)
 
@@ -242,6 +246,7 @@ def demo(
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port")] = None,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after loading")] = True,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default ONEMAP_WORKERS, 2)", min=1)] = None,
 ) -> None:
     """Set up the database, load the sample city, and serve it."""
     settings = _settings()
@@ -257,7 +262,7 @@ def demo(
                        ("/collections", "collections"), ("/api-docs", "interactive API docs")]:
         typer.echo(f"  {base}{path:<14} {what}")
     typer.echo("Stop with Ctrl-C; stop the database with `onemap db stop`.\n")
-    _serve(settings, host=host, port=port, workers=None)
+    _serve(settings, host=host, port=port, workers=workers)
 
 
 @app.command("import", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},

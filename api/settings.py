@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,8 @@ class ApiSettings(BaseSettings):
         password_min_length: The shortest password ``onemap user create``/``password`` accept.
         basic_auth_cache_seconds: How long a verified HTTP Basic name and password skips Argon2
             (QGIS sends them with every page and tile); 0 verifies every request.
+        workers: Worker processes ``onemap serve`` and ``onemap demo`` run under uvicorn's
+            supervisor, which replaces a worker that dies (a crash in a native library).
     """
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
@@ -40,7 +43,7 @@ class ApiSettings(BaseSettings):
     env: Literal["dev", "test", "prod"] = "dev"
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 1
+    workers: Annotated[int, Field(ge=1, le=64)] = 2
     public_url: str | None = None
     secret_key: SecretStr | None = None
     token_ttl_minutes: int = 480
@@ -68,17 +71,28 @@ class ApiSettings(BaseSettings):
         return self
 
     def signing_key(self, var_dir: Path) -> str:
-        """The JWT key: configured, or (dev/test) a random one kept in ``var/secret_key``."""
+        """The JWT key: configured, or (dev/test) a random one kept in ``var/secret_key``.
+
+        Several workers start at once and must agree on the key (a token signed by one is checked
+        by another), so the file is created whole and exactly once: written under a private name,
+        then linked into place, which fails if another worker got there first; then read back.
+        """
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
         path = var_dir / "secret_key"
-        if path.exists():
-            return path.read_text().strip()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
-        return key
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            draft = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass  # another worker's key won; use it
+            finally:
+                draft.unlink()
+        return path.read_text().strip()
 
 
 @dataclass

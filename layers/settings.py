@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +19,9 @@ class DatabaseSettings(BaseSettings):
         var_dir: Folder for the private cluster, logs and caches.
         pool_min_size / pool_max_size: asyncpg pool bounds per process.
         statement_timeout_ms: Server-side limit for any one statement from the API.
+        startup_wait_s: How long a starting API worker waits for an unreachable database (a worker
+            the supervisor replaces during an outage) before giving up; ``inf`` waits for good.
+        retry_after_s: The ``Retry-After`` of the 503 the API answers while the database is away.
     """
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
@@ -26,6 +31,8 @@ class DatabaseSettings(BaseSettings):
     pool_min_size: int = 2
     pool_max_size: int = 16
     statement_timeout_ms: int = 30_000
+    startup_wait_s: Annotated[float, Field(gt=0)] = math.inf
+    retry_after_s: Annotated[int, Field(ge=1, le=3600)] = 2
 
 
 class AuditSettings(BaseSettings):
