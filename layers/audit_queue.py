@@ -28,6 +28,7 @@ from collections import deque
 import asyncpg
 
 from layers.audit import AuditEvent, append
+from layers.db import DATABASE_OUTAGE_ERRORS
 
 log = logging.getLogger("onemap.audit")
 
@@ -99,7 +100,8 @@ class AuditQueue:
             try:
                 async with self.pool.acquire() as conn:
                     await append(conn, batch)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            except (*DATABASE_OUTAGE_ERRORS, OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                    TimeoutError) as exc:
                 log.warning("audit log write failed (%s); %d events kept for the next try", exc, len(batch))
                 self._requeue(batch)
                 return 0
