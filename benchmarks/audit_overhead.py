@@ -106,7 +106,7 @@ async def parts(queue: AuditQueue, tile: bytes, *, n: int = 5000) -> Parts:
     for _ in range(200):
         counts = mvt_feature_counts(tile)
     counted = (time.perf_counter() - started) * 1e6 / 200
-    events = list(scratch._buffer)
+    events = scratch.take()
     started = time.perf_counter()
     async with queue.pool.acquire() as conn:
         for i in range(0, len(events), queue.batch_rows):

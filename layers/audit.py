@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -233,8 +233,3 @@ async def purge_before(conn: asyncpg.Connection, *, before: dt.datetime, actor: 
                                        detail={"before": before.isoformat(), "rows": rows,
                                                "purged_through": last["seq"]})])
     return PurgeResult(rows, last["seq"])
-
-
-def events_for_layers(base: AuditEvent, layer_ids: Iterable[str]) -> list[AuditEvent]:
-    """One copy of ``base`` per layer (a combined tile or a search reads several)."""
-    return [replace(base, layer=layer_id) for layer_id in layer_ids]

@@ -75,6 +75,12 @@ class AuditQueue:
             self._task = None
         await self.flush()
 
+    def take(self) -> list[AuditEvent]:
+        """Remove and return everything queued, unwritten (for tools that write it themselves)."""
+        events = list(self._buffer)
+        self._buffer.clear()
+        return events
+
     @property
     def pending(self) -> int:
         """Events waiting to be written."""
