@@ -7,8 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, FastAPI
 
+from api.audit_routes import router as audit_router
+from api.audit_routes import start_audit, stop_audit
+from api.auth import PrincipalDep
 from api.auth_routes import router as auth_router
 from api.context import AppContext, get_context
 from api.errors import install_error_handlers
@@ -22,10 +26,15 @@ from api.styles import styles_router
 from api.tiles.fastpath import CachedTileFastPath
 from api.tiles.router import tiles_router
 from api.vendor import vendor_router
-from layers.db import connect, create_pool, resolve_database_url
+from layers.db import create_pool, postgis_version, resolve_database_url, when_up
 from layers.registry import Registry
 
 log = logging.getLogger("onemap.api")
+
+
+async def _load_registry(pool: asyncpg.Pool) -> Registry:
+    async with pool.acquire() as conn:
+        return await Registry.load(conn)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,20 +44,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = resolve_database_url(settings.db)
-        pool = await create_pool(url, settings.db)
-        async with pool.acquire() as conn:
-            registry = await Registry.load(conn)
+        wait_s = settings.db.startup_wait_s
+        # A worker replaced mid-outage waits here for the database instead of failing its start.
+        pool = await when_up(lambda: create_pool(url, settings.db), wait_s=wait_s, what="start-up")
+        registry = await when_up(lambda: _load_registry(pool), wait_s=wait_s, what="start-up")
         ctx = AppContext(
             settings=settings, pool=pool, registry=registry, database_url=url,
             signing_key=settings.api.signing_key(settings.db.var_dir),
         )
-        listener = await connect(url)
-        await ctx.listen_for_registry_changes(listener)
+        await when_up(ctx.listen_for_registry_changes, wait_s=wait_s, what="start-up")
+        start_audit(ctx)
         app.state.ctx = ctx
         try:
             yield
         finally:
-            await listener.close()
+            await stop_audit(ctx)  # before the pool closes: queued events are written
+            await ctx.stop_listening()
             await pool.close()
 
     app = FastAPI(
@@ -60,11 +71,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,  # the OGC OpenAPI 3.0 document is served at /openapi (api/ogc/openapi/)
     )
-    install_error_handlers(app)
+    install_error_handlers(app, retry_after_s=settings.db.retry_after_s)
     app.include_router(vendor_router(settings.api.node_modules_dir))
     for router in features_routers():
         app.include_router(router)
     app.include_router(auth_router)
+    app.include_router(audit_router)  # /admin/audit (api/audit_routes.py)
     app.include_router(docs_router)
     app.include_router(tiles_router(settings))  # OGC API Tiles (api/tiles/tile_routes.py); starts the tile service
     app.include_router(styles_router())  # OGC API Styles and /fonts (api/styles/routes.py, glyphs.py)
@@ -74,9 +86,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGet)  # outermost: HEAD reaches the fast lane and every route as GET
 
     @app.get("/health", tags=["system"], summary="Liveness and database check")
-    async def health(ctx: Annotated[AppContext, Depends(get_context)]) -> dict[str, Any]:
+    async def health(ctx: Annotated[AppContext, Depends(get_context)], principal: PrincipalDep) -> dict[str, Any]:
+        """Whether the database answers, its PostGIS version, and how many layers the caller may read."""
         async with ctx.pool.acquire() as conn:
-            postgis = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
-        return {"status": "ok", "postgis": postgis, "layers": len(ctx.registry)}
+            postgis = await postgis_version(conn)
+        # Counting every layer would tell an anonymous caller that hidden ones exist, and how many.
+        readable = sum(1 for layer in ctx.registry.all() if principal.can_read(layer))
+        return {"status": "ok", "postgis": postgis, "layers": readable}
 
     return app

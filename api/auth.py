@@ -26,13 +26,15 @@ import math
 import secrets
 import time
 from collections import OrderedDict
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
 
+from api.audit import note_event, note_key_use
 from api.context import AppContext, get_context
 from api.errors import Forbidden, NotAuthenticated, SignInLocked
+from layers.credentials import session_valid
 from layers.errors import UnknownLayer
 from layers.model import Layer
 from layers.principals import (
@@ -52,12 +54,28 @@ JWT_AUDIENCE = "onemap"
 INVALID_TOKEN = 'Bearer error="invalid_token"'
 
 
-def issue_jwt(principal: Principal, *, key: str, ttl_minutes: int) -> tuple[str, dt.datetime]:
-    """A signed session token carrying the principal's name, roles and grants; (token, expiry)."""
+class HiddenLayer(UnknownLayer):
+    """404 for a layer that exists but that the caller may not read (logged as a refusal)."""
+
+    def __init__(self, layer_id: str) -> None:
+        super().__init__(f"there is no collection {layer_id!r}")
+        self.hidden_layer = layer_id
+
+
+def issue_jwt(
+    principal: Principal, *, key: str, ttl_minutes: int, version: int = 0
+) -> tuple[str, dt.datetime]:
+    """A signed session token carrying the principal's name, roles and grants; (token, expiry).
+
+    It carries its own id (``jti``, for sign-out) and the user's token version (``ver``, which
+    an admin bumps to revoke every session of the user).
+    """
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=ttl_minutes)
     token = jwt.encode(
         {
             "sub": principal.name,
+            "jti": secrets.token_urlsafe(16),
+            "ver": version,
             "roles": sorted(principal.roles),
             "grants": sorted(principal.grants),
             "kind": principal.kind,
@@ -71,14 +89,35 @@ def issue_jwt(principal: Principal, *, key: str, ttl_minutes: int) -> tuple[str,
     return token, expires
 
 
-def _from_jwt(token: str, key: str) -> Principal:
+def jwt_claims(token: str, key: str) -> dict[str, Any]:
+    """The claims of a session token we signed (signature, audience, expiry and ``jti`` checked).
+
+    Raises:
+        NotAuthenticated: 401 for an expired, forged or pre-revocation (no ``jti``) token.
+    """
     try:
-        claims = jwt.decode(token, key, algorithms=[JWT_ALGORITHM], audience=JWT_AUDIENCE)
+        claims: dict[str, Any] = jwt.decode(token, key, algorithms=[JWT_ALGORITHM], audience=JWT_AUDIENCE,
+                                               options={"require": ["exp", "jti", "sub"]})
     except jwt.ExpiredSignatureError:
         raise NotAuthenticated("the token has expired; sign in again",
                                headers={"WWW-Authenticate": INVALID_TOKEN}) from None
     except jwt.PyJWTError:
         raise NotAuthenticated("the token is not valid", headers={"WWW-Authenticate": INVALID_TOKEN}) from None
+    return claims
+
+
+async def _from_jwt(request: Request, ctx: AppContext, token: str) -> Principal:
+    claims = jwt_claims(token, ctx.signing_key)
+    request.state.credential = f"jwt:{claims['jti']}"
+    request.state.claimed_name = str(claims["sub"])
+    version = claims.get("ver", 0)
+    # One primary-key read: sign-out, "revoke all sessions" and disabling a user act at once.
+    async with ctx.pool.acquire() as conn:
+        valid = await session_valid(conn, name=str(claims["sub"]), jti=str(claims["jti"]),
+                                    version=version if isinstance(version, int) else -1)
+    if not valid:
+        raise NotAuthenticated("the token was revoked (signed out); sign in again",
+                               headers={"WWW-Authenticate": INVALID_TOKEN})
     return Principal(
         name=str(claims["sub"]), roles=frozenset(claims.get("roles", [])),
         grants=frozenset(claims.get("grants", [])), kind=str(claims.get("kind", "user")),
@@ -133,6 +172,7 @@ def lockout_policy(ctx: AppContext) -> LockoutPolicy:
         failures=api.sign_in_max_failures,
         window=dt.timedelta(minutes=api.sign_in_failure_window_minutes),
         lock=dt.timedelta(minutes=api.sign_in_lockout_minutes),
+        max_lock=dt.timedelta(minutes=max(api.sign_in_max_lockout_minutes, api.sign_in_lockout_minutes)),
     )
 
 
@@ -145,9 +185,13 @@ def _locked(until: dt.datetime) -> SignInLocked:
 
 
 async def check_password(
-    ctx: AppContext, name: str, password: str, *, cache: VerifiedPasswords | None = None
+    ctx: AppContext, name: str, password: str, *, cache: VerifiedPasswords | None = None,
+    request: Request | None = None,
 ) -> Principal | None:
     """The user for a name and password, or None; the one password check, with lock-out.
+
+    Sign-ins are audited: every failure and lock, and every success that needed Argon2 (a Basic
+    client's cached repeat is not a new sign-in).
 
     Raises:
         SignInLocked: 429 when the name is locked (checked before the password, so a locked
@@ -155,7 +199,10 @@ async def check_password(
     """
     async with ctx.pool.acquire() as conn:
         account = await password_account(conn, name)
+    via = "basic" if cache is not None else "form"
     if account.locked_until is not None:
+        note_event(ctx, request, kind="auth.locked", who=name, status=429, credential=f"{via}:password",
+                   detail={"locked_until": account.locked_until.isoformat()})
         raise _locked(account.locked_until)
     stored = account.password_hash
     if cache is not None and stored is not None and cache.holds(name, password, stored):
@@ -167,6 +214,9 @@ async def check_password(
             if cache is not None:
                 cache.forget(name, password)
             until = await record_failed_sign_in(conn, name, policy=lockout_policy(ctx))
+            note_event(ctx, request, kind="auth.sign_in_failed", who=name, status=429 if until else 401,
+                       credential=f"{via}:password",
+                       detail={"locked_until": until.isoformat()} if until is not None else None)
             if until is not None:
                 raise _locked(until)
             return None
@@ -174,6 +224,7 @@ async def check_password(
             await clear_failed_sign_ins(conn, name)
     if cache is not None and stored is not None:
         cache.remember(name, password, stored)
+    note_event(ctx, request, kind="auth.sign_in", who=name, status=200, credential=f"{via}:password")
     return account.principal
 
 
@@ -205,11 +256,15 @@ def _basic_pair(credentials: str) -> tuple[str, str]:
     return name, password
 
 
-async def _from_key(ctx: AppContext, key: str) -> Principal:
+async def _from_key(request: Request, ctx: AppContext, key: str) -> Principal:
+    # om_<prefix>_<secret>: the prefix is public (it names the key in logs and in `onemap token`).
+    prefix = key[len(KEY_PREFIX):].split("_", 1)[0][:16]
+    request.state.credential = f"key:{prefix}"
     async with ctx.pool.acquire() as conn:
         found = await principal_for_key(conn, key)
     if found is None:
         raise NotAuthenticated("unknown, revoked or expired API key", headers={"WWW-Authenticate": INVALID_TOKEN})
+    note_key_use(ctx, request, prefix=prefix, who=found.name)
     return found
 
 
@@ -218,8 +273,10 @@ async def _from_basic(request: Request, ctx: AppContext, credentials: str) -> Pr
     name, password = _basic_pair(credentials)
     if password.startswith(KEY_PREFIX):
         # The key alone identifies its principal; the name is whatever the client's form demanded.
-        return await _from_key(ctx, password)
-    principal = await check_password(ctx, name, password, cache=_verified_passwords(request, ctx))
+        return await _from_key(request, ctx, password)
+    request.state.claimed_name = name
+    request.state.credential = "basic:password"
+    principal = await check_password(ctx, name, password, cache=_verified_passwords(request, ctx), request=request)
     if principal is None:
         raise NotAuthenticated("wrong name or password")
     return principal
@@ -230,19 +287,21 @@ async def _authenticate(request: Request, ctx: AppContext) -> Principal:
     if not header:
         # The cookie a sign-in sets holds a JWT; kiosks and the map's tests put an API key there instead.
         cookie = request.cookies.get("onemap_token")
-        return await _from_token(ctx, cookie) if cookie else ANONYMOUS
+        return await _from_token(request, ctx, cookie) if cookie else ANONYMOUS
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
     if scheme.lower() == "basic" and value:
         return await _from_basic(request, ctx, value)
     if scheme.lower() != "bearer" or not value:
         raise NotAuthenticated("use 'Authorization: Bearer <token or API key>' or HTTP Basic")
-    return await _from_token(ctx, value)
+    return await _from_token(request, ctx, value)
 
 
-async def _from_token(ctx: AppContext, token: str) -> Principal:
+async def _from_token(request: Request, ctx: AppContext, token: str) -> Principal:
     """The principal of a bearer token: an API key (``om_…``) or a JWT issued at sign-in."""
-    return await _from_key(ctx, token) if token.startswith(KEY_PREFIX) else _from_jwt(token, ctx.signing_key)
+    if token.startswith(KEY_PREFIX):
+        return await _from_key(request, ctx, token)
+    return await _from_jwt(request, ctx, token)
 
 
 async def current_principal(
@@ -263,8 +322,10 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 def readable_layer(ctx: AppContext, principal: Principal, layer_id: str) -> Layer:
     """The layer if the caller may read it; otherwise 404 exactly as for a missing layer."""
     layer = ctx.registry.find(layer_id)
-    if layer is None or not principal.can_read(layer):
+    if layer is None:
         raise UnknownLayer(f"there is no collection {layer_id!r}")
+    if not principal.can_read(layer):
+        raise HiddenLayer(layer_id)  # the same 404, but the refusal is audited (api/errors.py)
     return layer
 
 

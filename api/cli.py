@@ -12,6 +12,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from api.accounts_cli import add_account_commands, checked_password
+from api.audit_cli import audit_app, record
 from api.settings import Settings, load_settings
 from api.tiles.cli import tiles_app
 from layers.cluster import port_is_free
@@ -28,6 +30,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(tiles_app, name="tiles")
+app.add_typer(audit_app, name="audit")
+add_account_commands(token_app, user_app)
 
 T = TypeVar("T")
 
@@ -211,7 +215,7 @@ def _check_port(host: str, port: int) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default ONEMAP_WORKERS, 2)", min=1)] = None,
 ) -> None:
     """Serve the API and the web map (database must be initialised)."""
     settings = _settings()
@@ -229,6 +233,10 @@ def _serve(settings: Settings, *, host: str | None, port: int | None, workers: i
     if settings.db.database_url is None:
         # Workers resolve the private cluster themselves; pass the URL so they need not.
         os.environ["ONEMAP_DATABASE_URL"] = _run(lambda: _resolve(settings))
+    # Made once here, before the workers start, so they all read the same dev key.
+    settings.api.signing_key(settings.db.var_dir)
+    # With workers > 1 uvicorn's supervisor runs them and starts a new one when one dies
+    # (uvicorn >= 0.30; pinned in pyproject). One worker runs in this process, unsupervised.
     uvicorn.run("api.asgi:app", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.api.log_level, proxy_headers=True, access_log=False)
 
@@ -238,6 +246,7 @@ def demo(
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port")] = None,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after loading")] = True,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default ONEMAP_WORKERS, 2)", min=1)] = None,
 ) -> None:
     """Set up the database, load the sample city, and serve it."""
     settings = _settings()
@@ -253,7 +262,7 @@ def demo(
                        ("/collections", "collections"), ("/api-docs", "interactive API docs")]:
         typer.echo(f"  {base}{path:<14} {what}")
     typer.echo("Stop with Ctrl-C; stop the database with `onemap db stop`.\n")
-    _serve(settings, host=host, port=port, workers=None)
+    _serve(settings, host=host, port=port, workers=workers)
 
 
 @app.command("import", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
@@ -286,7 +295,10 @@ def token_create(
         conn = await connect(url)
         try:
             pid = await create_principal(conn, name=name, kind="system", roles=_split(role), grants=_split(grant))
-            return await issue_api_key(conn, principal_id=pid, label=label)
+            key = await issue_api_key(conn, principal_id=pid, label=label)
+            await record(conn, "admin.key_created", detail={"principal": name, "key": key.split("_")[1],
+                                                            "roles": _split(role), "grants": _split(grant)})
+            return key
         finally:
             await conn.close()
 
@@ -301,17 +313,21 @@ def user_create(
     grant: Annotated[list[str], typer.Option(help="Layer id or pattern")] = [],  # noqa: B006
     display_name: Annotated[str | None, typer.Option(help="Name shown in the map")] = None,
 ) -> None:
-    """Create or update a person's sign-in account."""
+    """Create or update a person's sign-in account (the password must pass the policy)."""
     from layers.principals import create_principal
 
+    checked_password(name, password)
     settings = _settings()
     url = _run(lambda: _resolve(settings))
 
     async def go() -> int:
         conn = await connect(url)
         try:
-            return await create_principal(conn, name=name, kind="user", roles=_split(role), grants=_split(grant),
-                                          password=password, display_name=display_name)
+            pid = await create_principal(conn, name=name, kind="user", roles=_split(role), grants=_split(grant),
+                                         password=password, display_name=display_name)
+            await record(conn, "admin.user_saved", detail={"principal": name, "roles": _split(role),
+                                                           "grants": _split(grant)})
+            return pid
         finally:
             await conn.close()
 

@@ -7,6 +7,7 @@ gets the id and a safe message.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -18,6 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from api.audit import note_event
+from layers.db import DATABASE_OUTAGE_ERRORS
 from layers.errors import LayerError, ValidationFailed
 from spatial.errors import SpatialError
 
@@ -25,6 +28,12 @@ log = logging.getLogger("onemap.api")
 PROBLEM_TYPE = "application/problem+json"
 BEARER_CHALLENGE = "Bearer"
 BASIC_CHALLENGE = 'Basic realm="One Map", charset="UTF-8"'
+
+
+def note_refusal(request: Request, status: int, detail: str, *, layer: str | None = None) -> None:
+    """Audit an access refusal (401, 403, or 404 for a layer the caller may not see)."""
+    note_event(getattr(request.app.state, "ctx", None), request, kind="auth.refused", status=status, layer=layer,
+               detail={"reason": detail[:300], "method": request.method})
 
 
 class ApiError(Exception):
@@ -152,8 +161,33 @@ def problem_response(
     return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_TYPE, headers=headers)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Map every error family (api, layers, spatial, validation, HTTP, database, unexpected) to problem+json."""
+def install_error_handlers(app: FastAPI, *, retry_after_s: int = 2) -> None:
+    """Map every error family (api, layers, spatial, validation, HTTP, database, unexpected) to problem+json.
+
+    ``retry_after_s`` is the ``Retry-After`` of the 503 answered while the database is away.
+    """
+
+    quiet = {"until": 0.0, "unlogged": 0}
+
+    async def _outage(request: Request, exc: Exception) -> Response:
+        # A restart or outage of the database, not a bug: 503 with Retry-After, and (unlike the
+        # catch-all below, which Starlette re-raises) the keep-alive connection stays open.
+        # One log line per second at most: an outage under load would otherwise flood the log.
+        now = time.monotonic()
+        if now < quiet["until"]:
+            quiet["unlogged"] += 1
+        else:
+            log.warning("database unavailable on %s %s: %s (and %d more 503s)", request.method,
+                        request.url.path, exc.__class__.__name__, quiet["unlogged"])
+            quiet["until"], quiet["unlogged"] = now + 1.0, 0
+        return problem_response(request, status=503, type_slug="database-unavailable",
+                                title="The database is not reachable",
+                                detail="the database is restarting or unreachable; try again shortly",
+                                headers={"Retry-After": str(retry_after_s)})
+
+    for outage in DATABASE_OUTAGE_ERRORS:
+        app.add_exception_handler(outage, _outage)
+
     @app.exception_handler(ValidationFailed)
     async def _validation(request: Request, exc: ValidationFailed) -> Response:
         return problem_response(
@@ -163,6 +197,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LayerError)
     async def _layer(request: Request, exc: LayerError) -> Response:
+        if getattr(exc, "hidden_layer", None):
+            note_refusal(request, 404, str(exc), layer=exc.hidden_layer)  # type: ignore[attr-defined]
         if exc.status >= 500:
             log.error("layer error on %s: %s", request.url.path, exc)
         # parameter/links/limit/maximum: optional members of some LayerError subclasses.
@@ -179,6 +215,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> Response:
+        if exc.status in (401, 403):
+            note_refusal(request, exc.status, exc.detail)
         headers = dict(exc.headers)
         if isinstance(exc, NotAuthenticated):
             headers["WWW-Authenticate"] = challenges(

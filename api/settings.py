@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from layers.query.limits import DEFAULT_MAX_CHARS, DEFAULT_MAX_DEPTH, DEFAULT_MAX_TERMS, DEPTH_CEILING, FilterLimits
-from layers.settings import DatabaseSettings
+from layers.settings import AuditSettings, DatabaseSettings
 from tiles.settings import TileSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,9 +29,14 @@ class ApiSettings(BaseSettings):
         sign_in_max_failures: Failed password checks (sign-in form and HTTP Basic alike) within
             ``sign_in_failure_window_minutes`` that lock a name; 0 turns lock-out off.
         sign_in_failure_window_minutes: The window those failures are counted in.
-        sign_in_lockout_minutes: How long a locked name is refused, even with the right password.
+        sign_in_lockout_minutes: How long a first lock lasts; each further lock without a successful
+            sign-in in between lasts twice as long, up to ``sign_in_max_lockout_minutes``.
+        sign_in_max_lockout_minutes: The longest lock the backoff reaches.
+        password_min_length: The shortest password ``onemap user create``/``password`` accept.
         basic_auth_cache_seconds: How long a verified HTTP Basic name and password skips Argon2
             (QGIS sends them with every page and tile); 0 verifies every request.
+        workers: Worker processes ``onemap serve`` and ``onemap demo`` run under uvicorn's
+            supervisor, which replaces a worker that dies (a crash in a native library).
         filter_max_chars / filter_max_depth / filter_max_terms: Bounds on a CQL2 filter (items,
             tiles), checked before it is parsed; see :class:`layers.query.limits.FilterLimits`.
             Depth is capped at 128: the parser overflows its stack near 1,500 levels.
@@ -41,7 +47,7 @@ class ApiSettings(BaseSettings):
     env: Literal["dev", "test", "prod"] = "dev"
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 1
+    workers: Annotated[int, Field(ge=1, le=64)] = 2
     public_url: str | None = None
     secret_key: SecretStr | None = None
     token_ttl_minutes: int = 480
@@ -56,6 +62,8 @@ class ApiSettings(BaseSettings):
     sign_in_failure_window_minutes: Annotated[int, Field(ge=1)] = 15
     sign_in_lockout_minutes: Annotated[int, Field(ge=1)] = 15
     basic_auth_cache_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
+    sign_in_max_lockout_minutes: Annotated[int, Field(ge=1)] = 24 * 60
+    password_min_length: Annotated[int, Field(ge=8, le=128)] = 12
     filter_max_chars: Annotated[int, Field(ge=100, le=1_000_000)] = DEFAULT_MAX_CHARS
     filter_max_depth: Annotated[int, Field(ge=4, le=DEPTH_CEILING)] = DEFAULT_MAX_DEPTH
     filter_max_terms: Annotated[int, Field(ge=10, le=50_000)] = DEFAULT_MAX_TERMS
@@ -74,17 +82,28 @@ class ApiSettings(BaseSettings):
         return FilterLimits(self.filter_max_chars, self.filter_max_depth, self.filter_max_terms)
 
     def signing_key(self, var_dir: Path) -> str:
-        """The JWT key: configured, or (dev/test) a random one kept in ``var/secret_key``."""
+        """The JWT key: configured, or (dev/test) a random one kept in ``var/secret_key``.
+
+        Several workers start at once and must agree on the key (a token signed by one is checked
+        by another), so the file is created whole and exactly once: written under a private name,
+        then linked into place, which fails if another worker got there first; then read back.
+        """
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
         path = var_dir / "secret_key"
-        if path.exists():
-            return path.read_text().strip()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
-        return key
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            draft = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass  # another worker's key won; use it
+            finally:
+                draft.unlink()
+        return path.read_text().strip()
 
 
 @dataclass
@@ -94,8 +113,9 @@ class Settings:
     db: DatabaseSettings = field(default_factory=DatabaseSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     tiles: TileSettings = field(default_factory=TileSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
 
 
 def load_settings() -> Settings:
     """Settings from the environment (``ONEMAP_*``), one class per package."""
-    return Settings(db=DatabaseSettings(), api=ApiSettings(), tiles=TileSettings())
+    return Settings(db=DatabaseSettings(), api=ApiSettings(), tiles=TileSettings(), audit=AuditSettings())

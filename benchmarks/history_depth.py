@@ -102,6 +102,7 @@ def as_of_predicate() -> str:
 
 
 def script(template: str, n: int, fid0: int) -> str:
+    """A pgbench script issuing ``template`` for ``n`` features starting at ``fid0``."""
     return template.format(
         xmin=XMIN, ymin=YMIN, dx=XMAX - XMIN - BOX_DEG, dy=YMAX - YMIN - BOX_DEG, box=BOX_DEG, n=n, fid0=fid0,
         as_of=as_of_predicate(), as_of_at=AS_OF_AT,
@@ -127,6 +128,7 @@ def _buildings(n: int, rng: random.Random, revision: int) -> list[tuple[object, 
 
 
 def pgbench(url: str, script: str, *, seconds: int, clients: int) -> Result:
+    """Run pgbench with ``script`` against ``url`` and parse its throughput and latency."""
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
         f.write(script)
         path = f.name
@@ -196,6 +198,7 @@ async def _stats(url: str) -> tuple[int, int, str, str]:
 
 
 def main() -> None:
+    """Measure current and as-of reads as history deepens, and print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=200_000, help="features (default 200,000)")
     parser.add_argument("--depth", type=int, default=10, help="versions per feature after deepening")

@@ -96,6 +96,7 @@ def _import(
 
 
 def main() -> None:
+    """Time One Map's import of a delivery against ogr2ogr into the same PostGIS, and print the ratio."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--work", type=Path, default=ROOT / "benchmarks" / ".work")

@@ -34,6 +34,7 @@ WRK_TIMEOUT = "60s"
 
 
 def ensure_wrk() -> str:
+    """The path of wrk, installed from Debian's packages when missing."""
     found = shutil.which("wrk")
     if found:
         return found
@@ -46,6 +47,7 @@ def ensure_wrk() -> str:
 
 
 def lua_script(path_template: str, ctx: BenchContext, *, tile_zoom: int | None = None) -> str:
+    """A wrk Lua script requesting ``path_template`` filled with random boxes, ids or tiles from ``ctx``."""
     xmin, ymin, xmax, ymax = CITY_BBOX_4490
     dx, dy = ctx.box_deg
     z = ctx.tile_zoom if tile_zoom is None else tile_zoom
@@ -92,6 +94,7 @@ def run_wrk(
     base_url: str, path_template: str, ctx: BenchContext, *, duration_s: int, concurrency: int,
     tile_zoom: int | None = None,
 ) -> Result:
+    """Load ``base_url`` with wrk for ``duration_s`` at ``concurrency`` and return the measured result."""
     wrk = ensure_wrk()
     WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", dir=WORK, delete=False) as f:
@@ -134,6 +137,7 @@ def run_wrk(
 
 
 def run_pgbench(database_url: str, script: str, *, duration_s: int, concurrency: int) -> Result:
+    """Run the raw-SQL floor: pgbench with ``script`` at the same duration and concurrency."""
     pgbench = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
     WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=WORK) as tmp:

@@ -67,6 +67,7 @@ def _serve(cmd: list[str], env: dict[str, str], ready_url: str, log_name: str) -
 def onemap_server(
     database_url: str, *, port: int, workers: int, secret: str, extra_env: dict[str, str] | None = None
 ) -> Iterator[str]:
+    """Run One Map with uvicorn on ``port`` for the duration of the context; yields its base URL."""
     env = {
         **os.environ,
         "ONEMAP_DATABASE_URL": database_url,
@@ -98,6 +99,7 @@ def onemap_server(
 
 @contextmanager
 def tipg_server(database_url: str, *, port: int, workers: int) -> Iterator[str]:
+    """Run tipg (installed by the benchmark) on the same database; yields its base URL."""
     python = ensure_tipg()
     env = {
         **os.environ,

@@ -33,6 +33,7 @@ TARGETS = ("onemap", "tipg", "floor")
 
 
 def database_url(explicit: str | None) -> str:
+    """The database to benchmark: ``explicit``, else a private cluster under benchmarks/.work."""
     if explicit:
         return explicit
     cluster = PrivateCluster(WORK / "pg")
@@ -43,6 +44,7 @@ def database_url(explicit: str | None) -> str:
 
 
 async def prepare(url: str, size: int) -> BenchContext:
+    """Load ``size`` synthetic buildings (once) and gather the ids, boxes and tiles the workloads ask for."""
     await migrate(url)
     conn = await connect(url)
     try:
@@ -95,18 +97,21 @@ def wait_until_idle(url: str, *, timeout_s: float = 300.0) -> None:
 
 
 def fmt(r: loadgen.Result | None) -> str:
+    """One result as a table row (req/s, p50, p99)."""
     if r is None:
         return f"{'–':>9} {'–':>8} {'–':>8}"
     return f"{r.rps:9.1f} {r.p50_ms:8.2f} {r.p99_ms:8.2f}"
 
 
 def ratio(a: loadgen.Result | None, b: loadgen.Result | None) -> str:
+    """Throughput of ``a`` divided by ``b``, or a dash when either is missing."""
     if a is None or b is None or not b.rps:
         return "   –"
     return f"{a.rps / b.rps:5.2f}"
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the chosen workloads against One Map, tipg and the SQL floor, and print the ratios."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--size", type=int, default=1_000_000, help="buildings to load (full size 1,000,000)")
     ap.add_argument("--duration", type=int, default=30, help="seconds per workload and target")

@@ -65,6 +65,7 @@ def footprints(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 async def ensure_layer(conn: asyncpg.Connection) -> Layer:
+    """The synthetic buildings layer, registered on first use."""
     registry = await Registry.load(conn)
     found = registry.find(BENCH_LAYER)
     if found is not None:
@@ -73,6 +74,7 @@ async def ensure_layer(conn: asyncpg.Connection) -> Layer:
 
 
 async def current_count(conn: asyncpg.Connection, layer: Layer) -> int:
+    """How many current features the synthetic layer holds."""
     count: int = await conn.fetchval(f"SELECT count(*) FROM {layer.table} WHERE valid_to IS NULL")  # noqa: S608
     return count
 

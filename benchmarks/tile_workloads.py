@@ -59,6 +59,7 @@ def _fetch(url: str) -> int:
 
 
 def warm(z: int) -> Callable[[str, BenchContext], None]:
+    """A warm-up step that requests every city tile of zoom ``z`` once (so they are cached) and records their sizes."""
     def run(base: str, ctx: BenchContext) -> None:
         rng = tile_range(WEB_MERCATOR_QUAD, CITY_BBOX_4490, z)
         assert rng is not None

@@ -71,6 +71,7 @@ WORKLOADS: dict[str, Workload] = {}
 
 
 def register(workload: Workload) -> Workload:
+    """Add ``workload`` to the table ``benchmarks.run`` chooses from, by name."""
     WORKLOADS[workload.name] = workload
     return workload
 

@@ -12,6 +12,7 @@ import datetime as dt
 
 import asyncpg
 
+from ingest.decoding import UndecodableText
 from ingest.delivery import Delivery
 from ingest.report import Report
 from ingest.request import Request
@@ -34,7 +35,7 @@ async def run_delivery(conn: asyncpg.Connection, request: Request) -> Report:
     try:
         delivery.plan()
     except (LayerError, SpatialError) as exc:
-        report.error = str(exc)
+        _record_error(report, exc)
         report.decision = "the delivery could not be read or mapped; nothing was written"
         report.finished_at = dt.datetime.now(dt.UTC)
         return report
@@ -73,13 +74,20 @@ async def run_delivery(conn: asyncpg.Connection, request: Request) -> Report:
         report.changeset_id = None if report.status != "imported" else report.changeset_id
     except (LayerError, SpatialError) as exc:
         report.status = "failed"
-        report.error = str(exc)
+        _record_error(report, exc)
         report.decision = "the import stopped with an error and was rolled back; nothing was written"
     finally:
         report.finished_at = dt.datetime.now(dt.UTC)
         delivery.progress.close()
         delivery.progress.phase(f"done: {report.status}")
     return report
+
+
+def _record_error(report: Report, exc: LayerError | SpatialError) -> None:
+    """Put the error in the report, with where it is when it is one place (an undecodable cell)."""
+    report.error = str(exc)
+    if isinstance(exc, UndecodableText):
+        report.problem = exc.problem.as_dict()
 
 
 async def _session_settings(conn: asyncpg.Connection) -> None:

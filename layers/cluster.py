@@ -221,8 +221,11 @@ class PrivateCluster:
         return result
 
     # -- lifecycle ---------------------------------------------------------------
-    def init(self) -> bool:
-        """Create the cluster if absent. Returns True when it was created now."""
+    def init(self, *, port: int | None = None) -> bool:
+        """Create the cluster if absent, on ``port`` (default: the first free one from 55432).
+
+        Returns True when it was created now.
+        """
         state = self.status()
         if state == "half-initialised":
             raise ClusterError(
@@ -249,7 +252,7 @@ class PrivateCluster:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             raise ClusterError(f"initdb failed: {(result.stderr or result.stdout).strip()[-800:]}")
         self._write_conf()
-        self._save_state(port=find_free_port(DEFAULT_PORT))
+        self._save_state(port=port or find_free_port(DEFAULT_PORT))
         return True
 
     def _write_conf(self) -> None:
@@ -320,6 +323,18 @@ class PrivateCluster:
             return False
         self._pg_ctl(["stop", "-D", str(self.data_dir), "-m", mode, "-w"])
         return True
+
+    def restart(self, *, mode: str = "fast", timeout_s: float = 60.0) -> None:
+        """``pg_ctl restart``: sessions are ended (``fast``: AdminShutdown) and the server comes back.
+
+        The server keeps the port it was started with (pg_ctl reuses ``postmaster.opts``); ``-l``
+        is given again so the server's output never goes to our pipe, which would never close.
+        """
+        self._pg_ctl(
+            ["restart", "-D", str(self.data_dir), "-m", mode, "-l", str(self.log_file), "-w",
+             "-t", str(int(timeout_s))]
+        )
+        self._wait_ready(self.port, timeout_s)
 
     def ensure_database(self, name: str = DATABASE) -> None:
         """Create ``name`` if it does not exist (uses psql from the same install)."""

@@ -8,16 +8,45 @@ statement compile per request, which shows at item-by-id rates.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import logging
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from contextlib import asynccontextmanager
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
 
 import asyncpg
 import orjson
+from asyncpg.exceptions import AdminShutdownError, CannotConnectNowError, CrashShutdownError, TooManyConnectionsError
 
 from layers.cluster import PrivateCluster, private_cluster
 from layers.errors import DatabaseUnavailable
 from layers.settings import DatabaseSettings
+
+log = logging.getLogger("onemap.db")
+T = TypeVar("T")
+
+# What a query or a checkout raises while the server restarts, shuts down or cannot be reached.
+# The API answers these with 503 and Retry-After (api/errors.py); none of them is a bug of ours.
+DATABASE_OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+    DatabaseUnavailable,
+    asyncpg.PostgresConnectionError,  # 08xxx, including "connection was closed in the middle of operation"
+    AdminShutdownError,  # 57P01: pg_ctl stop/restart -m fast terminated the session
+    CrashShutdownError,  # 57P02
+    CannotConnectNowError,  # 57P03: the server is starting up or shutting down
+    TooManyConnectionsError,  # 53300
+    ConnectionError,  # a reset or refused socket asyncpg did not wrap
+)
+# After one of these the connection cannot be trusted: the server may have sent FATAL and not yet
+# closed the socket, leaving the protocol waiting for a ReadyForQuery that never comes. Handed to
+# the next request it fails with "InternalClientError: cannot switch to state 12; another operation
+# (2) is in progress", so the pool terminates it instead (see :class:`OneMapPool`).
+_UNREACHABLE = (TimeoutError, OSError, CannotConnectNowError, AdminShutdownError, TooManyConnectionsError,
+                asyncpg.PostgresConnectionError)
+_CONNECTION_SUSPECT: tuple[type[BaseException], ...] = (
+    *DATABASE_OUTAGE_ERRORS, asyncpg.InternalClientError, OSError,
+)
 
 
 def resolve_database_url(settings: DatabaseSettings) -> str:
@@ -63,6 +92,11 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+def is_connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` leaves the connection it came from unusable (discard it, never reuse it)."""
+    return isinstance(exc, _CONNECTION_SUSPECT)
+
+
 async def connect(url: str, *, timeout_s: float = 10.0) -> asyncpg.Connection:
     """One connection with One Map's codecs, or :class:`DatabaseUnavailable` with the fix."""
     try:
@@ -83,26 +117,133 @@ async def _reset_connection(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
-async def create_pool(url: str, settings: DatabaseSettings, *, timeout_s: float = 10.0) -> asyncpg.Pool:
-    """The process's pool. Statements are capped by ``statement_timeout_ms``."""
+def _lost_under_us(conn: Any, exc: BaseException) -> bool:
+    """Whether ``exc``, raised in a checkout of ``conn``, says the session is gone."""
+    if isinstance(exc, asyncpg.InterfaceError):
+        try:
+            conn.is_closed()
+        except asyncpg.InterfaceError:
+            return True  # detached: asyncpg returned it to the pool when the socket closed
+        return conn.is_closed()  # type: ignore[no-any-return]
+    return is_connection_lost(exc)
+
+
+class _Checkout:
+    """``pool.acquire()`` that terminates the connection when its block failed with a lost connection.
+
+    asyncpg's pool resets a released connection with our cheap :func:`_reset_connection`, which
+    cannot see that the server already sent FATAL (restart, shutdown) on it; without this the
+    dead connection would go back to the pool and fail the next request that takes it.
+    """
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        return await self._inner.__aenter__()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        conn = self._inner.connection
+        lost = exc is not None and conn is not None and _lost_under_us(conn, exc)
+        if lost:
+            # InterfaceError: the socket closed first and asyncpg has already handed the holder back.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()  # the holder goes back to the pool empty and reconnects on next use
+        await self._inner.__aexit__(exc_type, exc, tb)
+        if lost and not isinstance(exc, DATABASE_OUTAGE_ERRORS):
+            # asyncpg's words for a session the server ended under us: InternalClientError "cannot
+            # switch to state 12; another operation (2) is in progress" (FATAL read while the
+            # connection was idle in the pool, socket not yet seen closed), or InterfaceError
+            # "connection has been released back to the pool" (closed between two queries).
+            # It is the outage, not our bug: say so (503), with asyncpg's words in the log.
+            log.warning("discarded a pooled connection the server had ended: %s", exc)
+            raise DatabaseUnavailable("the database connection was lost") from exc
+
+    def __await__(self) -> Generator[Any, None, asyncpg.Connection]:
+        return self._inner.__await__()  # type: ignore[no-any-return]
+
+
+class OneMapPool(asyncpg.Pool):  # type: ignore[misc]
+    """asyncpg's pool, whose checkouts discard connections a server restart has broken."""
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        """A checkout (``async with pool.acquire() as conn``), as asyncpg's, see :class:`_Checkout`."""
+        return _Checkout(super().acquire(timeout=timeout))
+
+
+async def _pool_connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+    """asyncpg's connect for the pool, raising :class:`DatabaseUnavailable` when the server is away.
+
+    The cause (refused, shutting down, timed out) stays in ``__cause__`` for the log; the message
+    names no host, so the API can show it.
+    """
     try:
-        pool = await asyncpg.create_pool(
-            url,
-            min_size=settings.pool_min_size,
-            max_size=settings.pool_max_size,
-            init=_init_connection,
-            reset=_reset_connection,
-            timeout=timeout_s,
-            server_settings={
-                "statement_timeout": str(settings.statement_timeout_ms),
-                "application_name": "onemap",
-                "jit": "off",
-            },
-        )
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        raise DatabaseUnavailable(_explain_connect_error(url, exc)) from exc
-    assert pool is not None
+        return await asyncpg.connect(*args, **kwargs)
+    except _UNREACHABLE as exc:
+        raise DatabaseUnavailable(f"cannot connect to the database ({exc.__class__.__name__})") from exc
+
+
+async def create_pool(url: str, settings: DatabaseSettings, *, timeout_s: float = 10.0) -> asyncpg.Pool:
+    """The process's pool. Statements are capped by ``statement_timeout_ms``.
+
+    Connections a server restart broke are discarded at release (:class:`OneMapPool`), and new
+    ones are opened on demand, so the pool recovers by itself as soon as the server is back.
+    """
+    pool = OneMapPool(
+        url,
+        connect=_pool_connect,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        setup=None,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        init=_init_connection,
+        reset=_reset_connection,
+        timeout=timeout_s,
+        server_settings={
+            "statement_timeout": str(settings.statement_timeout_ms),
+            "application_name": "onemap",
+            "jit": "off",
+        },
+    )
+    try:
+        await pool
+    except (DatabaseUnavailable, TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        pool.terminate()
+        cause = exc.__cause__ if isinstance(exc, DatabaseUnavailable) and exc.__cause__ else exc
+        raise DatabaseUnavailable(_explain_connect_error(url, cause)) from cause
     return pool
+
+
+async def when_up(step: Callable[[], Awaitable[T]], *, wait_s: float = math.inf, what: str = "database") -> T:
+    """Run ``step``, again and again while the database is unreachable (a worker started mid-outage).
+
+    A supervisor replaces a crashed worker at once; if the database is down then, the replacement
+    waits here (not serving, so the other workers take the traffic) instead of failing its start-up,
+    which would make uvicorn stop the whole service. Errors that do not fix themselves (a wrong
+    URL, database or password) are raised at once; ``wait_s`` bounds the wait.
+    """
+    deadline = asyncio.get_running_loop().time() + wait_s
+    delay = 0.25
+    while True:
+        try:
+            return await step()
+        except DATABASE_OUTAGE_ERRORS as exc:
+            cause = exc.__cause__ if isinstance(exc, DatabaseUnavailable) else exc
+            if not isinstance(cause, _UNREACHABLE + DATABASE_OUTAGE_ERRORS[1:]):
+                raise
+            if asyncio.get_running_loop().time() + delay > deadline:
+                raise
+            log.warning("%s: database not reachable (%s); retrying in %.2f s", what, cause.__class__.__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def _explain_connect_error(url: str, exc: BaseException) -> str:
@@ -134,3 +275,9 @@ async def connection(url: str) -> AsyncIterator[asyncpg.Connection]:
 async def fetch_scalar(conn: asyncpg.Connection, sql: str, *args: Any) -> Any:
     """The first column of the first row of ``sql`` (None if no row)."""
     return await conn.fetchval(sql, *args)
+
+
+async def postgis_version(conn: asyncpg.Connection) -> str | None:
+    """The installed PostGIS extension's version, or None when it is missing (the health check)."""
+    version: str | None = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
+    return version

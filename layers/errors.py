@@ -78,6 +78,19 @@ class VersionConflict(LayerError):
     title = "The feature has changed since you read it"
 
 
+class OvertakenByNewerWrite(LayerError):
+    """Our transaction began before the version it must replace was written (a concurrent edit).
+
+    Its ``now()`` (valid and transaction time by default) would end that version before it
+    began, so the whole transaction must run again; :func:`layers.versioning.in_own_transaction`
+    does that. The API answers 409 only if the feature stays that busy through every retry.
+    """
+
+    status = 409
+    type_slug = "concurrent-edits"
+    title = "The feature is being edited by others; try again"
+
+
 class InvalidValidTime(LayerError):
     """A write would end or start a version before its predecessor began; the API answers 409."""
     status = 409

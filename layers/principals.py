@@ -107,6 +107,15 @@ async def create_principal(
     return pid
 
 
+async def set_password(conn: asyncpg.Connection, *, name: str, password: str) -> bool:
+    """Set a user's password (Argon2); returns whether the user exists. Check the policy first."""
+    done = await conn.execute(
+        "UPDATE onemap.principals SET password_hash = $2 WHERE name = $1 AND kind = 'user'",
+        name, _hasher.hash(password),
+    )
+    return str(done).endswith(" 1")
+
+
 async def issue_api_key(
     conn: asyncpg.Connection, *, principal_id: int, label: str | None = None,
     expires_at: dt.datetime | None = None,
@@ -171,11 +180,18 @@ class PasswordAccount:
 
 @dataclass(frozen=True, slots=True)
 class LockoutPolicy:
-    """``failures`` failed checks within ``window`` lock a name for ``lock``; 0 failures: never."""
+    """``failures`` failed checks within ``window`` lock a name; 0 failures: never.
+
+    The first lock lasts ``lock``; each further lock without a successful sign-in in between
+    lasts twice the one before (growing backoff), up to ``max_lock``. The count of locks is
+    forgotten ``backoff_reset`` after the last lock ended.
+    """
 
     failures: int
     window: dt.timedelta
     lock: dt.timedelta
+    max_lock: dt.timedelta = dt.timedelta(hours=24)
+    backoff_reset: dt.timedelta = dt.timedelta(hours=24)
 
 
 async def password_account(conn: asyncpg.Connection, name: str) -> PasswordAccount:
@@ -224,20 +240,22 @@ async def record_failed_sign_in(
             INSERT INTO onemap.sign_in_failures AS f (name, failures) VALUES ($1, ARRAY[now()])
             ON CONFLICT (name) DO UPDATE SET failures = ARRAY(
               SELECT t FROM unnest(f.failures || now()) t WHERE t > now() - $2::interval ORDER BY t)
-            RETURNING CASE WHEN cardinality(failures) >= $3 THEN now() + $4::interval END
+            RETURNING CASE WHEN cardinality(failures) >= $3
+                           THEN now() + least($4::interval * (2 ^ least(f.locks, 30)), $5::interval) END
             """,
-            name, policy.window, policy.failures, policy.lock,
+            name, policy.window, policy.failures, policy.lock, policy.max_lock,
         )
         if locked is not None:
             await conn.execute(
-                "UPDATE onemap.sign_in_failures SET locked_until = $2, failures = '{}' WHERE name = $1",
+                "UPDATE onemap.sign_in_failures SET locked_until = $2, failures = '{}', locks = locks + 1 "
+                "WHERE name = $1",
                 name, locked,
             )
-        # Names nobody uses (typos, guesses) would otherwise pile up.
+        # Names nobody uses (typos, guesses) would otherwise pile up; a lock count decays after a quiet day.
         await conn.execute(
-            "DELETE FROM onemap.sign_in_failures WHERE coalesce(locked_until, '-infinity') < now() "
+            "DELETE FROM onemap.sign_in_failures WHERE coalesce(locked_until, '-infinity') < now() - $2::interval "
             "AND coalesce(failures[cardinality(failures)], '-infinity') < now() - $1::interval",
-            policy.window,
+            policy.window, policy.backoff_reset,
         )
     return locked
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import Annotated
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,6 +19,9 @@ class DatabaseSettings(BaseSettings):
         var_dir: Folder for the private cluster, logs and caches.
         pool_min_size / pool_max_size: asyncpg pool bounds per process.
         statement_timeout_ms: Server-side limit for any one statement from the API.
+        startup_wait_s: How long a starting API worker waits for an unreachable database (a worker
+            the supervisor replaces during an outage) before giving up; ``inf`` waits for good.
+        retry_after_s: The ``Retry-After`` of the 503 the API answers while the database is away.
     """
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
@@ -25,3 +31,28 @@ class DatabaseSettings(BaseSettings):
     pool_min_size: int = 2
     pool_max_size: int = 16
     statement_timeout_ms: int = 30_000
+    startup_wait_s: Annotated[float, Field(gt=0)] = math.inf
+    retry_after_s: Annotated[int, Field(ge=1, le=3600)] = 2
+
+
+class AuditSettings(BaseSettings):
+    """The access audit log (env prefix ``ONEMAP_AUDIT_``).
+
+    Attributes:
+        retention_days: How long ``onemap audit purge`` keeps events (China's Cybersecurity Law,
+            art. 21, asks for at least six months of network logs).
+        flush_seconds: The API writes queued events at least this often.
+        batch_rows: ...or as soon as this many are queued.
+        buffer_rows: At most this many events wait in one process; beyond that new events are
+            dropped and counted, and the count is written as an ``audit.dropped`` event.
+        key_use_period_seconds: An API key's use is logged on its first request in each such
+            period (per process); reads of non-public layers are logged on every request anyway.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ONEMAP_AUDIT_", extra="ignore")
+
+    retention_days: int = Field(default=180, ge=1)
+    flush_seconds: float = Field(default=1.0, gt=0, le=60)
+    batch_rows: int = Field(default=500, ge=1)
+    buffer_rows: int = Field(default=10_000, ge=100)
+    key_use_period_seconds: int = Field(default=3600, ge=0)

@@ -16,14 +16,22 @@ physically deleted: retiring sets ``valid_to``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import asyncpg
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from layers.errors import FeatureNotFound, FeatureRetired, FieldError, ValidationFailed, VersionConflict
+from layers.errors import (
+    FeatureNotFound,
+    FeatureRetired,
+    FieldError,
+    OvertakenByNewerWrite,
+    ValidationFailed,
+    VersionConflict,
+)
 from layers.lifecycle import EDITS_CHANNEL, Written, after_write, close_versions, insert_versions
 from layers.model import Layer
 from layers.schema import validate_properties
@@ -31,9 +39,13 @@ from layers.sql import quote_ident
 from spatial.geometry import check_geometry
 
 __all__ = [
-    "EDITS_CHANNEL", "ChangeSource", "FeatureIn", "Op", "VersionRef", "insert_feature", "open_changeset",
-    "prepare", "replace_feature", "retire_feature", "update_feature",
+    "EDITS_CHANNEL", "ChangeSource", "FeatureIn", "Op", "VersionRef", "in_own_transaction", "insert_feature",
+    "open_changeset", "prepare", "replace_feature", "retire_feature", "update_feature",
 ]
+T = TypeVar("T")
+# A writer can be overtaken once per concurrent writer that started after it; beyond this the
+# feature is too busy to edit and the caller hears so (409) rather than waiting without end.
+MAX_ATTEMPTS = 64
 ChangeSource = Literal["api", "import", "sample", "admin", "test"]
 Op = Literal["insert", "replace", "update", "retire"]
 
@@ -63,6 +75,7 @@ class _CurrentVersion:
     version: int
     valid_from: dt.datetime
     valid_to: dt.datetime | None
+    written_after_we_began: bool = False  # by a transaction that started after ours
 
 
 async def open_changeset(
@@ -154,21 +167,49 @@ async def insert_feature(
     return _ref(written, 1)
 
 
+_LOCK_NEWEST = (
+    "SELECT version, valid_from, valid_to, recorded_at > now() AS after_us FROM {table} "
+    "WHERE fid = $1 ORDER BY version DESC LIMIT 1 FOR UPDATE"
+)
+
+
 async def _lock_latest(conn: asyncpg.Connection, layer: Layer, fid: int) -> _CurrentVersion:
-    row = await conn.fetchrow(
-        f"SELECT version, valid_from, valid_to FROM {layer.table} "  # noqa: S608
-        "WHERE fid = $1 ORDER BY version DESC LIMIT 1 FOR UPDATE",
-        fid,
-    )
-    if row is None:
-        raise FeatureNotFound(f"feature {fid} does not exist in {layer.id}")
-    return _CurrentVersion(row["version"], row["valid_from"], row["valid_to"])
+    """Lock the feature's newest version, following writes that commit while we wait for the lock.
+
+    A writer that waited for the row lock gets the row back as the winner left it: closed. The
+    winner's new version was not in that statement's snapshot, so the closed row looks retired
+    when it was only superseded. Under READ COMMITTED each statement takes a new snapshot, so
+    asking again finds the newer version; only when the same closed version is still the newest
+    is the feature retired. Each round either returns or finds a strictly newer version.
+
+    Raises:
+        FeatureNotFound: the feature has no version at all.
+    """
+    sql = _LOCK_NEWEST.format(table=layer.table)
+    seen: int | None = None
+    while True:
+        row = await conn.fetchrow(sql, fid)
+        if row is None:
+            raise FeatureNotFound(f"feature {fid} does not exist in {layer.id}")
+        current = _CurrentVersion(row["version"], row["valid_from"], row["valid_to"], row["after_us"])
+        if current.valid_to is None or current.version == seen:
+            return current
+        seen = current.version
 
 
 async def _lock_open(
     conn: asyncpg.Connection, layer: Layer, fid: int, expected_version: int | None
 ) -> _CurrentVersion:
-    """Lock the feature's latest version and check it may be edited: it is open and as the editor read it."""
+    """Lock the feature's latest version and check it may be edited: it is open and as the editor read it.
+
+    Raises:
+        FeatureNotFound: no such feature.
+        FeatureRetired: its newest version is closed and nothing newer exists (410).
+        VersionConflict: ``expected_version`` is given and another version is current (412),
+            including when a concurrent writer replaced it while we waited for the lock.
+        OvertakenByNewerWrite: the current version was written by a transaction that began after
+            ours, so our ``now()`` predates it; run the transaction again (:func:`in_own_transaction`).
+    """
     current = await _lock_latest(conn, layer, fid)
     if current.valid_to is not None:
         raise FeatureRetired(f"feature {fid} in {layer.id} was retired at {current.valid_to.isoformat()}")
@@ -176,14 +217,41 @@ async def _lock_open(
         raise VersionConflict(
             f"feature {fid} is at version {current.version}, not {expected_version}; read it again"
         )
+    if current.written_after_we_began:
+        raise OvertakenByNewerWrite(f"feature {fid} in {layer.id} changed while this edit waited; try again")
     return current
 
 
+async def in_own_transaction(conn: asyncpg.Connection, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Run ``work(conn)`` in a transaction of its own, again from the start when it was overtaken.
+
+    An edit that waited for a feature's lock while a writer that began later committed first
+    would close that writer's version at an earlier ``now()`` than it began. Only a new
+    transaction has a later ``now()``, so the edit (changeset included) is rolled back and redone.
+
+    Args:
+        conn: A connection with no transaction open (a savepoint would keep the old ``now()``).
+        work: The whole edit; it may run more than once, so it must only touch the database.
+
+    Raises:
+        OvertakenByNewerWrite: still overtaken after :data:`MAX_ATTEMPTS` attempts (409).
+    """
+    assert not conn.is_in_transaction(), "in_own_transaction needs a connection outside any transaction"
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            async with conn.transaction():
+                return await work(conn)
+        except OvertakenByNewerWrite:
+            if attempt == MAX_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
 async def _new_version(
-    conn: asyncpg.Connection, *, layer: Layer, fid: int, wkb: bytes, props: dict[str, Any], changeset_id: int,
-    valid_from: dt.datetime | None, expected_version: int | None, op: Op, unconditional: bool = False,
+    conn: asyncpg.Connection, *, layer: Layer, fid: int, current: _CurrentVersion, wkb: bytes,
+    props: dict[str, Any], changeset_id: int, valid_from: dt.datetime | None, op: Op, unconditional: bool = False,
 ) -> VersionRef:
-    current = await _lock_open(conn, layer, fid, expected_version)
+    """Close ``current`` (locked by the caller through :func:`_lock_open`) and write its successor."""
     closed = await close_versions(conn, layer=layer, closing=_CLOSING, values={"fid": fid, "version": current.version},
                                   changeset_id=changeset_id, at=valid_from, retiring=False)
     written = await _write(conn, layer, fid=fid, version=current.version + 1, wkb=wkb, props=props,
@@ -217,9 +285,10 @@ async def replace_feature(
     wkb, props = prepare(layer, feature, make_valid=make_valid)
     assert wkb is not None
     async with conn.transaction():
+        current = await _lock_open(conn, layer, fid, expected_version)
         return await _new_version(
-            conn, layer=layer, fid=fid, wkb=wkb, props=props, changeset_id=changeset_id,
-            valid_from=valid_from, expected_version=expected_version, op="replace", unconditional=unconditional,
+            conn, layer=layer, fid=fid, current=current, wkb=wkb, props=props, changeset_id=changeset_id,
+            valid_from=valid_from, op="replace", unconditional=unconditional,
         )
 
 
@@ -247,15 +316,16 @@ async def update_feature(
     """
     partial_wkb, partial_props = prepare(layer, FeatureIn(geometry, patch), partial=True)
     async with conn.transaction():
+        # Lock first, then read what to merge into: a patch merged into a version that a concurrent
+        # writer has since replaced would silently undo that writer's change.
+        current = await _lock_open(conn, layer, fid, expected_version)
         cols = _columns(layer)
         row = await conn.fetchrow(
             f"SELECT ST_AsBinary(geom) AS wkb{''.join(', ' + quote_ident(c) for c in cols)} "  # noqa: S608
-            f"FROM {layer.table} WHERE fid = $1 AND valid_to IS NULL",
-            fid,
+            f"FROM {layer.table} WHERE fid = $1 AND version = $2",
+            fid, current.version,
         )
-        if row is None:
-            await _lock_latest(conn, layer, fid)  # raises FeatureNotFound for unknown fids
-            raise FeatureRetired(f"feature {fid} in {layer.id} has been retired")
+        assert row is not None  # the version we hold the lock on
         merged = {c: row[c] for c in cols}
         merged.update(partial_props)
         merged = {k: v for k, v in merged.items() if v is not None}
@@ -263,8 +333,8 @@ async def update_feature(
         full_wkb, props = prepare(layer, FeatureIn(shapely.from_wkb(wkb), merged))
         assert full_wkb is not None
         return await _new_version(
-            conn, layer=layer, fid=fid, wkb=full_wkb, props=props, changeset_id=changeset_id,
-            valid_from=valid_from, expected_version=expected_version, op="update", unconditional=unconditional,
+            conn, layer=layer, fid=fid, current=current, wkb=full_wkb, props=props, changeset_id=changeset_id,
+            valid_from=valid_from, op="update", unconditional=unconditional,
         )
 
 

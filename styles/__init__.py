@@ -1,1 +1,1 @@
-"""styles package (see ../shared/DESIGN.md)."""
+"""styles package (see docs/DESIGN.md)."""

@@ -332,3 +332,29 @@ def with_extra_row(src: Path, out: Path, *, copy_of: int, geometry: Any) -> Path
     out.unlink(missing_ok=True)
     write(str(out), geoms, values, list(meta["fields"]), geometry_type="Polygon", crs=meta["crs"], driver="GPKG")
     return out
+
+
+# Rail stations with one Chinese name, at this 1-based row, among ASCII names: the encoding breaks
+# in the middle of the data, not in the header.
+MISLABELLED_ROW = 3
+MISLABELLED_NAME = "长沙南站"
+
+
+def mislabelled_gbk_stations(folder: Path, *, rows: int = 6) -> tuple[Path, Path]:
+    """stations.shp (EPSG:4490) whose .cpg says UTF-8 and stations.csv (lon/lat columns), both
+    GBK, with ASCII field names and one GBK station name at :data:`MISLABELLED_ROW`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [MISLABELLED_NAME if i + 1 == MISLABELLED_ROW else f"Stop {i + 1}" for i in range(rows)]
+    lonlat = [(112.95 + i * 0.01, 28.2) for i in range(rows)]
+    shp = folder / "stations.shp"
+    geoms = np.array([shapely.to_wkb(Point(x, y)) for x, y in lonlat], dtype=object)
+    write(str(shp), geoms, [np.array(names, dtype=object), np.array(["subway"] * rows, dtype=object)],
+          ["name", "station"], geometry_type="Point", crs="EPSG:4490", encoding="GBK", driver="ESRI Shapefile")
+    shp.with_suffix(".cpg").write_text("UTF-8\n")
+    table = folder / "stations.csv"
+    with table.open("w", encoding="gbk", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["name", "station", "lon", "lat"])
+        for name, (x, y) in zip(names, lonlat, strict=True):
+            w.writerow([name, "subway", x, y])
+    return shp, table

@@ -1,1 +1,1 @@
-"""tiles package (see ../shared/DESIGN.md)."""
+"""tiles package (see docs/DESIGN.md)."""

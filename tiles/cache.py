@@ -7,6 +7,10 @@ the edit's notification has been handled. Two mechanisms give that:
   meets one of the edit's boxes, at every zoom and in every tile matrix set;
 * a render takes a :meth:`token` before it reads the database and :meth:`put` refuses the result
   if any of its layers was invalidated meanwhile, so a render racing an edit is never cached.
+
+While nobody hears edits (the LISTEN connection is down: a database restart) the cache is
+paused (:meth:`pause`): it holds nothing and keeps nothing, since an edit made then would not evict.
+:meth:`resume` refuses every render begun before it, which may predate an edit nobody heard.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class Token:
     """Per-layer generation numbers taken before a render."""
 
     generations: tuple[tuple[str, int], ...]
+    epoch: int = 0  # :meth:`MemoryTileCache.clear` calls (a render begun before one is never stored)
 
 
 @dataclass
@@ -72,12 +77,19 @@ class MemoryTileCache:
         self._buckets: dict[tuple[str, str, int], set[TileKey]] = {}
         self._generation: dict[str, int] = {}
         self._bytes = 0
+        self._epoch = 0
+        self._paused = False
         self._lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
         """Whether the cache keeps anything (a zero budget turns it off)."""
         return self.max_bytes > 0
+
+    @property
+    def paused(self) -> bool:
+        """Whether the cache is refusing tiles because edits are not being heard (see :meth:`pause`)."""
+        return self._paused
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -108,14 +120,16 @@ class MemoryTileCache:
     def token(self, layers: Iterable[str]) -> Token:
         """The current generations of ``layers``; take it before rendering and hand it to :meth:`put`."""
         with self._lock:
-            return Token(tuple((lid, self._generation.get(lid, 0)) for lid in layers))
+            return Token(tuple((lid, self._generation.get(lid, 0)) for lid in layers), self._epoch)
 
     def put(self, key: TileKey, data: bytes, token: Token) -> bool:
         """Store ``data`` unless an invalidation of one of its layers happened since ``token``."""
         if not self.enabled or len(data) > self.max_bytes:
             return False
         with self._lock:
-            if any(self._generation.get(lid, 0) != gen for lid, gen in token.generations):
+            if self._paused or token.epoch != self._epoch or any(
+                self._generation.get(lid, 0) != gen for lid, gen in token.generations
+            ):
                 self.stats.refused += 1
                 return False
             old = self._entries.pop(key, None)
@@ -170,13 +184,24 @@ class MemoryTileCache:
             return dropped
 
     def clear(self) -> None:
-        """Drop every tile, and refuse renders begun before now (their layers' generations move on)."""
+        """Drop every tile, and refuse renders begun before now (of any layer: the epoch moves on)."""
         with self._lock:
-            for lid in {k for key in self._entries for k in key.layers}:
-                self._generation[lid] = self._generation.get(lid, 0) + 1
+            self._epoch += 1
             self._entries.clear()
             self._buckets.clear()
             self._bytes = 0
+
+    def pause(self) -> None:
+        """Drop every tile and store none until :meth:`resume`: edits are not being heard."""
+        with self._lock:
+            self._paused = True
+        self.clear()
+
+    def resume(self) -> None:
+        """Store tiles again, refusing every render begun before now (it may predate an unheard edit)."""
+        with self._lock:
+            self._paused = False
+        self.clear()
 
 
 def touched_ranges(tms_id: str, boxes: Sequence[Box], z: int, *, buffer_px: float) -> list[TileRange]:

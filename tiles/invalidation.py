@@ -11,6 +11,12 @@ Three paths lead here:
   with ``onemap.changes`` past its watermark, so edits made while nobody listened (an import run
   from the command line) drop exactly the tiles the notifications would have named.
 
+While the LISTEN connection is down (a database restart), nothing is cached: the memory tier is
+paused and the disk tier unusable, because an edit made then would evict nothing. The pool serves
+requests again before LISTEN is back, so without the pause tiles rendered in that window would stay
+cached past edits nobody heard. When LISTEN is back the disk tier is reconciled, derived caches
+(extents) are told every layer changed, and the memory tier resumes, refusing renders begun earlier.
+
 While a disk invalidation of a layer is under way, :meth:`TileInvalidator.disk_usable` says no for
 it, so nobody reads a tile that is about to be deleted or writes one that was rendered too early.
 """
@@ -28,14 +34,13 @@ from typing import Any
 import asyncpg
 import orjson
 
-from layers.db import connect
+from layers.listener import Listener
 from layers.registry import REGISTRY_CHANNEL, Registry
 from layers.versioning import EDITS_CHANNEL
 from tiles.cache import Box, MemoryTileCache
 from tiles.disk import DiskTileCache
 
 log = logging.getLogger("onemap.tiles")
-MAX_RECONNECT_DELAY_S = 30.0
 
 
 @cache
@@ -106,8 +111,7 @@ class TileInvalidator:
         self._on_layer_changed = on_layer_changed
         self._disk_ready = False
         self._disk_busy: dict[str, int] = {}
-        self._listener: asyncpg.Connection | None = None
-        self._url: str | None = None
+        self._listener: Listener | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
         self.notifications = 0
@@ -115,8 +119,13 @@ class TileInvalidator:
     # ---- lifecycle ----------------------------------------------------------------------------
     async def start(self, url: str) -> None:
         """Listen for edits, then catch the disk tier up with what happened while nobody listened."""
-        self._url = url
-        await self._listen()
+        if self._listener is not None:  # an earlier start that failed half-way (retried at worker start-up)
+            await self._listener.stop()
+        self._listener = Listener(
+            url, {EDITS_CHANNEL: self._on_edit, REGISTRY_CHANNEL: self._on_registry}, name="tile cache",
+            on_lost=self._on_listener_lost, on_back=self._on_listener_back,
+        )
+        await self._listener.start()
         await self._reconcile_disk()
 
     async def stop(self) -> None:
@@ -127,8 +136,8 @@ class TileInvalidator:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._listener is not None and not self._listener.is_closed():
-            await self._listener.close()
+        if self._listener is not None:
+            await self._listener.stop()
         self._listener = None
 
     async def settled(self) -> None:
@@ -141,14 +150,6 @@ class TileInvalidator:
         return (
             self.disk is not None and self._disk_ready and not any(lid in self._disk_busy for lid in layer_ids)
         )
-
-    async def _listen(self) -> None:
-        assert self._url is not None
-        conn = await connect(self._url)
-        await conn.add_listener(EDITS_CHANNEL, self._on_edit)
-        await conn.add_listener(REGISTRY_CHANNEL, self._on_registry)
-        conn.add_termination_listener(self._on_listener_lost)
-        self._listener = conn
 
     async def _reconcile_disk(self) -> None:
         if self.disk is None:
@@ -166,25 +167,21 @@ class TileInvalidator:
         self.disk.write_watermark(latest)
         self._disk_ready = True
 
-    def _on_listener_lost(self, _conn: asyncpg.Connection) -> None:
-        if self._closing:
-            return
-        log.warning("lost the edit-notification connection; dropping cached tiles and reconnecting")
-        self.memory.clear()
-        self._disk_ready = False
-        self._spawn(self._reconnect())
+    @property
+    def listening(self) -> bool:
+        """Whether edits are being heard (False while the database restarts)."""
+        return self._listener is not None and self._listener.listening
 
-    async def _reconnect(self) -> None:
-        delay = 0.5
-        while not self._closing:
-            try:
-                await self._listen()
-                await self._reconcile_disk()
-                return
-            except Exception:
-                log.warning("tile cache: reconnect failed; retrying in %.1f s", delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, MAX_RECONNECT_DELAY_S)
+    def _on_listener_lost(self) -> None:
+        log.warning("tile cache: edits are not being heard; caching nothing until they are")
+        self.memory.pause()
+        self._disk_ready = False
+
+    async def _on_listener_back(self) -> None:
+        await self._reconcile_disk()
+        for layer in self._registry().all():
+            self._on_layer_changed(layer.id)  # derived caches (extents) may hold what an unheard edit changed
+        self.memory.resume()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -216,7 +216,7 @@ class TileService:
         return None
 
     async def _store(self, key: TileKey, data: bytes, token: Token) -> None:
-        layer_token = Token(tuple(g for g in token.generations if g[0] in key.layers))
+        layer_token = Token(tuple(g for g in token.generations if g[0] in key.layers), token.epoch)
         stored = self.memory.put(key, data, layer_token) if self.memory.enabled else True
         if stored and self._disk_usable(key) and self.memory.token(key.layers) == layer_token:
             assert self.disk is not None

@@ -14,9 +14,10 @@ from urllib.parse import quote
 
 import folium
 from branca.element import Element, Figure
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse
 
+from api.audit import note_read
 from api.auth import ReadableCollection
 from api.tiles.dependencies import CtxDep, TilesDep
 from api.tiles.params import parse_datetime
@@ -53,6 +54,7 @@ def _fit(m: folium.Map, box: tuple[float, float, float, float] | None) -> None:
     summary="A folium quick-look page of one collection (offline assets)",
 )
 async def quicklook(
+    request: Request,
     layer: ReadableCollection,
     ctx: CtxDep,
     tiles: TilesDep,
@@ -103,7 +105,10 @@ async def quicklook(
             max_zoom=layer.max_zoom,
             opacity=0.8,
         ).add_to(m)
-    _fit(m, await tiles.extent(layer, data_dir=ctx.settings.api.data_dir))
+    extent = await tiles.extent(layer, data_dir=ctx.settings.api.data_dir)
+    _fit(m, extent)
+    note_read(request, ctx, layer, kind="read.map", area="extent" if layer.is_vector else "raster",
+              features=drawn if layer.is_vector else None)
     note = (
         f"{drawn} features drawn" + (f" (first {limit}; narrow with ?limit=)" if drawn >= limit else "")
         if layer.is_vector

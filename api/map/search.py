@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
+from api.audit import note_event, note_read
 from api.auth import PrincipalDep
 from api.errors import InvalidParameter
 from api.styles.documents import visible_layers
@@ -43,8 +44,29 @@ def _result(hit: SearchHit, titles: dict[str, tuple[str, str]]) -> dict[str, Any
     }
 
 
+def _audit(request: Request, ctx: Any, layers: list[Layer], hits: list[SearchHit]) -> None:
+    """Log, per internal or restricted layer, how many of its features the answer named."""
+    found: dict[str, int] = {}
+    for hit in hits:
+        found[hit.collection] = found.get(hit.collection, 0) + 1
+    for layer in layers:
+        if found.get(layer.id) and layer.access != "public":
+            note_read(request, ctx, layer, kind="read.search", area="search", features=found[layer.id])
+
+
+def _audit_hidden(request: Request, ctx: Any, visible: list[Layer], collections: str | None) -> None:
+    """Log asking for layers that exist but that the caller may not read (answered as unknown)."""
+    seen = {layer.id for layer in visible}
+    for wanted in (collections or "").split(","):
+        layer_id = wanted.strip()
+        if layer_id and layer_id not in seen and ctx.registry.find(layer_id) is not None:
+            note_event(ctx, request, kind="auth.refused", status=400, layer=layer_id,
+                       detail={"reason": "search in a layer the caller may not read", "method": request.method})
+
+
 @router.get("/search", summary="Find grid cells, buildings, stations … by code, name or address")
 async def search(
+    request: Request,
     ctx: CtxDep,
     principal: PrincipalDep,
     q: Annotated[str, Query(min_length=1, max_length=100, description="Text to look for")],
@@ -52,8 +74,11 @@ async def search(
     collections: Annotated[str | None, Query(description="Comma-separated collection ids")] = None,
 ) -> dict[str, Any]:
     """Features whose code, name or address matches ``q``, best first, with where to fly to."""
-    layers = _selected(visible_layers(ctx, principal), collections)
+    visible = visible_layers(ctx, principal)
+    _audit_hidden(request, ctx, visible, collections)
+    layers = _selected(visible, collections)
     async with ctx.pool.acquire() as conn:
         hits = await search_features(conn, layers=layers, text=q, limit=limit)
     titles = {layer.id: (layer.title_zh, layer.title_en) for layer in layers}
+    _audit(request, ctx, layers, hits)
     return {"query": q, "results": [_result(h, titles) for h in hits]}

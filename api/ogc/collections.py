@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from api.audit import note_event, note_read
 from api.auth import AdminDep, PrincipalDep, ReadableCollection
 from api.context import AppContext, get_context
 from api.errors import ApiError, InvalidParameter, NotAuthenticated
@@ -205,6 +206,8 @@ async def register_overlay(request: Request, ctx: Ctx, admin: AdminDep) -> Respo
     async with ctx.pool.acquire() as conn:
         layer = await register_layer(conn, definition)
     await ctx.reload_registry()
+    note_event(ctx, request, kind="layer.registered", who=admin.name, layer=layer.id, status=201,
+               detail={"access": layer.access, "geometry_type": layer.geometry_type})
     doc = await collection_doc(request, ctx, layer, "json")
     return Response(
         orjson.dumps(doc),
@@ -233,6 +236,8 @@ async def get_changes(
         raise InvalidParameter("fid, limit and before are whole numbers") from None
     async with ctx.pool.acquire() as conn:
         rows = await audit_trail(conn, layer=layer, fid=fid, before=before, limit=limit)
+    note_read(request, ctx, layer, kind="read.changes", area=f"fid:{fid}" if fid is not None else "all",
+              features=len(rows))
     changes = [
         {
             "id": r["id"],

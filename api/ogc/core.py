@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import HTMLResponse, Response
 
+from api.auth import PrincipalDep
 from api.context import AppContext, get_context
 from api.errors import ApiError
 from api.negotiation import negotiate
@@ -17,6 +18,7 @@ from api.ogc.conformance import CONFORMANCE
 from api.ogc.links import HTML, JSON, OPENAPI_JSON, base_url, link, self_and_alternate
 from api.ogc.openapi import openapi_document
 from api.ogc.params import check_known
+from layers.principals import Principal
 
 router = APIRouter(tags=["core"])
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -69,14 +71,24 @@ async def conformance(request: Request) -> Response:
     return Response(orjson.dumps(doc), media_type=JSON)
 
 
+# The document differs per caller (it names only the collections they may read): no shared caching.
+PER_CALLER = {"Cache-Control": "private, no-cache", "Vary": "Authorization, Cookie"}
+
+
+def openapi_response(request: Request, ctx: AppContext, principal: Principal) -> Response:
+    """The OpenAPI 3.0 document as ``principal`` may see it, marked private to them."""
+    doc = openapi_document(ctx, base_url(request), principal)
+    return Response(orjson.dumps(doc), media_type=OPENAPI_JSON, headers=PER_CALLER)
+
+
 @router.get("/openapi", summary="OpenAPI 3.0 definition of this API")
-async def openapi(request: Request, ctx: Ctx) -> Response:
+async def openapi(request: Request, ctx: Ctx, principal: PrincipalDep) -> Response:
     """The OpenAPI 3.0 document (JSON) or its documentation page (HTML)."""
     check_known(request, PLAIN)
     fmt = negotiate(request)
     if fmt == "html":
         return api_docs_page(request)
-    return Response(orjson.dumps(openapi_document(ctx, base_url(request))), media_type=OPENAPI_JSON)
+    return openapi_response(request, ctx, principal)
 
 
 def api_docs_page(request: Request) -> HTMLResponse:
@@ -94,9 +106,9 @@ async def api_docs(request: Request) -> Response:
 
 
 @docs_router.get("/openapi.json")
-async def openapi_json(request: Request, ctx: Ctx) -> Response:
-    """The OpenAPI document where generic tools look for it."""
-    return Response(orjson.dumps(openapi_document(ctx, base_url(request))), media_type=OPENAPI_JSON)
+async def openapi_json(request: Request, ctx: Ctx, principal: PrincipalDep) -> Response:
+    """The OpenAPI document where generic tools look for it (the caller's, as at /openapi)."""
+    return openapi_response(request, ctx, principal)
 
 
 @docs_router.get("/favicon.ico", include_in_schema=False)

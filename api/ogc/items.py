@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from api.audit import note_read
 from api.auth import ReadableCollection, collection_for_read, current_principal
 from api.context import AppContext, get_context
 from api.errors import ApiError, InvalidParameter
@@ -94,6 +95,9 @@ async def get_items(request: Request, collectionId: str) -> Response:
     req, key = items_request(request, layer, ctx.settings.api, ctx.signing_key)
     async with ctx.pool.acquire() as conn:
         page = await fetch_page(conn, req)
+    bbox = request.query_params.get("bbox")
+    note_read(request, ctx, layer, kind="read.items", area=f"bbox:{bbox[:200]}" if bbox else "all",
+              features=page.returned)
     links = self_and_alternate(request, fmt, GEOJSON)
     links.append(link(f"{base_url(request)}/collections/{layer.id}", "collection", JSON, layer.title_en))
     links += paging_links(request, req, page, key, ctx.signing_key, GEOJSON if fmt == "json" else HTML)
@@ -215,6 +219,7 @@ async def get_item(request: Request, collectionId: str, featureId: str) -> Respo
         row = await fetch_item(conn, layer=layer, fid=fid, crs=crs, at=at)
         if row is None:
             await gone_or_missing(conn, request, layer, fid, at)
+    note_read(request, ctx, layer, kind="read.item", area=f"fid:{fid}", features=1)
     links = version_links(request, layer, fid, row, at_text)
     headers = {
         **crs_headers(crs),
@@ -283,6 +288,7 @@ async def get_versions(request: Request, featureId: str, layer: ReadableCollecti
         rows = await version_rows(conn, layer=layer, fid=fid)
     if not rows:
         raise FeatureNotFound(f"there is no feature {fid} in {layer.id}")
+    note_read(request, ctx, layer, kind="read.versions", area=f"fid:{fid}", features=len(rows))
     original = feature_url(request, layer, fid)
     valid = [r for r in rows if r["valid_to"] is None or r["valid_to"] > r["valid_from"]]
     links = [

@@ -14,9 +14,11 @@ therefore work; a layer registered with ``require_if_match`` refuses them with 4
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
@@ -30,9 +32,11 @@ from layers.errors import FieldError, ValidationFailed, VersionConflict
 from layers.model import Layer
 from layers.principals import Principal
 from layers.query.instants import parse_instant
-from layers.query.items import item_sql
+from layers.query.items import fetch_item
 from layers.versioning import (
     FeatureIn,
+    VersionRef,
+    in_own_transaction,
     insert_feature,
     open_changeset,
     replace_feature,
@@ -111,16 +115,25 @@ def precondition(request: Request, layer: Layer, fid: int) -> Precondition:
     raise VersionConflict(f"If-Match {header} does not match feature {fid}; read it again for its ETag")
 
 
-async def _answer(request: Request, ctx: AppContext, layer: Layer, fid: int, *, status: int) -> Response:
-    """The feature as now stored (CRS84 GeoJSON), with its new ETag and Location."""
-    async with ctx.pool.acquire() as conn:
-        row = await conn.fetchrow(item_sql(layer, crs=CRS84, at=False), fid)
+def _answer(request: Request, layer: Layer, fid: int, row: asyncpg.Record, *, status: int) -> Response:
+    """The feature as this write stored it (CRS84 GeoJSON), with its new ETag and Location."""
     headers = {
         **crs_headers(CRS84),
         "ETag": etag(fid, row["version"]),
         "Location": feature_url(request, layer, fid),
     }
     return Response(row["f"].encode(), status_code=status, media_type=GEOJSON, headers=headers)
+
+
+async def _as_written(conn: asyncpg.Connection, layer: Layer, fid: int) -> asyncpg.Record:
+    """The feature's current row, read in the write's own transaction while it holds the lock.
+
+    Read after commit, a concurrent writer's newer version could be answered instead, and its
+    ETag would let this client overwrite a version it never saw.
+    """
+    row = await fetch_item(conn, layer=layer, fid=fid, crs=CRS84, at=None)
+    assert row is not None  # we have just written it
+    return row
 
 
 def _changeset_note(request: Request) -> str:
@@ -149,6 +162,29 @@ async def _body_for(
     return body, geom_value, props
 
 
+async def _edit(
+    request: Request, ctx: AppContext, principal: Principal, layer: Layer,
+    write: Callable[[asyncpg.Connection, int], Awaitable[VersionRef]], *, answer: bool = True,
+) -> asyncpg.Record | None:
+    """Run ``write(conn, changeset_id)`` on an existing feature in its own transaction.
+
+    Concurrent edits of one feature queue on its row lock; one overtaken by a writer that began
+    later is redone from the start (:func:`layers.versioning.in_own_transaction`), so
+    unconditional writes all land, in order, and If-Match losers get 412.
+
+    Returns:
+        The feature as written (see :func:`_as_written`) when ``answer``, else None.
+    """
+
+    async def attempt(conn: asyncpg.Connection) -> asyncpg.Record | None:
+        cs = await open_changeset(conn, actor=principal.name, source="api", note=_changeset_note(request))
+        ref = await write(conn, cs)
+        return await _as_written(conn, layer, ref.fid) if answer else None
+
+    async with ctx.pool.acquire() as conn:
+        return await in_own_transaction(conn, attempt)
+
+
 @router.post("/collections/{collectionId}/items", status_code=201, summary="Create a feature (editor)")
 async def create_item(request: Request, collectionId: str, ctx: Ctx, principal: PrincipalDep) -> Response:
     """Create a feature as version 1 (``OGC-Mutation-Datetime`` sets its valid time); 201 with its ETag."""
@@ -163,7 +199,8 @@ async def create_item(request: Request, collectionId: str, ctx: Ctx, principal: 
         ref = await insert_feature(
             conn, layer=layer, feature=FeatureIn(geom, props or {}), changeset_id=cs, valid_from=valid_from
         )
-    return await _answer(request, ctx, layer, ref.fid, status=201)
+        row = await _as_written(conn, layer, ref.fid)
+    return _answer(request, layer, ref.fid, row, status=201)
 
 
 @router.put("/collections/{collectionId}/items/{featureId}", summary="Replace a feature (new version)")
@@ -174,19 +211,13 @@ async def replace_item(
     layer, fid, pre = _existing(request, ctx, principal, collectionId, featureId)
     _, geom_value, props = await _body_for(request, ctx, fid, partial=False)
     geom = geometry_from(geom_value, content_crs(request))
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        cs = await open_changeset(conn, actor=principal.name, source="api", note=_changeset_note(request))
-        await replace_feature(
-            conn,
-            layer=layer,
-            fid=fid,
-            feature=FeatureIn(geom, props or {}),
-            changeset_id=cs,
-            valid_from=_valid_time(request),
-            expected_version=pre.version,
-            unconditional=pre.unconditional,
-        )
-    return await _answer(request, ctx, layer, fid, status=200)
+    valid_from = _valid_time(request)
+    row = await _edit(request, ctx, principal, layer, lambda conn, cs: replace_feature(
+        conn, layer=layer, fid=fid, feature=FeatureIn(geom, props or {}), changeset_id=cs,
+        valid_from=valid_from, expected_version=pre.version, unconditional=pre.unconditional,
+    ))
+    assert row is not None
+    return _answer(request, layer, fid, row, status=200)
 
 
 @router.patch("/collections/{collectionId}/items/{featureId}", summary="Update a feature (JSON merge patch)")
@@ -201,20 +232,13 @@ async def patch_item(
             errors=[FieldError("geometry", "required", "a feature's geometry cannot be removed")]
         )
     geom = geometry_from(geom_value, content_crs(request)) if geom_value is not None else None
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        cs = await open_changeset(conn, actor=principal.name, source="api", note=_changeset_note(request))
-        await update_feature(
-            conn,
-            layer=layer,
-            fid=fid,
-            patch=props or {},
-            geometry=geom,
-            changeset_id=cs,
-            valid_from=_valid_time(request),
-            expected_version=pre.version,
-            unconditional=pre.unconditional,
-        )
-    return await _answer(request, ctx, layer, fid, status=200)
+    valid_from = _valid_time(request)
+    row = await _edit(request, ctx, principal, layer, lambda conn, cs: update_feature(
+        conn, layer=layer, fid=fid, patch=props or {}, geometry=geom, changeset_id=cs,
+        valid_from=valid_from, expected_version=pre.version, unconditional=pre.unconditional,
+    ))
+    assert row is not None
+    return _answer(request, layer, fid, row, status=200)
 
 
 @router.delete(
@@ -227,15 +251,9 @@ async def delete_item(
 ) -> Response:
     """Retire a feature: its current version is closed, every version stays readable; 204."""
     layer, fid, pre = _existing(request, ctx, principal, collectionId, featureId)
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        cs = await open_changeset(conn, actor=principal.name, source="api", note=_changeset_note(request))
-        await retire_feature(
-            conn,
-            layer=layer,
-            fid=fid,
-            changeset_id=cs,
-            valid_to=_valid_time(request),
-            expected_version=pre.version,
-            unconditional=pre.unconditional,
-        )
+    valid_to = _valid_time(request)
+    await _edit(request, ctx, principal, layer, lambda conn, cs: retire_feature(
+        conn, layer=layer, fid=fid, changeset_id=cs, valid_to=valid_to,
+        expected_version=pre.version, unconditional=pre.unconditional,
+    ), answer=False)
     return Response(status_code=204)

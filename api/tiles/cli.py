@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 import typer
 from tqdm import tqdm
 
+from api.audit_cli import record
 from api.settings import Settings, load_settings
 from layers.db import create_pool, resolve_database_url
 from layers.errors import LayerError
@@ -148,6 +149,13 @@ def export_command(
         total = planned(WEB_MERCATOR_QUAD, area, zooms)
         typer.echo(f"exporting {len(chosen)} layers, {total} tiles at zoom {zoom} to {output}")
         with tqdm(total=total, unit="tile", dynamic_ncols=True) as bar:
-            return await export_pmtiles(service, chosen, bbox=area, zooms=zooms, path=output, progress=bar.update)
+            run = await export_pmtiles(service, chosen, bbox=area, zooms=zooms, path=output, progress=bar.update)
+        async with service.pool.acquire() as conn:  # an export of a non-public layer is a read: on record
+            for layer in chosen:
+                if layer.access != "public":
+                    await record(conn, "export", layer=layer.id, area=f"bbox:{','.join(map(str, area))}",
+                                 detail={"format": "pmtiles", "zooms": zoom, "tiles": run.non_empty,
+                                         "output": str(output)})
+        return run
 
     typer.echo(describe(_run(_with_service(settings, job))))

@@ -6,6 +6,9 @@ same headers). Anything else — a query string, credentials, a layer that is no
 that is not a tile, an error while rendering — goes down the normal route unchanged, so the lane can
 never answer differently from it, only sooner: FastAPI's routing and dependency solving cost as much
 Python time as rendering a full-detail tile does.
+
+Because the lane serves public layers only, it has nothing for the audit log: every tile of an
+internal or restricted layer (cache hits included) goes down the route, which logs it (api/audit.py).
 """
 
 from __future__ import annotations

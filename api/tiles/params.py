@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from api.auth import HiddenLayer
 from api.context import AppContext
 from api.errors import InvalidParameter
 from layers.errors import UnknownLayer
@@ -62,8 +63,10 @@ def readable_layers(
     out = []
     for layer_id in dict.fromkeys(ids):
         layer = registry.find(layer_id)
-        if layer is None or not principal.can_read(layer):
+        if layer is None:
             raise UnknownLayer(f"there is no collection {layer_id!r}")
+        if not principal.can_read(layer):
+            raise HiddenLayer(layer_id)
         if vector and not layer.is_vector:
             raise InvalidParameter(f"{layer_id} is a raster layer; its tiles are at /collections/{layer_id}/map/tiles")
         out.append(layer)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from api.context import AppContext
 from api.settings import Settings
 from api.tiles import tile_routes
+from layers.db import when_up
 from tiles.service import TileService
 
 
@@ -25,7 +26,7 @@ def tiles_router(settings: Settings) -> APIRouter:
         service = TileService(
             pool=ctx.pool, registry=lambda: ctx.registry, settings=settings.tiles, var_dir=settings.db.var_dir
         )
-        await service.start(ctx.database_url)
+        await when_up(lambda: service.start(ctx.database_url), wait_s=settings.db.startup_wait_s, what="tile cache")
         app.state.tiles = service
         try:
             yield

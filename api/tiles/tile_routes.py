@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
+from api.audit import note_tile_read
 from api.auth import PrincipalDep, ReadableCollection
 from api.context import AppContext
 from api.errors import InvalidParameter
@@ -63,6 +64,11 @@ def _address(tms: str, z: int, y: int, x: int) -> TileAddress:
     get_tms(tms)
     check_tile(tms, z, x, y)
     return TileAddress(tms, z, x, y)
+
+
+def _area(tile: TileAddress) -> str:
+    """The audit log's area of a tile, in the OGC order z/y/x (row before column)."""
+    return f"tile:{tile.tms}/{tile.z}/{tile.y}/{tile.x}"
 
 
 def _format(f: str | None) -> str:
@@ -209,6 +215,7 @@ async def _raster(
     tiles: TileService,
 ) -> Response:
     result = await tiles.raster_tile(layer, tile, parse_datetime(datetime), data_dir=ctx.settings.api.data_dir)
+    note_tile_read(request, ctx, [layer], area=_area(tile), data=result.data, source=result.source)
     return _tile_response(request, result, docs.PNG, private=layer.access != "public")
 
 
@@ -240,6 +247,7 @@ async def collection_tile(
         limits=ctx.settings.api.filter_limits(),
     )
     result = await tiles.vector_tile([layer], tile, query)
+    note_tile_read(request, ctx, [layer], area=_area(tile), data=result.data, source=result.source)
     return _tile_response(request, result, docs.MVT, private=layer.access != "public")
 
 
@@ -342,5 +350,6 @@ async def dataset_tile(
         limits=ctx.settings.api.filter_limits(),
     )
     result = await tiles.vector_tile(layers, tile, query)
+    note_tile_read(request, ctx, layers, area=_area(tile), data=result.data, source=result.source)
     private = any(layer.access != "public" for layer in layers)
     return _tile_response(request, result, docs.MVT, private=private)

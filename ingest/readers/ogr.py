@@ -13,6 +13,7 @@ from pathlib import Path
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
+from ingest.decoding import diagnose_dbf, undecodable
 from ingest.encoding import EncodingGuess, detect_dbf_encoding, normalise
 from ingest.errors import UnreadableSource
 from ingest.readers import epanet
@@ -51,6 +52,8 @@ class OgrReader:
             info = pyogrio.read_info(path, layer=name, encoding=guess.name if guess else None)
         except (DataSourceError, DataLayerError, OSError) as exc:
             raise UnreadableSource(f"cannot read {path.name}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise _undecodable(path, guess, exc) from exc
         fields = [str(f) for f in info["fields"]]
         src = SourceLayer(
             path, name, fmt, fields, _base_type(info.get("geometry_type")), declared_crs=info.get("crs"),
@@ -85,6 +88,15 @@ class OgrReader:
                     yield with_xy(src, batch)
         except (DataSourceError, DataLayerError, OSError) as exc:
             raise UnreadableSource(f"cannot read {src.label}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise _undecodable(src.path, src.encoding, exc) from exc
+
+
+def _undecodable(path: Path, guess: EncodingGuess | None, exc: UnicodeDecodeError) -> UnreadableSource:
+    """Name the row and field of a Shapefile's undecodable text (other formats: the file)."""
+    dbf = path.with_suffix(".dbf")
+    found = diagnose_dbf(dbf, guess) if guess is not None and dbf.is_file() else None
+    return undecodable(found, path.name, guess, exc)
 
 
 class GeoPackageReader(OgrReader):

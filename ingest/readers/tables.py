@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ingest.decoding import diagnose_csv, undecodable
 from ingest.encoding import EncodingGuess, detect_text_encoding, normalise
 from ingest.errors import UnreadableSource
 from ingest.readers.base import Batch, ReadOptions, SourceLayer, find_xy_columns, with_xy
@@ -28,8 +29,12 @@ class CsvReader:
         """
         guess = (EncodingGuess(normalise(options.encoding), "--encoding") if options.encoding
                  else detect_text_encoding(path))
-        with path.open(encoding=guess.name, newline="") as fh:
-            header = [h.strip() for h in next(csv.reader(fh, dialect=_dialect(path, guess.name)), [])]
+        dialect = _dialect(path, guess.name)
+        try:
+            with path.open(encoding=guess.name, newline="") as fh:
+                header = [h.strip() for h in next(csv.reader(fh, dialect=dialect), [])]
+        except UnicodeDecodeError as exc:
+            raise undecodable(diagnose_csv(path, guess, dialect), path.name, guess, exc) from exc
         if not header:
             raise UnreadableSource(f"{path.name} is empty")
         xy = find_xy_columns(header, x=options.x_column, y=options.y_column)
@@ -37,10 +42,22 @@ class CsvReader:
                             reader=self)]
 
     def batches(self, src: SourceLayer, size: int) -> Iterator[Batch]:
-        """Stream the rows, empty cells as None, ``size`` rows at a time."""
+        """Stream the rows, empty cells as None, ``size`` rows at a time.
+
+        Raises:
+            UnreadableSource: naming the row and column whose text is not in the file's encoding.
+        """
+        assert src.encoding is not None
+        dialect = _dialect(src.path, src.encoding.name)
+        try:
+            yield from self._rows(src, size, dialect)
+        except UnicodeDecodeError as exc:
+            raise undecodable(diagnose_csv(src.path, src.encoding, dialect), src.path.name, src.encoding, exc) from exc
+
+    def _rows(self, src: SourceLayer, size: int, dialect: type[csv.Dialect]) -> Iterator[Batch]:
         assert src.encoding is not None
         with src.path.open(encoding=src.encoding.name, newline="") as fh:
-            reader = csv.reader(fh, dialect=_dialect(src.path, src.encoding.name))
+            reader = csv.reader(fh, dialect=dialect)
             names = [h.strip() for h in next(reader, [])]
             rows: list[list[str]] = []
             first = 1

@@ -9,6 +9,8 @@ import pytest
 
 from api.app import create_app
 from api.settings import ApiSettings, Settings
+from layers.db import connect
+from layers.registry import Registry
 from layers.settings import DatabaseSettings
 
 
@@ -21,11 +23,18 @@ async def client(module_db_url: str) -> AsyncIterator[httpx.AsyncClient]:
             yield c
 
 
-async def test_health_reports_postgis_and_layers(client: httpx.AsyncClient) -> None:
+async def test_health_reports_postgis_and_layers(client: httpx.AsyncClient, module_db_url: str) -> None:
     response = await client.get("/health")
     assert response.status_code == 200
     body = response.json()
-    assert body["postgis"].startswith("3.") and body["layers"] == 33
+    conn = await connect(module_db_url)
+    try:
+        registry = await Registry.load(conn)
+    finally:
+        await conn.close()
+    public = [layer for layer in registry.all() if layer.access == "public"]
+    # An anonymous caller learns only how many layers it may read: hidden layers are not even counted.
+    assert body["postgis"].startswith("3.") and body["layers"] == len(public) < len(registry) == 33
 
 
 async def test_vendor_serves_npm_files_only(client: httpx.AsyncClient) -> None:

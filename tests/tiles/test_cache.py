@@ -96,3 +96,26 @@ def test_disk_tier_invalidates_exactly_and_keeps_a_watermark(tmp_path: Path) -> 
     disk.write_watermark(42)
     assert disk.read_watermark() == 42
     assert disk.invalidate("buildings", None) == len(keys) - 1 and disk.count() == 0
+
+
+def test_a_paused_cache_keeps_nothing_and_resuming_refuses_renders_begun_before() -> None:
+    cache = MemoryTileCache(1 << 20)
+    key = TileKey(("buildings",), WEB_MERCATOR_QUAD, 16, 1, 2)
+    assert cache.put(key, b"old", cache.token(key.layers))
+    during = cache.token(key.layers)  # a render that starts before the LISTEN connection is lost
+    cache.pause()
+    assert cache.paused and cache.get(key) is None
+    while_paused = cache.token(key.layers)
+    assert not cache.put(key, b"x", while_paused) and len(cache) == 0
+    cache.resume()
+    # Both renders may predate an edit nobody heard: neither is kept; a render begun now is.
+    assert not cache.put(key, b"x", during) and not cache.put(key, b"x", while_paused)
+    assert cache.put(key, b"new", cache.token(key.layers)) and cache.get(key) == b"new"
+
+
+def test_clearing_refuses_renders_of_layers_that_had_nothing_cached() -> None:
+    cache = MemoryTileCache(1 << 20)
+    key = TileKey(("roads",), WEB_MERCATOR_QUAD, 16, 1, 2)
+    token = cache.token(key.layers)
+    cache.clear()
+    assert not cache.put(key, b"x", token)

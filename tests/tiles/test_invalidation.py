@@ -184,3 +184,42 @@ def test_invalidating_a_layer_drops_its_tiles_and_tells_derived_caches() -> None
     assert invalidator.invalidate("buildings", [(112.95, 28.2, 112.95, 28.2)]) == 1
     assert heard == ["buildings"] and memory.get(key) is None and memory.get(other) == b"tile"
     assert not invalidator.disk_usable(["buildings"])  # no disk tier at all
+
+
+async def test_while_edits_are_unheard_no_tile_is_cached_and_caching_resumes_after(
+    service: TileService, city: City
+) -> None:
+    buildings = service.registry.get("buildings")
+    conn = await connect(city.url)
+    try:
+        row = await _building(conn)
+        tile = _tile_of(row["lon"], row["lat"], 16)
+        await service.vector_tile([buildings], tile)
+        assert (await service.vector_tile([buildings], tile)).source == "memory"
+        listener = service.invalidation._listener
+        assert listener is not None and listener._conn is not None
+        await conn.fetchval("SELECT pg_terminate_backend($1)", listener._conn.get_server_pid())
+        for _ in range(100):
+            if not service.invalidation.listening:
+                break
+            await asyncio.sleep(0.01)
+        # Until LISTEN is back an edit would evict nothing, so nothing is kept (disk tier included).
+        if not service.invalidation.listening:
+            assert (await service.vector_tile([buildings], tile)).source == "database"
+        for _ in range(300):
+            if service.invalidation.listening and not service.memory.paused:
+                break
+            await asyncio.sleep(0.02)
+        assert listener.reconnects == 1 and not service.memory.paused
+        # Caught up: an edit made now is heard and evicts the tile again.
+        await service.vector_tile([buildings], tile)
+        assert (await service.vector_tile([buildings], tile)).source == "memory"
+        seen = service.notifications
+        cs = await open_changeset(conn, actor="pytest", source="test")
+        await update_feature(
+            conn, layer=buildings, fid=row["fid"], patch={"name": "重连后修改"}, geometry=None, changeset_id=cs
+        )
+        await _wait_for(service, seen + 1)
+        assert (await service.vector_tile([buildings], tile)).source == "database"
+    finally:
+        await conn.close()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from api.context import AppContext
 from api.ogc.collections import CRS_LIST
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
@@ -70,9 +70,14 @@ class Params:
     datetime: dict[str, Any]
 
 
-def shared_params(ctx: AppContext) -> Params:
-    """Path and query parameters shared by the Features paths (collection ids from the registry)."""
-    ids = sorted(layer.id for layer in ctx.registry.vector_layers())
+def shared_params(collection_ids: Sequence[str]) -> Params:
+    """Path and query parameters shared by the Features paths.
+
+    Args:
+        collection_ids: The collections the caller may read, listed as the ``collectionId`` enum.
+            Only these: a layer the caller may not read must not be named in their document.
+    """
+    ids = sorted(collection_ids)
     return Params(
         collection_id=param(
             "collectionId",
