@@ -11,9 +11,9 @@ from shapely.geometry.base import BaseGeometry
 
 from api.errors import InvalidParameter, PayloadTooLarge
 from layers.errors import FieldError, ValidationFailed
-from layers.query.cql2 import to_storage
 from layers.query.limits import unstorable
 from layers.query.output import TIME_PROPERTIES
+from layers.query.storage_crs import to_storage
 from spatial.crs import CRS84, CrsRef, parse_crs
 from spatial.errors import UnsupportedCrs
 

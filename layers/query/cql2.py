@@ -21,7 +21,6 @@ from collections.abc import Callable
 from typing import Any
 
 import cql2
-import numpy as np
 import shapely
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
@@ -31,8 +30,9 @@ from layers.query.errors import InvalidFilter, UnknownProperty
 from layers.query.instants import parse_instant
 from layers.query.limits import DEPTH_CEILING, FilterLimits, check_text, check_tree
 from layers.query.properties import SQL_CAST, Kind, Queryable, resolve
+from layers.query.storage_crs import to_storage
 from layers.sql import Params
-from spatial.crs import CRS84, STORAGE_SRID, CrsRef, transform_xy
+from spatial.crs import CRS84, STORAGE_SRID, CrsRef
 
 Node = Any
 Bound = str | Callable[[], str]  # SQL, or a literal bound when first used (_Translator.lazy)
@@ -422,27 +422,6 @@ class _Translator:
         ends = {"s1": s1, "e1": e1, "s2": s2, "e2": e2}
         used = {k: v if isinstance(v, str) else v() for k, v in ends.items() if "{" + k + "}" in template}
         return "(" + template.format(**used) + ")"
-
-
-def to_storage(geom: BaseGeometry, crs: CrsRef, *, fail: Callable[[str], Exception]) -> BaseGeometry:
-    """Carry a geometry given in ``crs`` (its axis order) into EPSG:4490 lon/lat."""
-    swap = crs.lat_first or crs.north_first
-
-    def move(coords: np.ndarray) -> np.ndarray:
-        xs, ys = (coords[:, 1], coords[:, 0]) if swap else (coords[:, 0], coords[:, 1])
-        if crs.srid in (STORAGE_SRID, 4326) and crs.offset is None:
-            return np.column_stack([xs, ys])
-        ox, oy = transform_xy(xs, ys, src=crs, dst_srid=STORAGE_SRID)
-        return np.column_stack([ox, oy])
-
-    try:
-        moved = shapely.transform(geom, move)
-    except Exception as exc:
-        raise fail(f"the geometry cannot be transformed from {crs.uri}: {exc}") from None
-    coords = shapely.get_coordinates(moved)
-    if not bool((np.abs(coords[:, 0]) <= 180).all() and (np.abs(coords[:, 1]) <= 90).all()):
-        raise fail(f"the geometry is outside the degree range; is it really in {crs.uri} axis order?")
-    return moved
 
 
 def translate(
