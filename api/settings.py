@@ -39,7 +39,7 @@ class ApiSettings(BaseSettings):
             supervisor, which replaces a worker that dies (a crash in a native library).
         filter_max_chars / filter_max_depth / filter_max_terms: Bounds on a CQL2 filter (items,
             tiles), checked before it is parsed; see :class:`layers.query.limits.FilterLimits`.
-            Depth is capped at 128: the parser overflows its stack near 1,500 levels.
+            Depth is capped at 16: cql2's parser backtracks exponentially in brackets on a bad filter.
     """
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")

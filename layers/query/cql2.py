@@ -28,7 +28,7 @@ from shapely.geometry.base import BaseGeometry
 from layers.model import Layer
 from layers.query.errors import InvalidFilter, UnknownProperty
 from layers.query.instants import parse_instant
-from layers.query.limits import DEPTH_CEILING, FilterLimits, check_text, check_tree
+from layers.query.limits import EXPRESSION_MAX_DEPTH, FilterLimits, check_text, check_tree
 from layers.query.properties import SQL_CAST, Kind, Queryable, resolve
 from layers.query.storage_crs import to_storage
 from layers.sql import Params
@@ -67,9 +67,8 @@ _TEMPORAL = {
 }
 _NUMERIC: set[Kind] = {"integer", "number"}
 _TEMPORAL_KINDS: set[Kind] = {"date", "datetime"}
-# A backstop for the recursive translator: parse() already refused trees deeper than the
-# configured max_depth, which settings cap at DEPTH_CEILING.
-MAX_DEPTH = DEPTH_CEILING + 1
+# A backstop for the recursive translator: parse() already refused deeper trees.
+MAX_DEPTH = EXPRESSION_MAX_DEPTH + 1
 _INT64 = 2**63
 _LANGS = ("cql2-text", "cql2-json")
 

@@ -21,10 +21,16 @@ from typing import Any
 from layers.query.errors import FilterTooComplex, InvalidFilter
 
 DEFAULT_MAX_CHARS = 20_000
-DEFAULT_MAX_DEPTH = 64
+# cql2's parser backtracks on a filter that fails to parse, doubling its work per bracket level:
+# 600 comparisons inside 8 brackets then a syntax error cost 0.6 s of CPU, 12 brackets seconds, 20
+# hang a worker for good (measured with cql2 0.6). Brackets are therefore bounded tightly; real
+# filters (QGIS, GDAL, the web map) nest two to four.
+DEFAULT_MAX_DEPTH = 8
 DEFAULT_MAX_TERMS = 2_000
-# Ceiling for max_depth: the SQL translator recurses about four Python frames per level.
-DEPTH_CEILING = 128
+DEPTH_CEILING = 16
+# The parsed expression nests without brackets too (``1+1+…``, precedence); that costs the parser
+# nothing, only Python's recursion (repr, the SQL translator: about four frames a level).
+EXPRESSION_MAX_DEPTH = 64
 _PREFIX_WORDS = frozenset({"NOT"})
 _PREFIX_SIGNS = frozenset("+-")
 _WORD_EXTRA = frozenset("_.:")
@@ -37,9 +43,10 @@ class FilterLimits:
     Attributes:
         max_chars: Characters in the filter text, either encoding.
         max_depth: Nesting: brackets plus runs of prefix operators (``NOT``, unary ``-``) in
-            CQL2 text, and nested operations in the parsed expression. cql2-json counts two
-            JSON levels per operation (the object and its ``args`` array) plus five for a
-            geometry's coordinates, so its JSON may nest ``2 * max_depth + 5`` deep.
+            CQL2 text. cql2-json counts two JSON levels per operation (the object and its
+            ``args`` array) plus five for a geometry's coordinates, so its JSON may nest
+            ``2 * max_depth + 5`` deep. The parsed expression is bounded separately, at
+            :data:`EXPRESSION_MAX_DEPTH` operations.
         max_terms: Names, literals and operators (CQL2 text), or scalar values other than
             object keys (cql2-json): ``name = 'a'`` is three terms in either encoding.
 
@@ -59,6 +66,7 @@ SETTING = {
     "max_chars": "ONEMAP_FILTER_MAX_CHARS",
     "max_depth": "ONEMAP_FILTER_MAX_DEPTH",
     "max_terms": "ONEMAP_FILTER_MAX_TERMS",
+    "expression": "EXPRESSION_MAX_DEPTH",  # fixed, not a setting
 }
 
 
@@ -197,7 +205,7 @@ def check_tree(tree: Any, *, limits: FilterLimits) -> None:
     """Measure a parsed filter (canonical CQL2-JSON) without recursion.
 
     Raises:
-        FilterTooComplex: operations nest deeper than ``max_depth``.
+        FilterTooComplex: operations nest deeper than :data:`EXPRESSION_MAX_DEPTH`.
         InvalidFilter: a string (from a cql2-json ``\\u`` escape) PostgreSQL cannot store.
     """
     stack: list[tuple[Any, int]] = [(tree, 0)]
@@ -211,8 +219,8 @@ def check_tree(tree: Any, *, limits: FilterLimits) -> None:
                 )
         elif isinstance(node, dict):
             level = depth + 1 if "op" in node else depth
-            if level > limits.max_depth:
-                raise _too_complex("max_depth", limits.max_depth, "nests operations too deeply")
+            if level > EXPRESSION_MAX_DEPTH:
+                raise _too_complex("expression", EXPRESSION_MAX_DEPTH, "nests operations too deeply")
             stack.extend((child, level) for pair in node.items() for child in pair)
         elif isinstance(node, list):
             stack.extend((child, depth) for child in node)
