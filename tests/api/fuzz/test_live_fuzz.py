@@ -52,7 +52,7 @@ def query(params: dict[str, str]) -> str:
 
 @pytest.fixture(scope="module")
 def http(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=30) as client:
+    with httpx.Client(base_url=server, timeout=10) as client:  # a hung worker fails fast
         yield client
 
 
