@@ -264,4 +264,9 @@ def server(seed: Seed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
             yield base
         finally:
             proc.terminate()
-            proc.wait(timeout=20)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                # A worker stuck in native code (a parser) ignores SIGTERM; never leave it running.
+                proc.kill()
+                proc.wait()
