@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from layers.registry import Registry, register_layer
 from layers.settings import DatabaseSettings
 from layers.versioning import open_changeset
 from spatial.codelists.buildings import OSM_BUILDING_TO_USE
+from tests.api.live import wait_healthy
 from tests.support import SAMPLE_DATA
 
 DATA = SAMPLE_DATA / "changsha"
@@ -251,16 +251,7 @@ def server(seed: Seed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"uvicorn did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.2)
+            wait_healthy(base, proc, log, timeout_s=60)
             yield base
         finally:
             proc.terminate()

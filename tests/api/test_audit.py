@@ -6,6 +6,7 @@ and the admin page."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -223,7 +224,7 @@ async def test_admin_page_filters_and_is_admin_only(app: FastAPI, http: httpx.As
     page = await http.get("/admin/audit?f=html&lang=zh&layer=power_facilities&kind=read.&since=1d",
                           headers=seed.auth("admin"))
     assert page.status_code == 200 and "审计日志" in page.text and "read.items" in page.text
-    assert 'href="http://testserver/admin/audit?f=html"' in page.text  # admins find it in the menu
+    assert re.search(r'href="[^"]*/admin/audit\?f=html"', page.text)  # admins find it in the menu
     viewer_page = await http.get("/collections?f=html", headers=seed.auth("viewer"))
     assert "/admin/audit" not in viewer_page.text
     assert "https://" not in page.text.split("<body>")[0]  # assets are local
