@@ -30,12 +30,18 @@ FILLERS = {
 }
 
 
+# Pages whose body changes with every request: viewing the audit log is itself an audited event.
+SELF_CHANGING = frozenset({"/admin/audit"})
+
+
 async def assert_head_matches_get(client: httpx.AsyncClient, url: str, **kwargs: Any) -> httpx.Response:
     got = await client.get(url, **kwargs)
     head = await client.head(url, **kwargs)
     assert head.status_code == got.status_code, (url, got.status_code, head.status_code)
     assert head.content == b"", url
     for name in SAME:
+        if url in SELF_CHANGING and name in ("content-length", "etag"):
+            continue
         assert head.headers.get(name) == got.headers.get(name), (url, name)
     return got
 
