@@ -16,8 +16,14 @@ SQL = re.compile(r"\b(SELECT\b.+\bFROM|INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s
 MAX_MODULE_LINES = 450
 
 
+def _ours(path: Path) -> bool:
+    # Hidden folders hold others' code (benchmarks/.work has tipg's virtual environment).
+    return not any(part.startswith(".") or part in ("__pycache__", "node_modules", "var")
+                   for part in path.relative_to(ROOT).parts)
+
+
 def _modules(*packages: str) -> list[Path]:
-    return sorted(p for pkg in packages for p in (ROOT / pkg).rglob("*.py") if "__pycache__" not in p.parts)
+    return sorted(p for pkg in packages for p in (ROOT / pkg).rglob("*.py") if _ours(p))
 
 
 def _strings(path: Path) -> list[tuple[int, str]]:
