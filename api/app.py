@@ -21,6 +21,7 @@ from api.input_guard import UnstorableCharacters
 from api.map import map_router
 from api.ogc import features_routers
 from api.ogc.core import docs_router
+from api.processes import processes_router, start_jobs, stop_jobs
 from api.settings import Settings, load_settings
 from api.styles import styles_router
 from api.tiles.fastpath import CachedTileFastPath
@@ -55,9 +56,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await when_up(ctx.listen_for_registry_changes, wait_s=wait_s, what="start-up")
         start_audit(ctx)
         app.state.ctx = ctx
+        await when_up(lambda: start_jobs(app, ctx), wait_s=wait_s, what="start-up")
         try:
             yield
         finally:
+            await stop_jobs(app)  # running jobs are recorded failed while the pool is still open
             await stop_audit(ctx)  # before the pool closes: queued events are written
             await ctx.stop_listening()
             await pool.close()
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(docs_router)
     app.include_router(tiles_router(settings))  # OGC API Tiles (api/tiles/tile_routes.py); starts the tile service
     app.include_router(styles_router())  # OGC API Styles and /fonts (api/styles/routes.py, glyphs.py)
+    app.include_router(processes_router())  # OGC API Processes and jobs (api/processes/)
     app.include_router(map_router())  # /map, /map/config, /search, /collections/{id}/map (api/map/)
     app.add_middleware(UnstorableCharacters)  # 400 for a NUL in the path, query or form (api/input_guard.py)
     app.add_middleware(CachedTileFastPath)

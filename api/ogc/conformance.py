@@ -15,6 +15,7 @@ CQL2 = "http://www.opengis.net/spec/cql2/1.0/conf/"
 TILES_1 = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"
 TMS_2 = "http://www.opengis.net/spec/tms/2.0/conf/"
 STYLES_1 = "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/"
+PROCESSES_1 = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
 
 CONFORMANCE: tuple[str, ...] = (
     FEATURES_1 + "core",
@@ -56,4 +57,10 @@ CONFORMANCE: tuple[str, ...] = (
     TMS_2 + "json-tilematrixset",
     STYLES_1 + "core",
     STYLES_1 + "mapbox-styles",
+    PROCESSES_1 + "core",
+    PROCESSES_1 + "ogc-process-description",
+    PROCESSES_1 + "json",
+    PROCESSES_1 + "job-list",
+    PROCESSES_1 + "dismiss",
+    PROCESSES_1 + "oas30",
 )

@@ -53,6 +53,8 @@ async def landing(request: Request, ctx: Ctx) -> Response:
             link(f"{base}/conformance", "http://www.opengis.net/def/rel/ogc/1.0/conformance", JSON),
             link(f"{base}/collections", "data", JSON, "Collections"),
             link(f"{base}/collections", "http://www.opengis.net/def/rel/ogc/1.0/data", JSON),
+            link(f"{base}/processes", "http://www.opengis.net/def/rel/ogc/1.0/processes", JSON, "Processes"),
+            link(f"{base}/jobs", "http://www.opengis.net/def/rel/ogc/1.0/job-list", JSON, "Your jobs"),
         ],
     }
     if fmt == "html":
