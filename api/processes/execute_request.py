@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import orjson
 from jsonschema.exceptions import SchemaError, ValidationError
+from referencing import Registry
 
 from analysis.contract import ProcessDefinition
 from api.errors import ApiError
@@ -117,7 +118,8 @@ def _unwrap(name: str, value: Any) -> Any:
 def _validator(schema_json: str) -> jsonschema.protocols.Validator:
     schema = orjson.loads(schema_json)
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+    # An empty registry: a $ref to another server is never fetched (offline; and no SSRF from a description).
+    return cls(schema, format_checker=cls.FORMAT_CHECKER, registry=Registry())
 
 
 def _validate(name: str, schema: dict[str, Any], value: Any) -> None:
@@ -125,7 +127,10 @@ def _validate(name: str, schema: dict[str, Any], value: Any) -> None:
         validator = _validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS).decode())
     except SchemaError:  # the process's own schema is broken: accept, and let the analysis judge
         return
-    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    try:
+        error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    except Exception:
+        return
     if error is not None:
         raise InvalidExecuteRequest(f"the input {name!r} is not valid: {_say(error)}", input_name=name)
 

@@ -111,7 +111,7 @@ def processes_router(processes: Mapping[str, ProcessDefinition] = PROCESSES) -> 
         return _json(process_list(list(processes.values()), base_url(request), zh=zh))
 
     @router.get("/processes/{processId}", summary="A process's description")
-    async def describe(processId: str, request: Request) -> Response:  # noqa: N803 - the OGC name
+    async def describe(processId: str, request: Request) -> Response:
         """Inputs, outputs and examples of one process."""
         check_known(request, PLAIN)
         negotiate(request, html=False)
@@ -119,7 +119,7 @@ def processes_router(processes: Mapping[str, ProcessDefinition] = PROCESSES) -> 
         return _json(description(definition_of(processId), base_url(request), zh=zh))
 
     @router.post("/processes/{processId}/execution", summary="Execute a process (sync, or async with Prefer)")
-    async def execute(processId: str, request: Request, ctx: Ctx, principal: PrincipalDep) -> Response:  # noqa: N803
+    async def execute(processId: str, request: Request, ctx: Ctx, principal: PrincipalDep) -> Response:
         """Run the process now, or as a job with ``Prefer: respond-async`` (201 and its status)."""
         check_known(request, frozenset())
         definition = definition_of(processId)
@@ -158,14 +158,14 @@ def processes_router(processes: Mapping[str, ProcessDefinition] = PROCESSES) -> 
         return _json({"jobs": [status_info(j, base) for j in found[:limit]], "links": links})
 
     @router.get("/jobs/{jobId}", summary="A job's status")
-    async def job_status(jobId: str, request: Request, ctx: Ctx, principal: PrincipalDep) -> Response:  # noqa: N803
+    async def job_status(jobId: str, request: Request, ctx: Ctx, principal: PrincipalDep) -> Response:
         """Status, progress and links of one of the caller's jobs."""
         check_known(request, frozenset({"f"}))
         negotiate(request, html=False)
         return _json(status_info(await visible_job(ctx, principal, jobId), base_url(request)))
 
     @router.delete("/jobs/{jobId}", summary="Dismiss a job")
-    async def dismiss(jobId: str, request: Request, ctx: Ctx, principal: PrincipalDep) -> Response:  # noqa: N803
+    async def dismiss(jobId: str, request: Request, ctx: Ctx, principal: PrincipalDep) -> Response:
         """Cancel the job if it runs, drop its results, and mark it dismissed."""
         check_known(request, frozenset())
         job = await visible_job(ctx, principal, jobId)
@@ -173,7 +173,7 @@ def processes_router(processes: Mapping[str, ProcessDefinition] = PROCESSES) -> 
         return _json(status_info(dismissed or job, base_url(request)))
 
     @router.get("/jobs/{jobId}/results", summary="A job's results")
-    async def job_results(jobId: str, request: Request, ctx: Ctx, principal: PrincipalDep) -> Response:  # noqa: N803
+    async def job_results(jobId: str, request: Request, ctx: Ctx, principal: PrincipalDep) -> Response:
         """The outputs of a successful job, raw or as a document as its execute request asked."""
         check_known(request, frozenset({"f"}))
         job = await visible_job(ctx, principal, jobId)

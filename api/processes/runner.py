@@ -12,6 +12,7 @@ sees the dismissal at its next progress report (the update finds it no longer ru
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -95,7 +96,7 @@ async def run_sync(ctx: AppContext, definition: ProcessDefinition, inputs: JSON,
         raise InvalidExecuteRequest(str(exc), input_name=exc.input_name) from None
     except DATABASE_OUTAGE_ERRORS:
         raise  # 503 with Retry-After (api/errors.py)
-    except Exception as exc:  # noqa: BLE001 - any failure of an analysis is the caller's 422, never a 500
+    except Exception as exc:
         _, problem = failure_of(exc, process_id=definition.id)
         raise ProcessFailed(problem["detail"], extra={"incident": problem["incident"]}) from None
     if not isinstance(results, dict):
@@ -125,10 +126,8 @@ class JobRunner:
         for _, task in tasks:
             task.cancel()
         for job_id, task in tasks:
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # stopping: nothing to report to
                 await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping: nothing to report to
-                pass
             try:
                 async with self.ctx.pool.acquire() as conn:
                     await fail_job(conn, job_id=job_id, message=STOPPED,
@@ -179,7 +178,7 @@ class JobRunner:
                 await finish_job(conn, job_id=job_id, results=results)
         except JobDismissed:
             return
-        except Exception as exc:  # noqa: BLE001 - every failure becomes the job's status, never an unseen crash
+        except Exception as exc:
             message, problem = failure_of(exc, process_id=definition.id)
             try:
                 async with pool.acquire() as conn:

@@ -119,6 +119,23 @@ EVIDENCE: dict[str, list[str]] = {
         "../styles/test_validate.py::test_every_style_validates",
         "../styles/test_validate.py::test_styles_only_draw_layers_the_caller_may_read",
     ],
+    "ogcapi-processes-1/1.0/conf/core": [
+        "processes/test_routes.py::test_list_and_describe",
+        "processes/test_routes.py::test_sync_document_counts_what_sql_counts",
+        "processes/test_runner.py::test_async_job_runs_reports_progress_and_answers_results",
+        "processes/test_clients.py::test_owslib_lists_describes_and_executes",
+    ],
+    "ogcapi-processes-1/1.0/conf/ogc-process-description": ["processes/test_routes.py::test_list_and_describe"],
+    "ogcapi-processes-1/1.0/conf/json": [
+        "processes/test_routes.py::test_sync_document_counts_what_sql_counts",
+        "processes/test_routes.py::test_raw_one_output_and_multipart",
+    ],
+    "ogcapi-processes-1/1.0/conf/job-list": ["processes/test_runner.py::test_job_list_filters_and_pages"],
+    "ogcapi-processes-1/1.0/conf/dismiss": ["processes/test_runner.py::test_dismiss_cancels_a_running_job"],
+    "ogcapi-processes-1/1.0/conf/oas30": [
+        "processes/test_routes.py::test_openapi_describes_the_processes_paths",
+        "test_clients.py::test_schemathesis_finds_no_server_errors_or_schema_violations",
+    ],
 }
 # Operators each CQL2 class needs, checked against the filter test cases' text.
 OPERATORS = {

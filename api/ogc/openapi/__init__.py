@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from analysis.catalogue import PROCESSES
 from api.context import AppContext
 from api.ogc.openapi.collections import collections_paths
 from api.ogc.openapi.common import shared_params
 from api.ogc.openapi.components import components
 from api.ogc.openapi.core import core_paths
 from api.ogc.openapi.items import items_paths
+from api.ogc.openapi.processes import STATUS_INFO, processes_paths
 from layers.principals import Principal
 
 
@@ -45,6 +47,12 @@ def openapi_document(ctx: AppContext, base: str, principal: Principal) -> dict[s
             "collectionId lists the collections you may read.",
         },
         "servers": [{"url": base}],
-        "paths": {**core_paths(p), **collections_paths(p), **items_paths(p, ctx.settings.api)},
-        "components": components(),
+        "paths": {**core_paths(p), **collections_paths(p), **items_paths(p, ctx.settings.api),
+                  **processes_paths(list(PROCESSES))},
+        "components": _with_status_info(components()),
     }
+
+
+def _with_status_info(parts: dict[str, Any]) -> dict[str, Any]:
+    parts["schemas"]["StatusInfo"] = STATUS_INFO  # OGC API Processes job status (api/ogc/openapi/processes.py)
+    return parts

@@ -25,7 +25,7 @@ async def sql_count(seed: Seed, layer: str) -> int:
     conn = await connect(seed.url)
     try:
         n: int = await conn.fetchval(
-            f'SELECT count(*) FROM data."{layer}" WHERE valid_to IS NULL '  # noqa: S608 - test constant
+            f'SELECT count(*) FROM data."{layer}" WHERE valid_to IS NULL '
             "AND geom && ST_MakeEnvelope($1, $2, $3, $4, 4490)", *CITY)
         return n
     finally:
@@ -154,3 +154,14 @@ async def test_bad_input_is_400_naming_the_input(client: httpx.AsyncClient) -> N
 async def test_an_unexpected_failure_is_422_and_says_nothing_inside(client: httpx.AsyncClient) -> None:
     problem = assert_problem(await client.post(EXECUTE.format("test-crash"), json={"inputs": {}}), 422)
     assert "incident" in problem and SECRET_DETAIL not in problem["detail"]
+
+
+async def test_openapi_describes_the_processes_paths(client: httpx.AsyncClient) -> None:
+    doc = (await client.get("/openapi")).json()
+    for path, method in (("/processes", "get"), ("/processes/{processId}", "get"),
+                         ("/processes/{processId}/execution", "post"), ("/jobs", "get"), ("/jobs/{jobId}", "get"),
+                         ("/jobs/{jobId}", "delete"), ("/jobs/{jobId}/results", "get")):
+        assert method in doc["paths"][path], path
+    process_ids = doc["paths"]["/processes/{processId}"]["get"]["parameters"][0]["schema"]["enum"]
+    assert "test-count" in process_ids
+    assert "StatusInfo" in doc["components"]["schemas"]
