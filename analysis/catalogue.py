@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from analysis.contract import ProcessDefinition
-from analysis.processes import trace
+from analysis.processes import isolation, trace
 
 PROCESSES: dict[str, ProcessDefinition] = {
     p.id: p
     for p in (
         trace.PROCESS,
+        isolation.PROCESS,
     )
 }
