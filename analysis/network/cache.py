@@ -10,12 +10,14 @@ versions (layers/lifecycle.py), so a committed edit or import in any worker or i
 the stamp.
 
 One race remains: change ids are taken when a writer inserts, not when it commits. A writer in
-flight while the graph was read may commit later with ids *below* the stamp. So the build
-records the writers its snapshot saw in flight (``pg_snapshot_xip``); while any of them is
-unsettled, each use also asks (``sql/settled.sql``) whether one has since committed a change to
-either layer. Writers that started after the snapshot draw larger ids (sequences hand out
-values in time order, and our writers take their xid with the changeset row, before any change
-id), so they always move the stamp.
+flight while the graph was read may commit later with ids *below* the stamp (the test
+``test_a_writer_in_flight_during_the_build_is_seen_when_it_commits`` builds exactly that). So
+the build records the writers its snapshot saw in flight (``pg_snapshot_xip``) and how many
+changes of the two layers it saw at or below the stamp; while any of those writers is
+unsettled, each use also asks (``sql/settled.sql``) whether one has committed, and if so counts
+again. Writers that started after the snapshot draw larger ids (sequences hand out values in
+time order, and our writers take their xid with the changeset row, before any change id), so
+they always move the stamp.
 
 As-of graphs of past instants are checked the same way and never trusted blindly: a valid-time
 edit (a version inserted with a past ``valid_from``, or closed at a past instant) changes what
@@ -53,6 +55,7 @@ class _Entry:
     network: PipeNetwork
     stamp: tuple[int, int]
     in_flight: list[int]
+    seen: int | None  # changes at or below the stamp, counted only when writers were in flight
 
 
 Key = tuple[str, str, dt.datetime | None]
@@ -103,13 +106,17 @@ class NetworkCache:
             return False
         if not entry.in_flight:
             return True
-        sql, args = bind_named(statement("settled.sql"), {"xids": entry.in_flight, "segments": cat.segments.id,
-                                                          "points": cat.points.id})
+        sql, args = bind_named(statement("settled.sql"), {"xids": entry.in_flight, **_layers(cat, entry.stamp)})
         row = await conn.fetchrow(sql, *args)
-        if row["wrote"]:
+        if row["seen"] is not None and row["seen"] != entry.seen:
             return False
         entry.in_flight = list(row["running"])  # settled writers never need asking again
         return True
+
+
+def _layers(cat: CategoryLayers, stamp: tuple[int, int]) -> dict[str, object]:
+    return {"segments": cat.segments.id, "points": cat.points.id, "segments_change": stamp[0],
+            "points_change": stamp[1]}
 
 
 async def _stamp(conn: asyncpg.Connection, cat: CategoryLayers) -> asyncpg.Record:
@@ -127,10 +134,15 @@ async def _build(conn: asyncpg.Connection, cat: CategoryLayers, at: dt.datetime 
     pt_sql = statement("points.sql").format(table=cat.points.table, selection=predicate(selection, pt_params))
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         stamp = await _stamp(conn, cat)
+        changes = (stamp["segments_change"], stamp["points_change"])
+        seen = None
+        if stamp["in_flight"]:
+            sql, args = bind_named(statement("seen.sql"), _layers(cat, changes))
+            seen = await conn.fetchval(sql, *args)
         segments = await conn.fetch(seg_sql, *seg_params.values)
         points = await conn.fetch(pt_sql, *pt_params.values)
     network = build_network(cat.key, gravity=cat.gravity, segments=segments, points=points, valve_codes=VALVE_CODES)
-    return _Entry(network, (stamp["segments_change"], stamp["points_change"]), list(stamp["in_flight"]))
+    return _Entry(network, changes, list(stamp["in_flight"]), seen)
 
 
 NETWORKS = NetworkCache()
