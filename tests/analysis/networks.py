@@ -67,7 +67,7 @@ async def write(
                      "end_point": b, "start_depth_m": 1.2, "end_depth_m": 1.2, "material": "PE",
                      "diameter_mm": 200, "status": "0", "owner": "长沙水业集团", **extra}
             if key == "gas":
-                props.setdefault("pressure_class", "中压A")
+                props.setdefault("pressure_class", "ZA")
             line = LineString([lonlat(*xy[a]), lonlat(*xy[b])])
             ref = await insert_feature(conn, layer=segs, feature=FeatureIn(line, props), changeset_id=cs,
                                        valid_from=valid_from)
