@@ -3,5 +3,13 @@
 from __future__ import annotations
 
 from analysis.contract import ProcessDefinition
+from analysis.processes import excavation, isolation, trace
 
-PROCESSES: dict[str, ProcessDefinition] = {}
+PROCESSES: dict[str, ProcessDefinition] = {
+    p.id: p
+    for p in (
+        trace.PROCESS,
+        isolation.PROCESS,
+        excavation.PROCESS,
+    )
+}

@@ -11,7 +11,7 @@ worker its request reaches) and a job outlives the process that ran it with a tr
   which outputs), so ``/jobs/{id}/results`` answers as it was asked.
 
 Revision ID: 0006_jobs
-Revises: 0005
+Revises: 0007_network (see down_revision)
 Create Date: 2026-12-06
 """
 
@@ -20,7 +20,9 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0006_jobs"
-down_revision = "0005"
+# Brief: down_revision "0005"; chained after 0007_network (merged from p-analysis, also on 0005) so this
+# branch has one head. The lead re-chains the revisions when merging the branches.
+down_revision = "0007_network"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""One module per process: its :class:`~analysis.contract.ProcessDefinition` as ``PROCESS``."""
