@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analysis.contract import ProcessDefinition
-from analysis.processes import excavation, isolation, trace
+from analysis.processes import excavation, isolation, section, trace
 
 PROCESSES: dict[str, ProcessDefinition] = {
     p.id: p
@@ -11,5 +11,6 @@ PROCESSES: dict[str, ProcessDefinition] = {
         trace.PROCESS,
         isolation.PROCESS,
         excavation.PROCESS,
+        section.PROCESS,
     )
 }
