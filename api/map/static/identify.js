@@ -51,6 +51,7 @@ async function currentVersion(popup, collection, feature) {
 
 /** The map's click handler: identify the topmost feature under the cursor. */
 export async function identify(event) {
+  if (state.analysisMode) return;  // the analysis panel owns clicks while it is open (analysis.js)
   const map = state.map;
   const hits = map.queryRenderedFeatures(event.point).filter((f) => f.layer.metadata && f.layer.metadata["onemap:collection"] && f.id !== undefined);
   hooks.lastHits = hits.map((f) => `${f.layer.id}:${f.id}`);

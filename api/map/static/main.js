@@ -1,6 +1,7 @@
 // One Map web map: MapLibre GL JS from our own /vendor, styles and tiles from this server only.
 // This module loads the configuration, builds the map and wires the modules to the page.
 import * as maplibregl from "/vendor/maplibre-gl/dist/maplibre-gl.mjs";
+import { renderAnalysis, setAnalysisActive, setupAnalysis } from "/map/static/analysis.js";
 import { setupCoords } from "/map/static/coords.js";
 import { $ } from "/map/static/dom.js";
 import { getJson, sameOrigin } from "/map/static/http.js";
@@ -47,6 +48,7 @@ async function reload() {
   renderLegend();
   showWho();
   setupTime();
+  renderAnalysis();
 }
 
 function setupPanel() {
@@ -61,8 +63,8 @@ function setupPanel() {
   document.querySelectorAll(".tab").forEach((tab) => {
     tab.onclick = () => {
       document.querySelectorAll(".tab").forEach((x) => x.classList.toggle("active", x === tab));
-      $("tree").hidden = tab.dataset.tab !== "tree";
-      $("legend").hidden = tab.dataset.tab !== "legend";
+      document.querySelectorAll(".tabpane").forEach((pane) => { pane.hidden = pane.id !== tab.dataset.tab; });
+      setAnalysisActive(tab.dataset.tab === "analysis");
     };
   });
 }
@@ -103,11 +105,12 @@ async function main() {
   setupSearch();
   setupSignIn(reload);
   $("toggle-3d").onclick = () => setThreeD(!state.threeD);
-  $("lang").onclick = () => toggleLanguage(() => { renderTree(); renderLegend(); });
+  $("lang").onclick = () => toggleLanguage(() => { renderTree(); renderLegend(); renderAnalysis(); });
   map.on("load", () => {
     document.querySelector(".maplibregl-ctrl-attrib")?.classList.remove("maplibregl-compact-show");
     applyAll();
     setupCoords();
+    setupAnalysis().catch((err) => console.error("analysis panel:", err));
     map.once("idle", () => {
       document.body.dataset.ready = "1";
       markReady(map);

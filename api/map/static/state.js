@@ -4,6 +4,7 @@ export const state = {
   token: sessionStorage.getItem("onemap.token"),
   config: null, legend: [], style: null, map: null,
   visible: {}, opacity: {}, threeD: false, year: null, baseOpacity: {},
+  analysisMode: null,  // set while the analysis panel owns map clicks (analysis.js)
 };
 
 let readyResolve;
