@@ -104,7 +104,8 @@ async def test_valve_isolation_from_the_map(browser: Browser, live_server: LiveS
     drawn = await page.evaluate("""() => window.onemap.map.queryRenderedFeatures(
         {layers: ['analysis-lines', 'analysis-points']}).map((f) => f.properties._output)""")
     assert "isolated" in drawn and "valves" in drawn
-    assert await page.locator('#an-result details[data-output="valves"] li').count() == len(expected["valves"]["features"])
+    listed = await page.locator('#an-result details[data-output="valves"] li').count()
+    assert listed == len(expected["valves"]["features"])
     await page.screenshot(path=str(OUTPUT / "analysis-isolation.png"))
 
     # A valve that will not close: marked failed, the isolation runs again and reaches past it.

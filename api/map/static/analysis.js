@@ -4,7 +4,7 @@
 import { $, esc } from "/map/static/dom.js";
 import { pick } from "/map/static/i18n.js";
 import { offeredProcesses, runJob } from "/map/static/analysis_jobs.js";
-import { clearHighlight, download, highlight, restoreHighlight, toCsv } from "/map/static/analysis_layers.js";
+import { clearHighlight, collect, download, highlight, restoreHighlight, toCsv } from "/map/static/analysis_layers.js";
 import { startDrawing, stopDrawing } from "/map/static/analysis_draw.js";
 import { showResult } from "/map/static/analysis_result.js";
 import { hooks, state } from "/map/static/state.js";
@@ -81,7 +81,7 @@ async function run(process, inputs) {
   try {
     const { jobID, results } = await runJob(process, inputs, progress);
     A.last = { process, inputs, jobID, results };
-    highlight(results);
+    highlight(results, [inputs.line, inputs.area].filter(Boolean));
     document.body.dataset.analysis = "done";
   } catch (err) {
     A.last = { process, inputs, error: String(err.message || err) };
@@ -139,7 +139,7 @@ function downloadLast(kind) {
   if (!A.last || !A.last.results) return;
   const name = `${A.last.process}-${A.last.jobID.slice(0, 8)}`;
   if (kind === "csv") download(`${name}.csv`, toCsv(A.last.results), "text/csv;charset=utf-8");
-  else download(`${name}.geojson`, JSON.stringify(highlight(A.last.results)), "application/geo+json");
+  else download(`${name}.geojson`, JSON.stringify(collect(A.last.results)), "application/geo+json");
 }
 
 function hitOf(event, pattern) {

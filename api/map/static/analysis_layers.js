@@ -7,13 +7,15 @@ export const SOURCE = "analysis";
 const ROLE_COLOURS = ["match", ["get", "_output"],
   "isolated", "#e53935", "segments", "#e53935", "cut_off", "#8e24aa", "pipes", "#fb8c00", "violations", "#fb8c00",
   "valves", "#1565c0", "failed_valves", "#212121", "affected_buildings", "#f9a825", "buildings", "#f9a825",
-  "#00897b"];
+  "drawn", "#37474f", "#00897b"];
 const LAYERS = [
   { id: "analysis-fill", type: "fill", filter: ["==", ["geometry-type"], "Polygon"],
-    paint: { "fill-color": ROLE_COLOURS, "fill-opacity": 0.45, "fill-outline-color": "#333" } },
+    paint: { "fill-color": ROLE_COLOURS, "fill-opacity": ["case", ["==", ["get", "_output"], "drawn"], 0.12, 0.45],
+      "fill-outline-color": "#333" } },
   { id: "analysis-lines", type: "line", filter: ["==", ["geometry-type"], "LineString"],
     layout: { "line-cap": "round", "line-join": "round" },
-    paint: { "line-color": ROLE_COLOURS, "line-width": 6, "line-opacity": 0.85,
+    paint: { "line-color": ROLE_COLOURS, "line-width": ["case", ["==", ["get", "_output"], "drawn"], 2, 6],
+      "line-opacity": 0.85,
       "line-dasharray": ["case", ["==", ["get", "_output"], "cut_off"], ["literal", [2, 1]], ["literal", [1, 0]]] } },
   { id: "analysis-points", type: "circle", filter: ["==", ["geometry-type"], "Point"],
     paint: { "circle-radius": ["case", ["in", ["get", "_output"], ["literal", ["valves", "failed_valves"]]], 8, 5],
@@ -40,9 +42,11 @@ export function collect(results) {
   return { type: "FeatureCollection", features };
 }
 
-/** Draw ``results`` on the map (replacing the previous marks) and return what was drawn. */
-export function highlight(results) {
+/** Draw ``results`` on the map (replacing the previous marks) and return what was drawn.
+ * ``drawn`` geometries (the section line, the dig area) stay visible beside the results. */
+export function highlight(results, drawn = []) {
   current = collect(results);
+  for (const geometry of drawn) current.features.push({ type: "Feature", geometry, properties: { _output: "drawn" } });
   ensureLayers();
   state.map.getSource(SOURCE).setData(current);
   return current;
