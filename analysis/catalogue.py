@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analysis.contract import ProcessDefinition
-from analysis.processes import excavation, isolation, profile, section, trace
+from analysis.processes import clearance, excavation, isolation, profile, section, trace
 
 PROCESSES: dict[str, ProcessDefinition] = {
     p.id: p
@@ -13,5 +13,6 @@ PROCESSES: dict[str, ProcessDefinition] = {
         excavation.PROCESS,
         section.PROCESS,
         profile.PROCESS,
+        clearance.PROCESS,
     )
 }
