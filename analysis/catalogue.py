@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analysis.contract import ProcessDefinition
-from analysis.processes import excavation, isolation, section, trace
+from analysis.processes import clearance, excavation, isolation, profile, section, trace
 
 PROCESSES: dict[str, ProcessDefinition] = {
     p.id: p
@@ -12,5 +12,7 @@ PROCESSES: dict[str, ProcessDefinition] = {
         isolation.PROCESS,
         excavation.PROCESS,
         section.PROCESS,
+        profile.PROCESS,
+        clearance.PROCESS,
     )
 }

@@ -20,7 +20,7 @@ import asyncpg
 from analysis.contract import JSON
 from layers.features import select_list, to_feature
 from layers.model import Layer
-from layers.sql import Params
+from layers.sql import Params, quote_ident
 from layers.temporal import AsOf, Current, Selection, predicate
 
 # A degree of longitude at 28.7°N (Changsha's north edge) is 97.7 km; a degree of latitude
@@ -101,6 +101,31 @@ async def in_area(conn: asyncpg.Connection, layer: Layer, area_wkb_4490: bytes, 
                                           selection=predicate(selection_at(at), params, alias="t"),
                                           area=params.add(area_wkb_4490, "bytea"))
     return [feature(layer, r) for r in await conn.fetch(sql, *params.values)]
+
+
+async def near_geometry(
+    conn: asyncpg.Connection, layer: Layer, geom_wkb_4490: bytes, distance_m: float, at: dt.datetime | None,
+) -> list[tuple[JSON, bytes]]:
+    """(feature, EPSG:4547 WKB) of ``layer`` within ``distance_m`` metres of a geometry given as EPSG:4490 WKB."""
+    params = Params()
+    sql = statement("near_geometry.sql").format(
+        columns=select_list(layer, alias="t"), table=layer.table,
+        selection=predicate(selection_at(at), params, alias="t"), area=params.add(geom_wkb_4490, "bytea"),
+        degrees=params.add(distance_m / METRES_PER_DEGREE_MIN, "float8"),
+        distance=params.add(distance_m, "float8"))
+    return [(feature(layer, r), bytes(r["wkb_4547"])) for r in await conn.fetch(sql, *params.values)]
+
+
+async def key_fid(
+    conn: asyncpg.Connection, layer: Layer, column: str, value: str, at: dt.datetime | None,
+) -> int | None:
+    """The id of the feature of ``layer`` whose ``column`` (a key field) equals ``value``, as of ``at``."""
+    params = Params()
+    sql = statement("key_fid.sql").format(table=layer.table, column=quote_ident(column),
+                                          value=params.add(value, "text"),
+                                          selection=predicate(selection_at(at), params))
+    fid = await conn.fetchval(sql, *params.values)
+    return None if fid is None else int(fid)
 
 
 async def nearest_segment(

@@ -43,6 +43,7 @@ class PipeNetwork:
             node indices in flow order, ``seg_reversed`` says the flow runs end → start.
         seg_invert_m: (n, 2) invert (gravity) or pipe-top elevation at the flow start and end, NaN
             where unknown.
+        seg_diameter_m: diameter, or the height of a 宽×高 section, in metres (0 when unknown).
         node_fid, node_no, node_xy, node_ground_m: per node; virtual nodes have fid -1, no number.
         valve, source: per node flags.
         graph: topology; edge (u, v) has ``s``, a tuple of segment indices.
@@ -57,6 +58,7 @@ class PipeNetwork:
     seg_reversed: npt.NDArray[np.bool_]
     seg_length_m: npt.NDArray[np.float64]
     seg_invert_m: npt.NDArray[np.float64]
+    seg_diameter_m: npt.NDArray[np.float32]
     node_fid: npt.NDArray[np.int64]
     node_no: list[str | None]
     node_xy: npt.NDArray[np.float64]
@@ -108,6 +110,15 @@ class _Snapper:
                     if d <= best_d:
                         best, best_d = n, d
         return best
+
+
+def _height_m(row: Row) -> float:
+    section = row.get("section")
+    if section:
+        parts = [p for p in section.replace("×", "x").replace("X", "x").replace("*", "x").split("x") if p]
+        if len(parts) == 2 and parts[1].isdigit():
+            return int(parts[1]) / 1000.0
+    return (row.get("diameter_mm") or 0) / 1000.0
 
 
 def _f(value: Any) -> float:
@@ -189,7 +200,8 @@ def build_network(
     return PipeNetwork(
         category=category, gravity=gravity, seg_fid=seg_fid, seg_no=seg_no, seg_from=seg_from, seg_to=seg_to,
         seg_reversed=reverse, seg_length_m=np.fromiter((float(s["length_m"]) for s in segments), np.float64, n),
-        seg_invert_m=invert, node_fid=node_fid_arr, node_no=node_no, node_xy=np.asarray(xy, np.float64).reshape(-1, 2),
+        seg_invert_m=invert, seg_diameter_m=np.fromiter((_height_m(s) for s in segments), np.float32, n),
+        node_fid=node_fid_arr, node_no=node_no, node_xy=np.asarray(xy, np.float64).reshape(-1, 2),
         node_ground_m=ground_arr, valve=valve, source=source, graph=graph,
         seg_by_fid={int(f): i for i, f in enumerate(seg_fid.tolist())},
         seg_by_no={no: i for i, no in enumerate(seg_no)},
