@@ -152,3 +152,62 @@ async def test_draw_a_cross_section(browser: Browser, live_server: LiveServer) -
     assert watch.errors == [], watch.failed
     assert watch.foreign() == []
     await page.context.close()
+
+
+def point(server: LiveServer, point_no: str) -> dict[str, Any]:
+    auth = {"Authorization": f"Bearer {server.city.pipes_key}"}
+    found = httpx.get(f"{server.url}/collections/pipeline_water_points/items",
+                      params={"filter": f"point_no = '{point_no}'", "limit": 1}, headers=auth, timeout=30).json()
+    feature: dict[str, Any] = found["features"][0]
+    return feature
+
+
+async def test_excavation_profile_and_clearance_from_the_map(browser: Browser, live_server: LiveServer) -> None:
+    page, watch = await open_panel(browser, live_server, live_server.city.pipes_key)
+    cx, cy = CENTRE
+    await page.evaluate(f"window.onemap.map.jumpTo({{center: [{cx}, {cy}], zoom: 17}})")
+    await idle(page)
+
+    # Excavation: a dig area drawn across the west–east pipe; the pipes listed are the API's.
+    await page.fill("#an-depth", "2.5")
+    await page.click('#analysis [data-run="excavation"]')
+    corners = [(cx - 0.0009, cy - 0.0003), (cx - 0.0003, cy - 0.0003), (cx - 0.0003, cy + 0.0003),
+               (cx - 0.0009, cy + 0.0003), (cx - 0.0009, cy - 0.0003)]
+    for lon, lat in corners:
+        at = await screen(page, lon, lat)
+        await page.mouse.click(at["x"], at["y"])
+        await page.wait_for_timeout(200)
+    await wait_run(page, 1)
+    await page.screenshot(path=str(OUTPUT / "analysis-excavation.png"))
+    area = await page.evaluate("window.onemap.analysis.last.inputs.area")
+    expected = execute(live_server, "excavation-impact", {"area": area, "depth_m": 2.5})
+    assert expected["pipes"]["features"]
+    listed = await page.locator('#an-result details[data-output="pipes"] li').count()
+    assert listed == len(expected["pipes"]["features"])
+
+    # Profile: two wells picked on the map; the drawing comes back.
+    await page.click('#analysis [data-run="profile"]')
+    for point_no in ("JS0013", "JS0015"):  # wells either side of the centre, on screen
+        lon, lat = point(live_server, point_no)["geometry"]["coordinates"]
+        at = await screen(page, lon, lat)
+        await page.mouse.click(at["x"], at["y"])
+        await page.wait_for_timeout(200)
+    await wait_run(page, 2)
+    assert await page.locator("#an-svg svg").count() == 1
+    assert await page.evaluate("window.onemap.analysis.last.process") == "longitudinal-profile"
+
+    # Clearance check for a picked pipe (on screen, away from the crossing at the centre).
+    pipe = segment(live_server, "JS-0-011")
+    (x0, y0), (x1, y1) = pipe["geometry"]["coordinates"][:2]
+    at = await screen(page, (x0 + x1) / 2, (y0 + y1) / 2)
+    await page.mouse.click(at["x"], at["y"])
+    await page.wait_for_function(f"window.onemap.analysis.selected?.fid === {pipe['id']}")
+    await page.click('#analysis [data-run="clearance"]')
+    await wait_run(page, 3)
+    assert await page.evaluate("window.onemap.analysis.last.process") == "clearance-check"
+    await page.click("#lang")
+    assert await page.locator('.tab[data-tab="analysis"]').inner_text() == "Analysis"
+    assert "Selected pipe" in await page.locator("#analysis").inner_text()
+    assert watch.errors == [], watch.failed
+    assert watch.foreign() == []
+    await page.context.close()

@@ -140,3 +140,36 @@ def test_owslib_runs_valve_isolation_sync_and_async(live_city: str, city: City) 
     finally:
         ogcapi.REQUEST_HEADERS.clear()
         ogcapi.REQUEST_HEADERS.update(saved)
+
+
+async def test_every_other_analysis_answers_with_typed_outputs(client: httpx.AsyncClient, city: City) -> None:  # noqa: F811
+    from tests.citydata import CENTRE
+
+    cx, cy = CENTRE
+    auth = {"Authorization": f"Bearer {city.pipes_key}"}
+    area = {"type": "Polygon", "coordinates": [[[cx - 0.002, cy - 0.0005], [cx + 0.002, cy - 0.0005],
+                                                [cx + 0.002, cy + 0.0005], [cx - 0.002, cy + 0.0005],
+                                                [cx - 0.002, cy - 0.0005]]]}
+    line = {"type": "LineString", "coordinates": [[cx + 0.0005, cy - 0.0004], [cx + 0.0005, cy + 0.0004]]}
+    runs = {
+        "cross-section": {"line": line},
+        "excavation-impact": {"area": area, "depth_m": 2.5},
+        "longitudinal-profile": {"category": "water", "from": "JS0003", "to": "JS0007"},
+        "clearance-check": {"segment": BREAK, "category": "water"},
+    }
+    for process, inputs in runs.items():
+        r = await client.post(EXECUTE.format(process), json={"inputs": inputs, "response": "document"}, headers=auth)
+        assert r.status_code == 200, (process, r.text)
+        doc = r.json()
+        assert "summary" in doc, process
+        for name, value in doc.items():
+            assert set(value) == {"value", "mediaType"}, (process, name)
+    section = (await client.post(EXECUTE.format("cross-section"), headers=auth,
+                                 json={"inputs": runs["cross-section"], "response": "document"})).json()
+    assert section["svg"]["mediaType"] == "image/svg+xml" and len(section["pipes"]["value"]["features"]) == 1
+    raw_svg = await client.post(EXECUTE.format("cross-section"), headers=auth,
+                                json={"inputs": runs["cross-section"], "outputs": {"svg": {}}})
+    assert raw_svg.headers["content-type"].startswith("image/svg+xml") and "<svg" in raw_svg.text[:300]
+    dig = (await client.post(EXECUTE.format("excavation-impact"), headers=auth,
+                             json={"inputs": runs["excavation-impact"], "response": "document"})).json()
+    assert dig["owners_csv"]["mediaType"] == "text/csv" and "长沙水业集团" in dig["owners_csv"]["value"]
