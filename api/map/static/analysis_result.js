@@ -12,7 +12,7 @@ const TITLES = {
   wells: ["检查井", "Wells"],
 };
 const LIST_KEYS = ["name", "segment_no", "point_no", "pipe_category_zh", "owner", "size", "top_depth_m", "rule",
-  "required_m", "actual_m", "offset_m", "categories"];
+  "required_m", "actual_m", "offset_m", "categories", "address", "use", "station_m", "invert_elev_m", "slope_permille"];
 const MAX_ROWS = 50;
 
 function label(name) {
@@ -20,10 +20,11 @@ function label(name) {
   return t ? pick(t[0], t[1]) : name;
 }
 
-function rowText(props) {
+function rowText(props, id) {
   const parts = LIST_KEYS.filter((k) => props[k] !== undefined && props[k] !== null && props[k] !== "")
     .map((k) => (Array.isArray(props[k]) ? props[k].join("、") : props[k]));
-  return parts.length ? parts.join(" · ") : JSON.stringify(props).slice(0, 120);
+  if (parts.length) return parts.join(" · ");
+  return id !== undefined && id !== null ? `#${id}` : JSON.stringify(props).slice(0, 120);
 }
 
 function listHtml(name, items, valveButtons) {
@@ -32,7 +33,7 @@ function listHtml(name, items, valveButtons) {
     const ref = props.point_no || item.id;
     const failed = valveButtons && ref !== undefined
       ? ` <button type="button" class="an-fail" data-valve="${esc(ref)}">${esc(pick("设为失效", "Mark failed"))}</button>` : "";
-    return `<li data-id="${esc(item.id ?? "")}">${esc(rowText(props))}${failed}</li>`;
+    return `<li data-id="${esc(item.id ?? "")}">${esc(rowText(props, item.id))}${failed}</li>`;
   }).join("");
   const more = items.length > MAX_ROWS ? `<li class="muted">… ${items.length - MAX_ROWS}</li>` : "";
   return `<details class="an-list" data-output="${esc(name)}" open><summary>${esc(label(name))} (${items.length})</summary>
