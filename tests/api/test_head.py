@@ -27,6 +27,8 @@ FILLERS = {
     "path": "maplibre-gl/dist/maplibre-gl.js",
     "fontstack": "Noto Sans Regular",
     "fontrange": "0-255",
+    "processId": "pipe-trace",
+    "jobId": "00000000-0000-0000-0000-000000000000",
 }
 
 

@@ -1,7 +1,8 @@
 // Drawing a section line or an excavation polygon with terra-draw (from npm, served under /vendor).
 // One drawing at a time: the shape is handed to ``done`` when finished, then drawing stops.
-import { TerraDraw, TerraDrawLineStringMode, TerraDrawPolygonMode } from "terra-draw";
-import { TerraDrawMapLibreGLAdapter } from "terra-draw-maplibre-gl-adapter";
+// The adapter itself imports the bare name "terra-draw": index.html's import map sends it to this same file.
+import { TerraDraw, TerraDrawLineStringMode, TerraDrawPolygonMode } from "/vendor/terra-draw/dist/terra-draw.module.js";
+import { TerraDrawMapLibreGLAdapter } from "/vendor/terra-draw-maplibre-gl-adapter/dist/terra-draw-maplibre-gl-adapter.module.js";
 import { hooks, state } from "/map/static/state.js";
 
 let draw = null;
