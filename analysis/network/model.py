@@ -70,6 +70,8 @@ class PipeNetwork:
     seg_by_no: dict[str, int] = field(default_factory=dict)
     node_by_fid: dict[int, int] = field(default_factory=dict)
     node_by_no: dict[str, int] = field(default_factory=dict)
+    # Source trees by source set (analysis.network.trace.source_tree); a network never changes once built.
+    trees: dict[frozenset[int], Any] = field(default_factory=dict)
 
     @property
     def segment_count(self) -> int:
