@@ -18,7 +18,7 @@ segments well under 200 MB.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,10 +78,21 @@ class PipeNetwork:
         """Segments in the network."""
         return len(self.seg_no)
 
-    def incident(self, node: int) -> Iterable[tuple[int, tuple[int, ...]]]:
+    def incident(self, node: int) -> list[tuple[int, tuple[int, ...]]]:
         """(neighbour node, segment indices) for every edge at ``node``, either direction."""
-        yield from ((v, d["s"]) for v, d in self.graph.succ[node].items())
-        yield from ((u, d["s"]) for u, d in self.graph.pred[node].items())
+        # networkx's own dicts, not the read-only views that graph.succ[node] builds on each call:
+        # traversals call this once per node, and the views cost more than the walk.
+        out = [(v, d["s"]) for v, d in self.graph._succ[node].items()]
+        out += [(u, d["s"]) for u, d in self.graph._pred[node].items()]
+        return out
+
+    def downstream(self, node: int) -> list[tuple[int, tuple[int, ...]]]:
+        """(next node, segment indices) along the flow from ``node``."""
+        return [(v, d["s"]) for v, d in self.graph._succ[node].items()]
+
+    def upstream(self, node: int) -> list[tuple[int, tuple[int, ...]]]:
+        """(previous node, segment indices) against the flow from ``node``."""
+        return [(u, d["s"]) for u, d in self.graph._pred[node].items()]
 
     def ends(self, seg: int) -> tuple[int, int]:
         """(flow start node, flow end node) of segment ``seg``."""

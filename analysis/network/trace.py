@@ -27,9 +27,9 @@ class Start:
 
 def _neighbours(net: PipeNetwork, node: int, direction: Direction) -> Iterable[tuple[int, tuple[int, ...]]]:
     if direction == "downstream":
-        return ((v, d["s"]) for v, d in net.graph.succ[node].items())
+        return net.downstream(node)
     if direction == "upstream":
-        return ((u, d["s"]) for u, d in net.graph.pred[node].items())
+        return net.upstream(node)
     return net.incident(node)
 
 
