@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import networkx as nx
 import numpy as np
 from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
@@ -31,6 +32,8 @@ from spatial.codelists.cjj61 import PLATFORM_CATEGORIES, feature_code
 DRAINAGE = frozenset({"sewage", "storm"})
 FEATURE_POINTS = frozenset(FEATURE_SEQ)
 HYDRANT_SPACING_M = 120.0  # GB 50974: street hydrants at most 120 m apart [GK]
+# Networks fed from a few places (水厂 / 门站): each connected part gets one 出地 source point.
+SOURCE_CATEGORIES = frozenset({"water", "gas"})
 
 
 @dataclass
@@ -100,6 +103,7 @@ class _Builder:
         self.rows: list[_SegmentRow] = []
         self.attached: dict[int, list[int]] = defaultdict(list)
         self._depths: dict[int, float] = {}
+        self.sources: set[int] = set()
 
     def point_depth(self, i: int) -> float:
         """Cover depth to the pipe top at point ``i``, shared by every run through it."""
@@ -183,6 +187,26 @@ def _point_kinds(b: _Builder) -> list[str]:
         if p.node:
             kinds[pid] = _node_kind(key, p.degree, {s for s in p.streets}, b)
     return kinds
+
+
+def _sources(b: _Builder) -> set[int]:
+    """One feeding point per connected part of the network: the dead end of its largest pipe.
+
+    Where a 水厂 or 门站 feeds a city network, the main leaving it is the widest and the
+    oldest, and it ends there; ties go to the older pipe, then to the lower point number.
+    """
+    graph = nx.Graph()
+    graph.add_edges_from((r.start, r.end) for r in b.rows)
+    out: set[int] = set()
+    for part in nx.connected_components(graph):
+        def rank(pid: int) -> tuple[float, dt.datetime, int]:
+            rows = [b.rows[s] for s in b.attached[pid]]
+            dia = max(float(r.plan.base.get("diameter_mm") or 0) for r in rows)
+            return (-dia, min(r.plan.built for r in rows), pid)
+
+        ends = [pid for pid in part if len(b.attached[pid]) == 1]
+        out.add(min(ends or part, key=rank))
+    return out
 
 
 def _intermediate_kind(key: str, plan: RunPlan, rnd: Any, near_junction: bool, *, bend: float, k: int) -> str:
@@ -275,6 +299,8 @@ def _point_props(b: _Builder, pid: int, kind: str, sub: str, point_no: str) -> d
         "ground_elev_m": float(b.ground[pid]), "rotation_deg": direction_deg(rows[0].xy),
         "owner": plan.base["owner"], "status": "0", "road_name": plan.base["road_name"],
     }
+    if pid in b.sources:
+        props["is_source"] = True
     if kind in COVERS:
         props["cover_material"], props["cover_size"] = COVERS[kind]
         props["well_depth_m"] = _well_depth(b, pid, kind, rows)
@@ -369,6 +395,10 @@ def category_plans(key: str, streets: list[Street], terrain: Terrain, area: Base
     b = _Builder(key, net, terrain, streets)
     b.build_runs()
     kinds = _point_kinds(b)
+    if key in SOURCE_CATEGORIES:
+        b.sources = _sources(b)
+        for pid in b.sources:
+            kinds[pid] = "CD"  # 出地: the main rises into the plant or station feeding it
     if key == "storm":
         _storm_inlets(b, kinds)
     point_nos = [f"{spec.prefix}{i + 1:06d}" for i in range(len(net.points))]

@@ -37,6 +37,7 @@ import asyncpg
 
 from analysis.network.categories import VALVE_CODES, CategoryLayers
 from analysis.network.model import PipeNetwork, build_network
+from analysis.network.rows import metric_points, metric_segments
 from layers.sql import Params, bind_named
 from layers.temporal import AsOf, Current, predicate
 
@@ -128,7 +129,7 @@ async def _build(conn: asyncpg.Connection, cat: CategoryLayers, at: dt.datetime 
     """Read both layers in one snapshot (the stamp first, so it describes exactly these rows)."""
     selection = Current() if at is None else AsOf(at)
     seg_params, pt_params = Params(), Params()
-    flow = "flow_direction" if any(f.name == "flow_direction" for f in cat.segments.attributes.fields) else "NULL"
+    flow = "flow_direction" if any(f.name == "flow_direction" for f in cat.segments.attributes.fields) else "NULL::text"
     seg_sql = statement("segments.sql").format(table=cat.segments.table, flow=flow,
                                                selection=predicate(selection, seg_params))
     pt_sql = statement("points.sql").format(table=cat.points.table, selection=predicate(selection, pt_params))
@@ -139,8 +140,8 @@ async def _build(conn: asyncpg.Connection, cat: CategoryLayers, at: dt.datetime 
         if stamp["in_flight"]:
             sql, args = bind_named(statement("seen.sql"), _layers(cat, changes))
             seen = await conn.fetchval(sql, *args)
-        segments = await conn.fetch(seg_sql, *seg_params.values)
-        points = await conn.fetch(pt_sql, *pt_params.values)
+        segments = metric_segments(dict(await conn.fetchrow(seg_sql, *seg_params.values)))
+        points = metric_points(dict(await conn.fetchrow(pt_sql, *pt_params.values)))
     network = build_network(cat.key, gravity=cat.gravity, segments=segments, points=points, valve_codes=VALVE_CODES)
     return _Entry(network, changes, list(stamp["in_flight"]), seen)
 

@@ -18,7 +18,7 @@ segments well under 200 MB.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,7 @@ import numpy.typing as npt
 # The import engine's default --snap-tolerance (ingest/request.py snap_tolerance_m): a segment
 # end within it of a point or of another end is the same node.
 SNAP_TOLERANCE_M = 0.10
-Row = Mapping[str, Any]
+Columns = Mapping[str, Sequence[Any]]  # column name → one value per row
 
 
 @dataclass(slots=True)
@@ -70,16 +70,29 @@ class PipeNetwork:
     seg_by_no: dict[str, int] = field(default_factory=dict)
     node_by_fid: dict[int, int] = field(default_factory=dict)
     node_by_no: dict[str, int] = field(default_factory=dict)
+    # Source trees by source set (analysis.network.trace.source_tree); a network never changes once built.
+    trees: dict[frozenset[int], Any] = field(default_factory=dict)
 
     @property
     def segment_count(self) -> int:
         """Segments in the network."""
         return len(self.seg_no)
 
-    def incident(self, node: int) -> Iterable[tuple[int, tuple[int, ...]]]:
+    def incident(self, node: int) -> list[tuple[int, tuple[int, ...]]]:
         """(neighbour node, segment indices) for every edge at ``node``, either direction."""
-        yield from ((v, d["s"]) for v, d in self.graph.succ[node].items())
-        yield from ((u, d["s"]) for u, d in self.graph.pred[node].items())
+        # networkx's own dicts, not the read-only views that graph.succ[node] builds on each call:
+        # traversals call this once per node, and the views cost more than the walk.
+        out = [(v, d["s"]) for v, d in self.graph._succ[node].items()]
+        out += [(u, d["s"]) for u, d in self.graph._pred[node].items()]
+        return out
+
+    def downstream(self, node: int) -> list[tuple[int, tuple[int, ...]]]:
+        """(next node, segment indices) along the flow from ``node``."""
+        return [(v, d["s"]) for v, d in self.graph._succ[node].items()]
+
+    def upstream(self, node: int) -> list[tuple[int, tuple[int, ...]]]:
+        """(previous node, segment indices) against the flow from ``node``."""
+        return [(u, d["s"]) for u, d in self.graph._pred[node].items()]
 
     def ends(self, seg: int) -> tuple[int, int]:
         """(flow start node, flow end node) of segment ``seg``."""
@@ -112,34 +125,34 @@ class _Snapper:
         return best
 
 
-def _height_m(row: Row) -> float:
-    section = row.get("section")
+def _height_m(section: str | None, diameter_mm: int | None) -> float:
     if section:
         parts = [p for p in section.replace("×", "x").replace("X", "x").replace("*", "x").split("x") if p]
         if len(parts) == 2 and parts[1].isdigit():
             return int(parts[1]) / 1000.0
-    return (row.get("diameter_mm") or 0) / 1000.0
+    return (diameter_mm or 0) / 1000.0
 
 
-def _f(value: Any) -> float:
-    return math.nan if value is None else float(value)
+def _floats(values: Sequence[Any]) -> npt.NDArray[np.float64]:
+    return np.array([math.nan if v is None else v for v in values], np.float64)
 
 
 def build_network(
-    category: str, *, gravity: bool, segments: Sequence[Row], points: Sequence[Row],
+    category: str, *, gravity: bool, segments: Columns, points: Columns,
     valve_codes: frozenset[str], tolerance_m: float = SNAP_TOLERANCE_M,
 ) -> PipeNetwork:
-    """The network from segment rows (``analysis/network/sql/segments.sql``) and point rows (``points.sql``).
+    """The network from segment and point columns (one list per column, as ``sql/segments.sql`` and
+    ``sql/points.sql`` return them).
 
     A segment end joins the point its ``start_point``/``end_point`` number names; an end whose
     number names no point joins the point or segment end within ``tolerance_m`` metres, or
     becomes a virtual node of its own.
     """
-    n_pts = len(points)
-    node_fid: list[int] = [int(p["fid"]) for p in points]
-    node_no: list[str | None] = [p["point_no"] for p in points]
-    xy: list[tuple[float, float]] = [(float(p["x"]), float(p["y"])) for p in points]
-    ground: list[float] = [_f(p["ground_elev_m"]) for p in points]
+    n_pts = len(points["fid"])
+    node_fid: list[int] = list(points["fid"])
+    node_no: list[str | None] = list(points["point_no"])
+    xy: list[tuple[float, float]] = list(zip(points["x"], points["y"], strict=True))
+    ground: list[float] = _floats(points["ground_elev_m"]).tolist()
     node_by_no = {no: i for i, no in enumerate(node_no) if no is not None}
     snapper: _Snapper | None = None
 
@@ -162,16 +175,20 @@ def build_network(
         snapper.add(len(xy) - 1, x, y)
         return len(xy) - 1
 
-    n = len(segments)
-    a = np.empty(n, np.int32)
-    b = np.empty(n, np.int32)
-    depth = np.empty((n, 2), np.float64)
-    declared_reverse = np.zeros(n, np.bool_)
-    for i, s in enumerate(segments):
-        a[i] = node_for(s["start_point"], s["x0"], s["y0"])
-        b[i] = node_for(s["end_point"], s["x1"], s["y1"])
-        depth[i] = (_f(s["start_depth_m"]), _f(s["end_depth_m"]))
-        declared_reverse[i] = s.get("flow") == "逆向"
+    n = len(segments["fid"])
+    get = node_by_no.get
+    a_list = [get(no) if no is not None else None for no in segments["start_point"]]
+    b_list = [get(no) if no is not None else None for no in segments["end_point"]]
+    for i in range(n):  # numbers that name no point: join by coordinates
+        if a_list[i] is None:
+            a_list[i] = node_for(None, segments["x0"][i], segments["y0"][i])
+        if b_list[i] is None:
+            b_list[i] = node_for(None, segments["x1"][i], segments["y1"][i])
+    a = np.array(a_list, np.int32)
+    b = np.array(b_list, np.int32)
+    depth = np.column_stack([_floats(segments["start_depth_m"]), _floats(segments["end_depth_m"])]) if n \
+        else np.empty((0, 2))
+    declared_reverse = np.array([f == "逆向" for f in segments["flow"]], np.bool_)
     ground_arr = np.asarray(ground, np.float64)
     level = np.column_stack([ground_arr[a] - depth[:, 0], ground_arr[b] - depth[:, 1]]) if n else np.empty((0, 2))
     reverse = np.zeros(n, np.bool_)
@@ -181,26 +198,25 @@ def build_network(
     seg_from = np.where(reverse, b, a).astype(np.int32)
     seg_to = np.where(reverse, a, b).astype(np.int32)
     invert = np.where(reverse[:, None], level[:, ::-1], level) if n else level
+    edges: dict[tuple[int, int], tuple[int, ...]] = {}
+    for i, uv in enumerate(zip(seg_from.tolist(), seg_to.tolist(), strict=True)):
+        edges[uv] = (*edges[uv], i) if uv in edges else (i,)  # parallel pipes share an edge
     graph = nx.DiGraph()
     graph.add_nodes_from(range(len(xy)))
-    for i, (u, v) in enumerate(zip(seg_from.tolist(), seg_to.tolist(), strict=True)):
-        edge = graph.succ[u].get(v)
-        if edge is None:
-            graph.add_edge(u, v, s=(i,))
-        else:  # parallel pipes between the same two points
-            edge["s"] = (*edge["s"], i)
+    graph.add_edges_from((u, v, {"s": segs}) for (u, v), segs in edges.items())
+    del edges
     valve = np.zeros(len(xy), np.bool_)
     source = np.zeros(len(xy), np.bool_)
-    for i, p in enumerate(points):
-        valve[i] = p["appurtenance"] in valve_codes
-        source[i] = bool(p["is_source"])
-    seg_fid = np.fromiter((int(s["fid"]) for s in segments), np.int64, n)
-    seg_no = [str(s["segment_no"]) for s in segments]
+    valve[:n_pts] = [code in valve_codes for code in points["appurtenance"]]
+    source[:n_pts] = [bool(flag) for flag in points["is_source"]]
+    seg_fid = np.array(segments["fid"], np.int64).reshape(-1)
+    seg_no = [str(no) for no in segments["segment_no"]]
     node_fid_arr = np.asarray(node_fid, np.int64)
     return PipeNetwork(
         category=category, gravity=gravity, seg_fid=seg_fid, seg_no=seg_no, seg_from=seg_from, seg_to=seg_to,
-        seg_reversed=reverse, seg_length_m=np.fromiter((float(s["length_m"]) for s in segments), np.float64, n),
-        seg_invert_m=invert, seg_diameter_m=np.fromiter((_height_m(s) for s in segments), np.float32, n),
+        seg_reversed=reverse, seg_length_m=np.array(segments["length_m"], np.float64).reshape(-1),
+        seg_invert_m=invert, seg_diameter_m=np.array([_height_m(sec, dia) for sec, dia in zip(
+            segments["section"], segments["diameter_mm"], strict=True)], np.float32).reshape(-1),
         node_fid=node_fid_arr, node_no=node_no, node_xy=np.asarray(xy, np.float64).reshape(-1, 2),
         node_ground_m=ground_arr, valve=valve, source=source, graph=graph,
         seg_by_fid={int(f): i for i, f in enumerate(seg_fid.tolist())},

@@ -7,7 +7,8 @@ All functions are pure: they take node and segment indices and return index sets
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,9 +27,9 @@ class Start:
 
 def _neighbours(net: PipeNetwork, node: int, direction: Direction) -> Iterable[tuple[int, tuple[int, ...]]]:
     if direction == "downstream":
-        return ((v, d["s"]) for v, d in net.graph.succ[node].items())
+        return net.downstream(node)
     if direction == "upstream":
-        return ((u, d["s"]) for u, d in net.graph.pred[node].items())
+        return net.upstream(node)
     return net.incident(node)
 
 
@@ -122,14 +123,127 @@ def isolate(net: PipeNetwork, break_segment: int, *, failed: set[int], sources: 
             isolated.update(segs)
             if other not in seen:
                 stack.append(other)
-    before = fed(net, sources, blocked=set(), removed=set())
-    after = fed(net, sources, blocked=closing, removed=isolated)
-    cut_off = before - after - isolated
+    cut_off = lost_supply(net, source_tree(net, sources), closing, isolated) if sources else set()
     return Isolation(closing, isolated, cut_off, bool(closing), sources)
 
 
+@dataclass(frozen=True, slots=True)
+class SourceTree:
+    """A breadth-first tree from the sources over the whole network (valves open).
+
+    ``parent[n]`` is (the node one step nearer a source, the segment between); sources are roots.
+    ``fed`` are the segments some source reaches.
+    """
+
+    parent: dict[int, tuple[int, int]]
+    roots: frozenset[int]
+    fed: frozenset[int]
+
+
+def source_tree(net: PipeNetwork, sources: set[int]) -> SourceTree:
+    """The tree for ``sources``, built once per network and source set (kept on the network)."""
+    key = frozenset(sources)
+    tree = net.trees.get(key)
+    if tree is None:
+        parent: dict[int, tuple[int, int]] = {}
+        seen = set(sources)
+        queue = deque(sources)
+        fed_segs: set[int] = set()
+        while queue:
+            node = queue.popleft()
+            for other, segs in net.incident(node):
+                fed_segs.update(segs)
+                if other not in seen:
+                    seen.add(other)
+                    parent[other] = (node, segs[0])
+                    queue.append(other)
+        tree = SourceTree(parent, key, frozenset(fed_segs))
+        if len(net.trees) >= 4:
+            net.trees.clear()
+        net.trees[key] = tree
+    return tree
+
+
+def lost_supply(net: PipeNetwork, tree: SourceTree, closing: set[int], isolated: set[int]) -> set[int]:
+    """Segments fed before that no source reaches once ``closing`` valves shut and ``isolated`` is out.
+
+    Only the far side of each closed valve can lose supply. From there a search walks outwards
+    until it meets a node whose path up the source tree avoids every closed valve and isolated
+    segment (it is still fed, and so is all it walked), or runs out (all it walked is cut off).
+    So a break costs a walk around its own zone, not a search of the whole network.
+    """
+    memo: dict[int, bool] = {}
+
+    def intact(node: int) -> bool:
+        path: list[int] = []
+        ok = False
+        while True:
+            if node in memo:
+                ok = memo[node]
+                break
+            if node in closing:
+                break
+            step = tree.parent.get(node)
+            if step is None:
+                ok = node in tree.roots
+                break
+            if step[1] in isolated:
+                break
+            path.append(node)
+            node = step[0]
+        for n in path:
+            memo[n] = ok
+        return ok
+
+    fed_nodes: set[int] = set()
+    dead_nodes: set[int] = set()
+    cut: set[int] = set()
+    for valve in closing:
+        for other, segs in net.incident(valve):
+            live = [s for s in segs if s not in isolated]
+            if not live or other in fed_nodes:
+                continue
+            if other in closing or other in dead_nodes:
+                cut.update(live)
+                continue
+            seen, walked, found = _walk(net, other, closing, isolated, fed_nodes, intact)
+            if found:
+                fed_nodes |= seen
+            else:
+                dead_nodes |= seen
+                cut.update(live)
+                cut |= walked
+    return (cut - isolated) & tree.fed
+
+
+def _walk(
+    net: PipeNetwork, start: int, closing: set[int], isolated: set[int], fed_nodes: set[int],
+    intact: Callable[[int], bool],
+) -> tuple[set[int], set[int], bool]:
+    seen = {start}
+    walked: set[int] = set()
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        if node in fed_nodes or intact(node):
+            return seen, walked, True
+        for other, segs in net.incident(node):
+            live = [s for s in segs if s not in isolated]
+            if not live:
+                continue
+            walked.update(live)
+            if other not in closing and other not in seen:
+                seen.add(other)
+                stack.append(other)
+    return seen, walked, False
+
+
 def fed(net: PipeNetwork, sources: set[int], *, blocked: set[int], removed: set[int]) -> set[int]:
-    """Segments a source reaches without removed segments, entering but never passing blocked nodes."""
+    """Segments a source reaches without removed segments, entering but never passing blocked nodes.
+
+    The plain whole-network search; :func:`lost_supply` gives the same answer locally (the tests
+    check one against the other).
+    """
     reached: set[int] = set()
     seen = set(sources)
     stack = [s for s in sources if s not in blocked]

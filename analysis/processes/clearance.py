@@ -186,8 +186,8 @@ PROCESS = ProcessDefinition(
     reads=reads,
     run=run,
     examples=[
-        {"inputs": {"proposed": {"geometry": {"type": "LineString", "coordinates": [[112.9728, 28.1980],
-                                                                                 [112.9745, 28.1980]]},
+        {"inputs": {"proposed": {"geometry": {"type": "LineString", "coordinates": [[112.9695, 28.19553],
+                                                                                 [112.9705, 28.19553]]},
                                  "category": "燃气", "diameter_mm": 200, "depth_m": 1.0, "pressure_class": "ZA"}}},
     ],
 )

@@ -122,7 +122,8 @@ PROCESS = ProcessDefinition(
     reads=reads,
     run=run,
     examples=[
-        {"inputs": {"category": "给水", "break": {"type": "Point", "coordinates": [112.9735, 28.1985]}}},
-        {"inputs": {"category": "water", "break": "JSD000020", "failed_valves": ["JS000021"]}},
+        {"inputs": {"category": "给水", "break": {"type": "Point", "coordinates": [112.97021, 28.19553]}}},
+        {"inputs": {"category": "water", "break": {"type": "Point", "coordinates": [112.97021, 28.19553]},
+                    "buffer_m": 50}},
     ],
 )

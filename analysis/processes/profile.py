@@ -98,6 +98,6 @@ PROCESS = ProcessDefinition(
     },
     reads=reads,
     run=run,
-    examples=[{"inputs": {"category": "污水", "from": {"type": "Point", "coordinates": [112.9700, 28.1950]},
-                          "to": {"type": "Point", "coordinates": [112.9740, 28.1950]}}}],
+    examples=[{"inputs": {"category": "污水", "from": {"type": "Point", "coordinates": [112.96917, 28.19542]},
+                          "to": {"type": "Point", "coordinates": [112.97032, 28.19552]}}}],
 )

@@ -96,5 +96,5 @@ PROCESS = ProcessDefinition(
     },
     reads=reads,
     run=run,
-    examples=[{"inputs": {"line": {"type": "LineString", "coordinates": [[112.9738, 28.1978], [112.9738, 28.1988]]}}}],
+    examples=[{"inputs": {"line": {"type": "LineString", "coordinates": [[112.9700, 28.1950], [112.9700, 28.1960]]}}}],
 )

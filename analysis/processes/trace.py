@@ -87,8 +87,9 @@ PROCESS = ProcessDefinition(
     reads=reads,
     run=run,
     examples=[
-        {"inputs": {"category": "storm", "start": "YSD000010", "direction": "downstream"}},
-        {"inputs": {"category": "给水", "start": {"type": "Point", "coordinates": [112.9735, 28.1985]},
+        {"inputs": {"category": "storm", "start": {"type": "Point", "coordinates": [112.96995, 28.19539]},
+                    "direction": "downstream"}},
+        {"inputs": {"category": "给水", "start": {"type": "Point", "coordinates": [112.97021, 28.19553]},
                     "max_length_m": 500}},
     ],
 )

@@ -3,7 +3,8 @@
 Mapping to CJJ 61 (domain.md §1.3):
 
 * junctions → 特征点 by how many pipes meet there: 1 盖堵 GD, 2 直线点 ZXD, 3 三通 ST, 4+ 四通 SIT;
-* reservoirs and tanks → 出地 CD (the pipe leaves the ground into the structure);
+* reservoirs and tanks → 出地 CD (the pipe leaves the ground into the structure), flagged
+  ``is_source`` (水源): they feed the network;
 * pipes → segments between their two nodes (through any [VERTICES]);
 * valves → a 阀门 FM point at the middle of the valve link, with the link split in two
   segments on either side, so the network stays connected point to point;
@@ -30,7 +31,7 @@ from ingest.readers.base import Batch, ReadOptions, SourceLayer, memory_batches
 
 US_UNITS = {"CFS", "GPM", "MGD", "IMGD", "AFD"}
 POINT_FIELDS = ["point_no", "category", "subcategory", "feature_point", "appurtenance", "ground_elev_m", "status",
-                "epanet_type"]
+                "is_source", "epanet_type"]
 SEGMENT_FIELDS = ["segment_no", "category", "subcategory", "start_point", "end_point", "diameter_mm", "status",
                   "epanet_type", "length_m"]
 _DEGREE = {1: "GD", 2: "ZXD", 3: "ST"}
@@ -137,7 +138,7 @@ def to_layers(net: Network, path: Path) -> list[SourceLayer]:
             net.notes.append(f"node {node_id} is not connected to any link")
         points.append({"point_no": node_id, "category": "JS", "subcategory": "JP", "feature_point": feature,
                        "appurtenance": None, "ground_elev_m": node["elevation"], "status": "0",
-                       "epanet_type": kind})
+                       "is_source": kind in ("reservoir", "tank"), "epanet_type": kind})
         point_wkb.append(shapely.to_wkb(Point(node["xy"])) if node["xy"] else None)
     segments: list[dict[str, Any]] = []
     segment_wkb: list[bytes | None] = []
@@ -158,7 +159,8 @@ def to_layers(net: Network, path: Path) -> list[SourceLayer]:
         line = LineString(link["coords"])
         middle = line.interpolate(0.5, normalized=True)
         points.append({"point_no": point_id, "category": "JS", "subcategory": "JP", "feature_point": None,
-                       "appurtenance": code, "ground_elev_m": None, "status": "0", "epanet_type": link["type"]})
+                       "appurtenance": code, "ground_elev_m": None, "status": "0", "is_source": False,
+                       "epanet_type": link["type"]})
         point_wkb.append(shapely.to_wkb(middle))
         if line.length > 0:
             first, second = _split(line, middle)

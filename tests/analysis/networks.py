@@ -26,6 +26,11 @@ SUB = {"water": "JP", "storm": "YS", "sewage": "WS", "gas": "TR", "power": "GD"}
 CAT = {"water": "JS", "storm": "PS", "sewage": "PS", "gas": "RQ", "power": "DL"}
 
 
+def columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows as the columns analysis.network.model.build_network reads (what sql/segments.sql returns)."""
+    return {k: [r[k] for r in rows] for k in rows[0]}
+
+
 def lonlat(x: float, y: float) -> tuple[float, float]:
     """Local metres → EPSG:4490 lon/lat."""
     lon, lat = transform_xy([ORIGIN[0] + x], [ORIGIN[1] + y], src=GK)
