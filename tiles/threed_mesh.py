@@ -66,7 +66,7 @@ def _axis_frame(axis: F64) -> tuple[F64, F64]:
     return side, up
 
 
-def tube(start: Sequence[float], end: Sequence[float], radius: float, sides: int = TUBE_SIDES) -> Mesh:
+def tube(start: Sequence[float] | F64, end: Sequence[float] | F64, radius: float, sides: int = TUBE_SIDES) -> Mesh:
     """An open cylinder of ``radius`` around the segment ``start`` → ``end`` (its axis), capped at both ends."""
     p0, p1 = np.asarray(start, dtype=float), np.asarray(end, dtype=float)
     axis = p1 - p0
@@ -101,7 +101,7 @@ def _disc(centre: F64, offsets: F64, normal: F64) -> Mesh:
     return Mesh(positions, normals, fan.reshape(-1).astype(np.uint32))
 
 
-def box(start: Sequence[float], end: Sequence[float], width: float, height: float) -> Mesh:
+def box(start: Sequence[float] | F64, end: Sequence[float] | F64, width: float, height: float) -> Mesh:
     """A rectangular duct (管块/方沟) of ``width`` × ``height`` centred on ``start`` → ``end``, closed."""
     p0, p1 = np.asarray(start, dtype=float), np.asarray(end, dtype=float)
     axis = p1 - p0
@@ -131,7 +131,7 @@ def _quad(corners: F64, normal: F64) -> Mesh:
     return Mesh(corners.astype(float), np.repeat(_unit(normal)[None, :], 4, axis=0), tri.astype(np.uint32))
 
 
-def vertical_cylinder(top: Sequence[float], bottom_z: float, radius: float, sides: int = WELL_SIDES) -> Mesh:
+def vertical_cylinder(top: Sequence[float] | F64, bottom_z: float, radius: float, sides: int = WELL_SIDES) -> Mesh:
     """A closed cylinder from ``top`` (its top centre) straight down to ``bottom_z`` (a well shaft)."""
     t = np.asarray(top, dtype=float)
     if radius <= 0 or bottom_z >= t[2]:
@@ -139,7 +139,7 @@ def vertical_cylinder(top: Sequence[float], bottom_z: float, radius: float, side
     return tube(t, (t[0], t[1], bottom_z), radius, sides)
 
 
-def marker(centre: Sequence[float], size: float) -> Mesh:
+def marker(centre: Sequence[float] | F64, size: float) -> Mesh:
     """A small octahedron of ``size`` (tip to tip) at ``centre``: a feature point with no depth."""
     c, h = np.asarray(centre, dtype=float), size / 2
     tips = np.array([[h, 0, 0], [0, h, 0], [-h, 0, 0], [0, -h, 0], [0, 0, h], [0, 0, -h]], dtype=float)
