@@ -19,17 +19,18 @@ from starlette.responses import Response
 from api.audit import note_read
 from api.auth import ReadableCollection
 from api.errors import InvalidParameter
+from api.threed.links import TILES3D_JSON
 from api.tiles.dependencies import CtxDep
 from api.tiles.params import parse_datetime
 from api.tiles.tile_routes import tile_headers
-from layers.temporal import AsOf, Current, Selection
+from layers.temporal import AsOf, Current, During, Selection
 from tiles.threed_service import GLB, ThreeDService
 
 router = APIRouter(tags=["3d tiles"])
 DatetimeQ = Annotated[
     str | None, Query(description="An instant: the city as it stood then (RFC 3339 date or date-time)")
 ]
-TILESET_JSON = "application/json"
+TILESET_JSON = TILES3D_JSON  # the GeoVolumes draft's media type for a 3D Tiles tileset
 
 
 def threed(request: Request) -> ThreeDService:
@@ -44,6 +45,10 @@ def threed(request: Request) -> ThreeDService:
 def instant(datetime: str | None) -> tuple[Selection, str]:
     """``datetime`` → a current or as-of selection and the query string content URIs carry (400 for intervals)."""
     selection = parse_datetime(datetime)
+    if isinstance(selection, During) and datetime and "/" not in datetime:
+        # A date: the city as it stood at the day's end (everything built that day stands).
+        assert selection.end is not None
+        selection = AsOf(selection.end)
     if not isinstance(selection, (Current, AsOf)):
         raise InvalidParameter("datetime must be one instant for 3D tiles (the city as it stood then), not an interval")
     query = urlencode({"datetime": datetime.strip()}, safe=":") if datetime and datetime.strip() else ""
