@@ -10,6 +10,7 @@ points layer delivers the ground elevation (``elev_source``).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,6 +18,7 @@ from layers.model import Layer
 from tiles.errors import NotATileLayer
 from tiles.gltf_writer import Prop
 
+Box = tuple[float, float, float, float]
 KindName = Literal["segments", "points", "buildings"]
 Reference = Literal["top", "invert"]
 
@@ -115,6 +117,26 @@ def kind_of(layer: Layer) -> Kind:
         return Kind("buildings", "building", tuple(BUILDING_PROPS), "-1.0",
                     f"max(coalesce(t.height_m, t.floors * {STOREY_M}, {DEFAULT_BUILDING_HEIGHT_M})) + 1.0")
     raise NotATileLayer(f"{layer.id} has no 3D tiles; pipeline segments and points and buildings do")
+
+
+# Segment tiles show their end points' 地面高程, so a points edit must drop them too. They are cached
+# with this tag + the points layer id among their layers; a segment sits in the cell of its box's
+# centre, at most half its extent from an end point, so a point's box grown by this reach (≈ 500 m:
+# segments up to about 1 km) meets every cell a segment ending there can be in.
+GROUND_TAG = "@ground."
+GROUND_REACH_DEG = 0.005
+
+
+def ground_dependents(layer_id: str, boxes: Sequence[Box] | None) -> list[tuple[str, Sequence[Box] | None]]:
+    """The 3D tile sets to drop with an edit of ``layer_id`` in ``boxes`` beside its own tiles."""
+    m = _PIPELINE.match(layer_id)
+    if not m or m.group(2) != "points":
+        return []
+    tag = GROUND_TAG + layer_id
+    if boxes is None:
+        return [(tag, None)]
+    r = GROUND_REACH_DEG
+    return [(tag, [(w - r, s - r, e + r, n + r) for w, s, e, n in boxes])]
 
 
 def points_layer_id(layer_id: str) -> str:

@@ -153,3 +153,17 @@ def test_building_extruded_to_height(layers: dict[str, Layer]) -> None:
     tris = mesh.positions[mesh.indices.reshape(-1, 3)]
     roof = tris[np.all(np.abs(tris[:, :, 2] - 18.0) < CM, axis=1)]
     assert len(roof) and not any(shapely.Polygon(t[:, :2]).contains(Point(courtyard[:2])) for t in roof)
+
+
+def test_ground_elevation_sources_are_recorded(layers: dict[str, Layer]) -> None:
+    layer = layers["pipeline_water_segments"]
+    base = {"fid": 1, "wkb": shapely.to_wkb(LineString([ORIGIN, (ORIGIN[0] + 0.0003, ORIGIN[1])])),
+            "start_depth_m": 1.0, "end_depth_m": 2.0, "diameter_mm": 200}
+    _, own = segment_mesh(kind_of(layer), {**base, "ground_start": 40.0, "ground_end": 41.0}, _frame())
+    assert own["elev_source"] == "points.ground_elev_m"
+    assert (own["elev_start_m"], own["elev_end_m"]) == (39.0, 39.0)
+    _, near = segment_mesh(kind_of(layer), {**base, "ground_start": 40.0, "ground_end_near": 42.5}, _frame())
+    assert near["elev_source"].startswith("start: point, end: nearest point")
+    assert near["elev_end_m"] == 40.5
+    _, none = segment_mesh(kind_of(layer), base, _frame())
+    assert none["elev_source"].startswith("none") and none["elev_start_m"] is None

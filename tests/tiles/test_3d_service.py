@@ -57,7 +57,10 @@ async def test_a_past_date_excludes_a_later_pipe(service: TileService, city: Cit
     assert all(t["content"]["uri"].endswith("?datetime=2020-01-01") for t in leaves(past["root"]))
     current = (await threed.content(layer, CONTENT_ZOOM, x, y)).data
     assert ref.fid in glb_property(current, "id")
-    assert "JS-NEW-1" in glb_property(current, "segment_no")
+    i = glb_property(current, "segment_no").index("JS-NEW-1")
+    # Its points N1 and N2 do not exist and no surveyed point lies within 50 m: no elevation, and it says so.
+    assert glb_property(current, "elev_source")[i].startswith("none")
+    assert glb_property(current, "elev_start_m")[i] == -9999.0  # noData
     then = await threed.content(layer, CONTENT_ZOOM, x, y, AsOf(dt.datetime(2020, 1, 1, tzinfo=dt.UTC)))
     assert then.features == 0
 
@@ -119,3 +122,39 @@ async def test_addresses_outside_the_tileset_are_refused(service: TileService) -
         await threed.check_address(layer, CONTENT_ZOOM, x + 500, y)
     with pytest.raises(NoSuchTile, match="grid"):
         await threed.check_address(layer, CONTENT_ZOOM, 2**40, y)
+
+
+async def test_a_point_edit_drops_the_pipe_tiles_showing_its_ground(service: TileService, city: City) -> None:
+    threed = ThreeDService(service)
+    pipes = service.registry.get("pipeline_water_segments")
+    points = service.registry.get("pipeline_water_points")
+    cells = [leaf_address(t) for t in leaves((await threed.tileset(pipes))["root"])]
+    conn = await connect(city.url)
+    try:
+        seg = await conn.fetchrow(
+            "SELECT fid, start_point, (ST_XMin(geom) + ST_XMax(geom)) / 2 AS lon, "
+            "(ST_YMin(geom) + ST_YMax(geom)) / 2 AS lat FROM data.pipeline_water_segments "
+            "WHERE valid_to IS NULL ORDER BY fid LIMIT 1")
+        here = (CONTENT_ZOOM, *_cell(seg["lon"], seg["lat"]))
+        far = [c for c in cells if abs(c[1] - here[1]) > 4 or abs(c[2] - here[2]) > 4]
+        assert here in cells and far
+        before = await threed.content(pipes, *here)
+        i = glb_property(before.data, "id").index(seg["fid"])
+        assert glb_property(before.data, "ground_start_m")[i] == pytest.approx(45.0)
+        assert glb_property(before.data, "elev_source")[i] == "points.ground_elev_m"
+        await threed.content(pipes, *far[0])
+        point = await conn.fetchval("SELECT fid FROM data.pipeline_water_points WHERE point_no = $1 "
+                                    "AND valid_to IS NULL", seg["start_point"])
+        seen = service.notifications
+        cs = await open_changeset(conn, actor="pytest", source="test")
+        await update_feature(conn, layer=points, fid=point, patch={"ground_elev_m": 47.5}, geometry=None,
+                             changeset_id=cs)
+        await _wait_for(service, seen + 1)
+    finally:
+        await conn.close()
+    after = await threed.content(pipes, *here)
+    assert after.source == "database"
+    i = glb_property(after.data, "id").index(seg["fid"])
+    assert glb_property(after.data, "ground_start_m")[i] == pytest.approx(47.5)
+    assert glb_property(after.data, "elev_start_m")[i] == pytest.approx(47.5 - 1.2)
+    assert (await threed.content(pipes, *far[0])).source == "memory"  # a pipe tile 1 km away stays
