@@ -19,7 +19,7 @@ from starlette.responses import Response
 from api.audit import note_read
 from api.auth import ReadableCollection
 from api.errors import InvalidParameter
-from api.threed.links import TILES3D_JSON
+from api.ogc.geovolumes import TILES3D_JSON
 from api.tiles.dependencies import CtxDep
 from api.tiles.params import parse_datetime
 from api.tiles.tile_routes import tile_headers
