@@ -75,7 +75,8 @@ def segment_mesh(kind: Kind, row: Row, frame: EnuFrame) -> tuple[Mesh, dict[str,
     depth = axis_depth(rule, d0, height) + (axis_depth(rule, d1, height) - axis_depth(rule, d0, height)) * share
     axis = frame.local(lonlat[:, 0], lonlat[:, 1], -depth)
     pieces = [
-        tube(axis[k], axis[k + 1], width / 2) if shape == "tube" else box(axis[k], axis[k + 1], width, height)
+        tube(axis[k], axis[k + 1], width / 2, caps=False) if shape == "tube"
+        else box(axis[k], axis[k + 1], width, height)
         for k in range(len(axis) - 1)
     ]
     g0, g1, source = _ground(row)

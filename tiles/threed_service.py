@@ -26,7 +26,7 @@ from layers.temporal import Current, Selection
 from spatial.tms import CGCS2000_QUAD
 from tiles.cache import TileKey
 from tiles.errors import TileError
-from tiles.gltf_writer import empty_glb, write_glb
+from tiles.gltf_writer import class_schema, empty_glb, write_glb
 from tiles.query import TileQuery
 from tiles.service import TileService
 from tiles.threed_build import build_content
@@ -90,6 +90,10 @@ class ThreeDService:
         async with self.tiles.pool.acquire() as conn:
             found = await cells(conn, layer, kind, CONTENT_ZOOM, selection)
         doc = build_tileset(found, query=query, title=f"{layer.id}")
+        # The feature classes with their descriptions, for viewers that label what a click shows.
+        doc["schema"] = {"id": "onemap", "classes": {kind.class_id: {
+            "name": layer.title_en, "description": f"{layer.title_zh} — features of /collections/{layer.id}/items",
+            "properties": class_schema(kind.props, descriptions=True)}}}
         if memory.enabled:
             memory.put(key, orjson.dumps(doc), token)
         return doc
