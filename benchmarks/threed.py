@@ -122,6 +122,39 @@ def _print_tile(title: str, f: dict[str, Any]) -> None:
     print(f"  cached {f['cached_ms']:.3f} ms: {f['cold_ms'] / f['cached_ms']:.0f}× faster than cold (need ≥ 20×)")
 
 
+async def http_figures(url: str, var_dir: Path, cell: Cell, repeat: int) -> dict[str, float]:
+    """A buildings content tile over HTTP (the real app in-process): cold (caches emptied) and cached."""
+    import httpx
+    from pydantic import SecretStr
+
+    from api.app import create_app
+    from api.settings import ApiSettings, Settings
+
+    settings = Settings(db=DatabaseSettings(database_url=url, var_dir=var_dir, pool_min_size=1, pool_max_size=4),
+                        api=ApiSettings(env="test", data_dir=PROJECT / "sample" / "data",
+                                        secret_key=SecretStr("b" * 40)),
+                        tiles=TileSettings(disk_cache=False))
+    app = create_app(settings)
+    path = f"/collections/buildings/3dtiles/{CONTENT_ZOOM}/{cell.x}/{cell.y}.glb"
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+        await client.get("/collections/buildings/3dtiles/tileset.json")
+
+        async def cold() -> None:
+            app.state.tiles.memory.clear()
+            r = await client.get(path)
+            assert r.status_code == 200 and r.headers["x-tile-source"] == "database"
+
+        async def cached() -> None:
+            r = await client.get(path)
+            assert r.status_code == 200 and r.headers["x-tile-source"] == "memory"
+
+        cold_ms = await _median_ms(cold, repeat)
+        await client.get(path)
+        cached_ms = await _median_ms(cached, repeat * 5)
+    return {"cold_ms": cold_ms, "cached_ms": cached_ms}
+
+
 async def seeding(service: TileService, threed: ThreeDService, pipes: list[Layer]) -> dict[str, Any]:
     """Seed every pipe content tile; then the same cells as MVT, for bytes per 1,000 segments."""
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -165,6 +198,9 @@ async def main_async(opts: argparse.Namespace) -> None:
             _print_tile("densest pipe tile", await tile_figures(service, threed, layer, cell, opts.repeat))
             layer, cell = await densest(service, [registry.get("buildings")])
             _print_tile("densest building tile", await tile_figures(service, threed, layer, cell, opts.repeat))
+            h = await http_figures(url, Path(tmp) / "http", cell, opts.repeat)
+            print(f"  over HTTP (the app in-process, anonymous): cold {h['cold_ms']:.1f} ms, cached "
+                  f"{h['cached_ms']:.2f} ms: {h['cold_ms'] / h['cached_ms']:.0f}× faster (need ≥ 20×)")
             s = await seeding(service, threed, pipes)
             print(f"\nseeding all {len(pipes)} pipeline layers: {s['tiles']} tiles, {s['bytes'] / MB:.1f} MB "
                   f"(largest {s['largest'] / 1024:.0f} KB) in {s['seconds']:.1f} s; peak RSS {s['rss_peak_mb']:.0f} MB "
