@@ -44,3 +44,14 @@ def test_the_schema_check_can_fail() -> None:
     bad = {"asset": {"version": "1.1"}, "geometricError": -1, "root": {"boundingVolume": {"region": [0, 0, 1]}}}
     errors = schema_errors(bad, "tileset.schema.json")
     assert any("geometricError" in e for e in errors) and any("region" in e for e in errors)
+
+
+async def test_the_gltf_validator_can_fail(service: TileService, tmp_path: Path) -> None:
+    threed = ThreeDService(service)
+    layer = service.registry.get("buildings")
+    z, x, y = leaf_address(leaves((await threed.tileset(layer))["root"])[0])
+    data = bytearray((await threed.content(layer, z, x, y)).data)
+    broken = tmp_path / "broken.glb"
+    broken.write_bytes(bytes(data[: len(data) - 64]))  # cut the binary chunk short
+    (report,) = validate_glbs([broken])
+    assert report["errors"] > 0
