@@ -84,7 +84,7 @@ async def densest(service: TileService, layers: list[Layer]) -> tuple[Layer, Cel
     best: tuple[Layer, Cell] | None = None
     async with service.pool.acquire() as conn:
         for layer in layers:
-            for c in await cells(conn, layer, kind_of(layer), CONTENT_ZOOM, Current()):
+            for c in await cells(conn, layer, kind_of(layer), kind_of(layer).zoom, Current()):
                 if best is None or c.count > best[1].count:
                     best = (layer, c)
     assert best is not None, "no features: load the sample city first"
@@ -94,7 +94,7 @@ async def densest(service: TileService, layers: list[Layer]) -> tuple[Layer, Cel
 async def tile_figures(service: TileService, threed: ThreeDService, layer: Layer, cell: Cell,
                        repeat: int) -> dict[str, Any]:
     """Size, cold, floor, MVT and cached times of one content tile."""
-    z, x, y = CONTENT_ZOOM, cell.x, cell.y
+    z, x, y = kind_of(layer).zoom, cell.x, cell.y
     kind = kind_of(layer)
 
     async def floor() -> None:
@@ -165,7 +165,8 @@ async def seeding(service: TileService, threed: ThreeDService, pipes: list[Layer
     for layer in segments:
         doc = await threed.tileset(layer)
         async with service.pool.acquire() as conn:
-            count += sum(c.count for c in await cells(conn, layer, kind_of(layer), CONTENT_ZOOM, Current()))
+            found = await cells(conn, layer, kind_of(layer), kind_of(layer).zoom, Current())
+            count += sum(c.count for c in found)
         for z, x, y in content_cells(doc):
             glb_bytes += len((await threed.content(layer, z, x, y)).data)
             mvt_bytes += len((await service.vector_tile([layer], TileAddress(CGCS2000_QUAD, z, x, y),

@@ -21,7 +21,7 @@ from typing import Any
 from layers.model import Layer
 from layers.temporal import Selection
 from tiles.seed import Progress, TileRun
-from tiles.threed_kinds import CONTENT_ZOOM
+from tiles.threed_kinds import kind_of
 from tiles.threed_service import ThreeDService
 
 
@@ -130,7 +130,8 @@ def root_tileset(layers: Sequence[Layer], tilesets: dict[str, dict[str, Any]]) -
     error = max((c["geometricError"] for c in children), default=0.0)
     return {
         "asset": {"version": "1.1", "extras": {"generator": "One Map 一张图", "layers": [layer.id for layer in layers],
-                                               "contentLevel": CONTENT_ZOOM}},
+                                               "contentLevels": {layer.id: kind_of(layer).zoom
+                                                                 for layer in layers}}},
         "geometricError": error * 2,
         "root": {"boundingVolume": {"region": region}, "geometricError": error * 2, "refine": "ADD",
                  "children": children},

@@ -22,8 +22,11 @@ Box = tuple[float, float, float, float]
 KindName = Literal["segments", "points", "buildings"]
 Reference = Literal["top", "invert"]
 
-# CGCS2000Quad level whose cells are one content tile (≈ 245 m × 305 m at Changsha's latitude).
+# CGCS2000Quad level whose cells are one content tile: 16 (≈ 270 m × 305 m at Changsha's latitude) for
+# buildings, 15 (≈ 540 m × 610 m) for pipes, whose cells at 16 hold ~8 segments on average, so that a
+# tile's fixed glTF and metadata overhead outweighed its geometry.
 CONTENT_ZOOM = 16
+PIPE_ZOOM = 15
 # Padding of a tile's region beyond its features' boxes: the largest tube radius (5 m pipe / 2).
 REGION_PAD_M = 3.0
 
@@ -87,6 +90,7 @@ class Kind:
     low_sql: str  # lowest mesh height below the ground in a cell (metres, negative down), SQL aggregate
     high_sql: str
     category: str | None = None  # platform category key of a pipeline layer
+    zoom: int = CONTENT_ZOOM  # the CGCS2000Quad level of the content tiles
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -110,9 +114,9 @@ def kind_of(layer: Layer) -> Kind:
         key = m.group(1)
         if m.group(2) == "segments":
             return Kind("segments", "pipe_segment", tuple(SEGMENT_PROPS),
-                        "-(max(greatest(t.start_depth_m, t.end_depth_m)) + 5.5)", "1.0", key)
+                        "-(max(greatest(t.start_depth_m, t.end_depth_m)) + 5.5)", "1.0", key, PIPE_ZOOM)
         return Kind("points", "pipe_point", tuple(POINT_PROPS),
-                    "-(coalesce(max(t.well_depth_m), 0) + 1.0)", "1.0", key)
+                    "-(coalesce(max(t.well_depth_m), 0) + 1.0)", "1.0", key, PIPE_ZOOM)
     if layer.is_vector and layer.geometry_type in ("Polygon", "MultiPolygon") and "height_m" in layer.attributes.names:
         return Kind("buildings", "building", tuple(BUILDING_PROPS), "-1.0",
                     f"max(coalesce(t.height_m, t.floors * {STOREY_M}, {DEFAULT_BUILDING_HEIGHT_M})) + 1.0")

@@ -30,7 +30,7 @@ from tiles.gltf_writer import class_schema, empty_glb, write_glb
 from tiles.query import TileQuery
 from tiles.service import TileService
 from tiles.threed_build import build_content
-from tiles.threed_kinds import CONTENT_ZOOM, GROUND_TAG, Kind, kind_of, points_layer_id
+from tiles.threed_kinds import GROUND_TAG, Kind, kind_of, points_layer_id
 from tiles.threed_query import cell_rows, cell_size_deg, cells
 from tiles.threed_tileset import build_tileset, leaf_frame
 
@@ -88,8 +88,8 @@ class ThreeDService:
             return doc
         token = memory.token(key.layers)
         async with self.tiles.pool.acquire() as conn:
-            found = await cells(conn, layer, kind, CONTENT_ZOOM, selection)
-        doc = build_tileset(found, query=query, title=f"{layer.id}")
+            found = await cells(conn, layer, kind, kind.zoom, selection)
+        doc = build_tileset(found, query=query, title=f"{layer.id}", zoom=kind.zoom)
         # The feature classes with their descriptions, for viewers that label what a click shows.
         doc["schema"] = {"id": "onemap", "classes": {kind.class_id: {
             "name": layer.title_en, "description": f"{layer.title_zh} — features of /collections/{layer.id}/items",
@@ -100,8 +100,9 @@ class ThreeDService:
 
     async def check_address(self, layer: Layer, z: int, x: int, y: int) -> None:
         """Refuse an address that is not a content cell near the layer's data (404 problem)."""
-        if z != CONTENT_ZOOM:
-            raise NoSuchTile(f"3D content tiles of {layer.id} are at level {CONTENT_ZOOM}, not {z}")
+        zoom = kind_of(layer).zoom
+        if z != zoom:
+            raise NoSuchTile(f"3D content tiles of {layer.id} are at level {zoom}, not {z}")
         size = cell_size_deg(z)
         if not (0 <= x < round(360 / size) and 0 <= y < round(180 / size)):
             raise NoSuchTile(f"tile {z}/{x}/{y} is outside the CGCS2000Quad grid")

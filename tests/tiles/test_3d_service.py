@@ -15,13 +15,13 @@ from tests.citydata import CENTRE
 from tests.cityfixtures import City
 from tests.tiles.threed_checks import glb_property, leaf_address, leaves
 from tiles.service import TileService
-from tiles.threed_kinds import CONTENT_ZOOM
+from tiles.threed_kinds import CONTENT_ZOOM, PIPE_ZOOM
 from tiles.threed_query import cell_size_deg
 from tiles.threed_service import NoSuchTile, ThreeDService
 
 
-def _cell(lon: float, lat: float) -> tuple[int, int]:
-    size = cell_size_deg(CONTENT_ZOOM)
+def _cell(lon: float, lat: float, zoom: int = CONTENT_ZOOM) -> tuple[int, int]:
+    size = cell_size_deg(zoom)
     return int((lon + 180) // size), int((90 - lat) // size)
 
 
@@ -37,7 +37,7 @@ async def _wait_for(service: TileService, count: int) -> None:
 async def test_a_past_date_excludes_a_later_pipe(service: TileService, city: City) -> None:
     threed = ThreeDService(service)
     layer = service.registry.get("pipeline_water_segments")
-    lon, lat = CENTRE[0] + 0.0042, CENTRE[1] + 0.0042  # off both fixture runs
+    lon, lat = CENTRE[0] + 0.011, CENTRE[1] + 0.0085  # in a cell of its own, off both fixture runs
     conn = await connect(city.url)
     try:
         cs = await open_changeset(conn, actor="pytest", source="test")
@@ -49,19 +49,19 @@ async def test_a_past_date_excludes_a_later_pipe(service: TileService, city: Cit
                                    changeset_id=cs, valid_from=dt.datetime(2024, 6, 1, tzinfo=dt.UTC))
     finally:
         await conn.close()
-    x, y = _cell(lon + 0.00025, lat)
+    x, y = _cell(lon + 0.00025, lat, PIPE_ZOOM)
     now = await threed.tileset(layer)
     past = await threed.tileset(layer, AsOf(dt.datetime(2020, 1, 1, tzinfo=dt.UTC)), query="datetime=2020-01-01")
-    assert (CONTENT_ZOOM, x, y) in {leaf_address(t) for t in leaves(now["root"])}
-    assert (CONTENT_ZOOM, x, y) not in {leaf_address(t) for t in leaves(past["root"])}
+    assert (PIPE_ZOOM, x, y) in {leaf_address(t) for t in leaves(now["root"])}
+    assert (PIPE_ZOOM, x, y) not in {leaf_address(t) for t in leaves(past["root"])}
     assert all(t["content"]["uri"].endswith("?datetime=2020-01-01") for t in leaves(past["root"]))
-    current = (await threed.content(layer, CONTENT_ZOOM, x, y)).data
+    current = (await threed.content(layer, PIPE_ZOOM, x, y)).data
     assert ref.fid in glb_property(current, "id")
     i = glb_property(current, "segment_no").index("JS-NEW-1")
     # Its points N1 and N2 do not exist and no surveyed point lies within 50 m: no elevation, and it says so.
     assert glb_property(current, "elev_source")[i].startswith("none")
     assert glb_property(current, "elev_start_m")[i] == -9999.0  # noData
-    then = await threed.content(layer, CONTENT_ZOOM, x, y, AsOf(dt.datetime(2020, 1, 1, tzinfo=dt.UTC)))
+    then = await threed.content(layer, PIPE_ZOOM, x, y, AsOf(dt.datetime(2020, 1, 1, tzinfo=dt.UTC)))
     assert then.features == 0
 
 
@@ -135,8 +135,8 @@ async def test_a_point_edit_drops_the_pipe_tiles_showing_its_ground(service: Til
             "SELECT fid, start_point, (ST_XMin(geom) + ST_XMax(geom)) / 2 AS lon, "
             "(ST_YMin(geom) + ST_YMax(geom)) / 2 AS lat FROM data.pipeline_water_segments "
             "WHERE valid_to IS NULL ORDER BY fid LIMIT 1")
-        here = (CONTENT_ZOOM, *_cell(seg["lon"], seg["lat"]))
-        far = [c for c in cells if abs(c[1] - here[1]) > 4 or abs(c[2] - here[2]) > 4]
+        here = (PIPE_ZOOM, *_cell(seg["lon"], seg["lat"], PIPE_ZOOM))
+        far = [c for c in cells if abs(c[1] - here[1]) > 2 or abs(c[2] - here[2]) > 2]
         assert here in cells and far
         before = await threed.content(pipes, *here)
         i = glb_property(before.data, "id").index(seg["fid"])
@@ -157,4 +157,4 @@ async def test_a_point_edit_drops_the_pipe_tiles_showing_its_ground(service: Til
     i = glb_property(after.data, "id").index(seg["fid"])
     assert glb_property(after.data, "ground_start_m")[i] == pytest.approx(47.5)
     assert glb_property(after.data, "elev_start_m")[i] == pytest.approx(47.5 - 1.2)
-    assert (await threed.content(pipes, *far[0])).source == "memory"  # a pipe tile 1 km away stays
+    assert (await threed.content(pipes, *far[0])).source == "memory"  # a pipe tile two cells away stays
