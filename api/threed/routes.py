@@ -66,7 +66,7 @@ async def tileset(layer: ReadableCollection, request: Request, ctx: CtxDep, date
     service.kind(layer)
     selection, query = instant(datetime)
     doc: dict[str, Any] = await service.tileset(layer, selection, query=query)
-    note_read(request, ctx, layer, kind="read.tileset3d", area=None, features=None)
+    note_read(request, ctx, layer, kind="read.tile", area="3dtiles:tileset.json", features=None)
     private = layer.access != "public"
     headers = {"Cache-Control": ("private" if private else "public") + ", no-cache", "Vary": "Authorization, Cookie"}
     return Response(orjson.dumps(doc), media_type=TILESET_JSON, headers=headers)
@@ -92,7 +92,7 @@ async def content(
     selection, _ = instant(datetime)
     await service.check_address(layer, level, x, y)
     result = await service.content(layer, level, x, y, selection)
-    note_read(request, ctx, layer, kind="read.tile", area=f"3dtile:CGCS2000Quad/{level}/{x}/{y}",
+    note_read(request, ctx, layer, kind="read.tile", area=f"3dtiles:CGCS2000Quad/{level}/{x}/{y}",
               features=result.features if result.features >= 0 else None)
     headers = tile_headers(result.data, private=layer.access != "public", source=result.source)
     if request.headers.get("if-none-match") == headers.get("ETag"):
