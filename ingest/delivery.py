@@ -260,7 +260,7 @@ class Delivery:
         clean, prop_errors = stage.validator.validate(mapped.values, n)
         assert layer.geometry_type is not None
         wkb, geom_errors, repairs = check_geometries(mapped.geoms, target=layer.geometry_type,
-                                                    make_valid=self.request.make_valid)
+                                                    make_valid=self.request.make_valid, source_wkb=mapped.source_wkb)
         geom_errors.update({i: [e] for i, e in mapped.geom_errors.items()})
         errors = merge_errors(geom_errors, prop_errors)
         label = item.source.label
