@@ -90,14 +90,14 @@ class Skipper:
         A rejection with index -1 is an earlier, skipped row of this delivery that turned out to
         share its key; an earlier staged row goes to :attr:`forced` for the checks to drop.
         """
-        texts = [k if type(k) is str or k is None else str(k) for k in keys]
-        present = [k for k in texts if k is not None] if None in texts else texts
+        texts: list[str | None] = [k if type(k) is str or k is None else str(k) for k in keys]
+        present: list[str] = [k for k in texts if k is not None] if None in texts else texts  # type: ignore[assignment]
         if len(set(present)) < len(present) or not self.seen.keys().isdisjoint(present):
             return self._split_rows(texts, hashes, row_nos)
         skip = [h in self.known for h in hashes] if self.skipping and self.known else [False] * len(texts)
         keep = [i for i, (k, s) in enumerate(zip(texts, skip, strict=True)) if k is None or not s]
-        if present is texts:
-            self.seen.update(zip(texts, row_nos, strict=True))
+        if present is texts:  # no empty key: the whole batch at C speed
+            self.seen.update(zip(present, row_nos, strict=True))
         else:
             self.seen.update((k, r) for k, r in zip(texts, row_nos, strict=True) if k is not None)
         skipped = len(texts) - len(keep)

@@ -252,7 +252,7 @@ def _reuse_source(
     code = shapely.GeometryType[_upper(target)].value
     same = b"\x01" + struct.pack("<I", code)
     part = b"\x01" + struct.pack("<I", _SINGLE[_MULTI[target][1]]) if target in _MULTI else None
-    for i in np.flatnonzero(usable):
+    for i in map(int, np.flatnonzero(usable)):
         raw = source_wkb[i]
         if raw is None:
             continue

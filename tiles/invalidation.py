@@ -8,8 +8,8 @@ Three paths lead here:
 * ``onemap_registry`` notifications name layers whose zoom range, schema, style or access changed:
   none of their tiles can be trusted;
 * on start-up (and after a lost connection) the disk tier, which outlives processes, is caught up
-  with ``onemap.changes`` and ``onemap.bulk_changes`` past its watermark, so edits made while nobody listened (an import run
-  from the command line) drop exactly the tiles the notifications would have named.
+  with ``onemap.changes`` and ``onemap.bulk_changes`` past its watermark, so edits made while nobody
+  listened (an import run from the command line) drop exactly the tiles the notifications would have named.
 
 While the LISTEN connection is down (a database restart), nothing is cached: the memory tier is
 paused and the disk tier unusable, because an edit made then would evict nothing. The pool serves

@@ -205,9 +205,9 @@ async def get_item(request: Request) -> Response:
     """One feature (GeoJSON or HTML) as current or valid at ``datetime``, with Memento links.
 
     The path parameters are read from the request, not declared: FastAPI then has nothing to
-    solve per request, a tenth of this path's Python time (it is the leanest read there is).
+    solve per request, a tenth of this path's Python calls (it is the leanest read there is).
     """
-    featureId: str = request.path_params["featureId"]  # noqa: N806 - the OGC name, as in the path
+    featureId: str = request.path_params["featureId"]
     ctx, layer = await readable(request, request.path_params["collectionId"])
     check_known(request, ITEM_PARAMS)
     if "properties" in request.query_params:

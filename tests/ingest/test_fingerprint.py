@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from ingest.fingerprint import Skipper
 
 
-
-def _reference(batches: list[list[tuple[Any, bytes]]], known: dict[str, bytes]) -> tuple[list[list[int]], list[Any], int]:
+def _reference(
+    batches: list[list[tuple[Any, bytes]]], known: dict[str, bytes]
+) -> tuple[list[list[int]], list[Any], int]:
     """The rule as it was written first: one dictionary walk per row."""
     first_seen: dict[str, tuple[int, bool]] = {}
     duplicated: set[str] = set()
@@ -65,8 +66,8 @@ def test_set_split_equals_the_row_by_row_rule(keys: list[Any], changed: set[int]
     for batch in batches:
         keep, rej = skipper.split([k for k, _ in batch], [h for _, h in batch], list(range(row, row + len(batch))))
         keeps.append(keep)
-        rejected += [(i, row_no, key, int(errors[0].message.rsplit("row ", 1)[1].rstrip(")"))) for i, row_no, errors, key
-                     in rej]
+        rejected += [(i, row_no, key, int(errors[0].message.rsplit("row ", 1)[1].rstrip(")")))
+                     for i, row_no, errors, key in rej]
         row += len(batch)
     want_keeps, want_rejected, want_skipped = _reference(batches, known)
     assert keeps == want_keeps

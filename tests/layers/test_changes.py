@@ -23,7 +23,9 @@ def _row(no: int, code: str, n: int, x: float) -> tuple[object, ...]:
     return (no, shapely.to_wkb(Point(x, 28.2)), None, code, "a", n)
 
 
-async def _merge(db: asyncpg.Connection, sites: Layer, rows: list[tuple[object, ...]], cs: int, at: dt.datetime) -> None:
+async def _merge(
+    db: asyncpg.Connection, sites: Layer, rows: list[tuple[object, ...]], cs: int, at: dt.datetime
+) -> None:
     staging = await create_staging(db, sites)
     await copy_rows(db, staging, rows)
     await upsert_by_key(db, staging, key=["code"], changeset_id=cs, valid_from=at)
