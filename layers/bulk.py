@@ -347,8 +347,11 @@ async def indexes_rebuilt_after(conn: asyncpg.Connection, layer: Layer, *, stage
         "JOIN pg_class c ON c.oid = i.indexrelid "
         "WHERE i.indrelid = $1::regclass AND NOT EXISTS "
         "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid) "
-        # Closed versions' indexes stay: new rows are current, so they enter none of them.
-        "AND pg_get_expr(i.indpred, i.indrelid) IS DISTINCT FROM '(valid_to IS NOT NULL)'",
+        # Closed versions' indexes stay (new rows are current: they enter none of them), and so do
+        # BRIN indexes (a row costs them next to nothing; rebuilding one scans the whole table).
+        "AND pg_get_expr(i.indpred, i.indrelid) IS DISTINCT FROM '(valid_to IS NOT NULL)' "
+        "AND i.indexrelid NOT IN (SELECT x.oid FROM pg_class x JOIN pg_am a ON a.oid = x.relam "
+        "WHERE a.amname = 'brin')",
         layer.table,
     )
     # Names and definitions come from the catalog, not from users.
