@@ -43,11 +43,14 @@ class UnstorableCharacters:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        query = scope.get("query_string", b"").decode("latin-1")
-        found = first_unstorable(parse_qsl(query, keep_blank_values=True))
-        if found is None:
-            bad_path = unstorable(unquote(scope.get("raw_path", b"").decode("latin-1")))
-            found = ("path", bad_path) if bad_path else None
+        raw_query: bytes = scope.get("query_string", b"")
+        raw_path: bytes = scope.get("raw_path", b"")
+        found = None
+        if _may_hold_nul(raw_query) or _may_hold_nul(raw_path):
+            found = first_unstorable(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True))
+            if found is None:
+                bad_path = unstorable(unquote(raw_path.decode("latin-1")))
+                found = ("path", bad_path) if bad_path else None
         if found is None and _is_form(scope):
             body, receive = await _buffered(receive)
             if body is not None:
@@ -61,6 +64,15 @@ class UnstorableCharacters:
             detail=f"{name} holds {bad}, which PostgreSQL text cannot store", extra={"parameter": name},
         )
         await response(scope, receive, send)
+
+
+def _may_hold_nul(raw: bytes) -> bool:
+    """Whether a raw path or query string can decode to a NUL, the one unstorable character it can hold.
+
+    Percent-escapes decode as UTF-8 with errors replaced, so a surrogate never comes out of
+    them; only ``%00`` or a raw zero byte give U+0000. Almost every request skips the parsing.
+    """
+    return b"%00" in raw or b"\x00" in raw
 
 
 def _is_form(scope: Scope) -> bool:

@@ -7,6 +7,7 @@ runs its steps inside one transaction and decides what the report says.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
@@ -181,7 +182,7 @@ class Delivery:
         self.progress.start(total)
         for item in self.inputs:
             first = True
-            for batch in item.source.batches():
+            async for batch in read_ahead(item.source.batches()):
                 if first:
                     self._decide_crs(item, batch)
                     first = False
@@ -260,7 +261,7 @@ class Delivery:
         clean, prop_errors = stage.validator.validate(mapped.values, n)
         assert layer.geometry_type is not None
         wkb, geom_errors, repairs = check_geometries(mapped.geoms, target=layer.geometry_type,
-                                                    make_valid=self.request.make_valid)
+                                                    make_valid=self.request.make_valid, source_wkb=mapped.source_wkb)
         geom_errors.update({i: [e] for i, e in mapped.geom_errors.items()})
         errors = merge_errors(geom_errors, prop_errors)
         label = item.source.label
@@ -352,6 +353,23 @@ class Delivery:
 
 
 _EMPTY_BATCH = Batch([], [], {})
+
+
+async def read_ahead(batches: Iterator[Batch]) -> AsyncIterator[Batch]:
+    """``batches``, the next one read in a worker thread while the caller handles the current one.
+
+    GDAL decodes a batch without holding the GIL, so reading overlaps the mapping and validating
+    of the batch before it (another thread) and the COPY of the one before that (PostgreSQL).
+    The iterator is only ever advanced by one thread at a time.
+    """
+    pending = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+    try:
+        while (batch := await pending) is not None:
+            pending = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+            yield batch
+    finally:
+        if not pending.done():
+            await asyncio.wait([pending])  # let the read in flight finish before the source is closed
 
 
 def _in_degrees(geom: Any) -> bool:

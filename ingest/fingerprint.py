@@ -26,6 +26,8 @@ from layers.errors import FieldError
 from layers.model import Layer
 from layers.sql import quote_ident
 
+HASH_BYTES = 16
+
 
 def salt_of(parts: dict[str, Any]) -> bytes:
     """A salt from everything that decides how a source row becomes a feature."""
@@ -39,34 +41,45 @@ def row_hashes(wkb: Sequence[bytes | None], columns: dict[str, list[Any]], salt:
     dumps, blake2b = orjson.dumps, hashlib.blake2b
     rows = zip(*cols, strict=True) if cols else iter([()] * len(wkb))
     return [
-        blake2b((geom or b"") + dumps(row, default=str), digest_size=16, key=salt).digest()
+        blake2b((geom or b"") + dumps(row, default=str), digest_size=HASH_BYTES, key=salt).digest()
         for geom, row in zip(wkb, rows, strict=True)
     ]
 
 
 @dataclass
 class Skipper:
-    """Per target layer: the current fingerprints by key, and the keys this delivery has seen."""
+    """Per target layer: the current fingerprints, and the keys this delivery has seen.
+
+    ``known`` holds the fingerprints of the layer's current versions, not keyed: a delivered row
+    whose hash is among them is the very source row of some current version, and so (the salt
+    covering the mapping) of the current version of its own key. That turns the per-row dictionary
+    walk into set lookups; duplicate keys are found with set operations, and only a batch that has
+    one takes the row-by-row path that names both rows.
+    """
 
     layer: Layer
     key_field: str
-    known: dict[str, bytes]
+    known: set[bytes]
     skipping: bool
-    first_seen: dict[str, tuple[int, bool]] = field(default_factory=dict)
+    seen: dict[str, int] = field(default_factory=dict)  # key → staged row_no of its first row
+    skipped_keys: set[str] = field(default_factory=set)  # keys whose first row was skipped
     duplicated: set[str] = field(default_factory=set)
     skipped: int = 0
     forced: list[tuple[int, str]] = field(default_factory=list)
 
     @classmethod
     async def load(cls, conn: asyncpg.Connection, *, layer: Layer, key_field: str, skipping: bool) -> Skipper:
-        """A skipper for ``layer``; with ``skipping``, loaded with the current fingerprints by key."""
-        known: dict[str, bytes] = {}
+        """A skipper for ``layer``; with ``skipping``, loaded with the current fingerprints."""
+        known: set[bytes] = set()
         if skipping:
-            rows = await conn.fetch(
-                f"SELECT {quote_ident(key_field)}::text AS k, src_hash FROM {layer.table} "  # noqa: S608
-                f"WHERE valid_to IS NULL AND src_hash IS NOT NULL AND {quote_ident(key_field)} IS NOT NULL"
+            # One bytea of 16-byte hashes: a million rows arrive as one 16 MB value, not a million records.
+            blob = await conn.fetchval(
+                f"SELECT string_agg(src_hash, ''::bytea) FROM {layer.table} "  # noqa: S608
+                f"WHERE valid_to IS NULL AND octet_length(src_hash) = {HASH_BYTES} "
+                f"AND {quote_ident(key_field)} IS NOT NULL"
             )
-            known = {r["k"]: bytes(r["src_hash"]) for r in rows}
+            if blob:
+                known = {blob[i : i + HASH_BYTES] for i in range(0, len(blob), HASH_BYTES)}
         return cls(layer=layer, key_field=key_field, known=known, skipping=skipping)
 
     def split(
@@ -77,29 +90,47 @@ class Skipper:
         A rejection with index -1 is an earlier, skipped row of this delivery that turned out to
         share its key; an earlier staged row goes to :attr:`forced` for the checks to drop.
         """
+        texts: list[str | None] = [k if type(k) is str or k is None else str(k) for k in keys]
+        present: list[str] = [k for k in texts if k is not None] if None in texts else texts  # type: ignore[assignment]
+        if len(set(present)) < len(present) or not self.seen.keys().isdisjoint(present):
+            return self._split_rows(texts, hashes, row_nos)
+        skip = [h in self.known for h in hashes] if self.skipping and self.known else [False] * len(texts)
+        keep = [i for i, (k, s) in enumerate(zip(texts, skip, strict=True)) if k is None or not s]
+        if present is texts:  # no empty key: the whole batch at C speed
+            self.seen.update(zip(present, row_nos, strict=True))
+        else:
+            self.seen.update((k, r) for k, r in zip(texts, row_nos, strict=True) if k is not None)
+        skipped = len(texts) - len(keep)
+        if skipped:
+            self.skipped += skipped
+            self.skipped_keys.update(k for k, s in zip(texts, skip, strict=True) if s and k is not None)
+        return keep, []
+
+    def _split_rows(
+        self, keys: list[str | None], hashes: Sequence[bytes], row_nos: Sequence[int]
+    ) -> tuple[list[int], list[tuple[int, int, list[FieldError], str]]]:
+        """:meth:`split` row by row, for a batch where some key is met a second time."""
         keep: list[int] = []
         rejected: list[tuple[int, int, list[FieldError], str]] = []
-        for i, raw in enumerate(keys):
-            if raw is None:
+        for i, key in enumerate(keys):
+            if key is None:
                 keep.append(i)
                 continue
-            key = str(raw)
-            first = self.first_seen.get(key)
-            if first is not None:
-                rejected.append((i, row_nos[i], [self._dup(key, first[0])], key))
+            first_row = self.seen.get(key)
+            if first_row is not None:
+                rejected.append((i, row_nos[i], [self._dup(key, first_row)], key))
                 if key not in self.duplicated:
                     self.duplicated.add(key)
-                    first_row, was_skipped = first
-                    if was_skipped:
+                    if key in self.skipped_keys:
                         self.skipped -= 1
                         rejected.append((-1, first_row, [self._dup(key, row_nos[i])], key))
                     else:
                         self.forced.append((first_row, key))
                 continue
-            skip = self.skipping and self.known.get(key) == hashes[i]
-            self.first_seen[key] = (row_nos[i], skip)
-            if skip:
+            self.seen[key] = row_nos[i]
+            if self.skipping and hashes[i] in self.known:
                 self.skipped += 1
+                self.skipped_keys.add(key)
             else:
                 keep.append(i)
         return keep, rejected

@@ -39,6 +39,8 @@ class Mapped:
     geoms: npt.NDArray[np.object_]
     geom_errors: dict[int, FieldError]
     raw: dict[str, list[Any]]
+    # The delivered WKB when ``geoms`` are parsed from it untransformed (validation may keep its bytes).
+    source_wkb: list[bytes | None] | None = None
 
     def __len__(self) -> int:
         """Number of rows in the batch."""
@@ -156,7 +158,7 @@ class BatchMapper:
             values[name] = [default] * n if col is None else [default if v is None else v for v in col]
         for name, constant in r.constants.items():
             values[name] = [self._convert[name](constant)] * n
-        geoms, geom_errors = self._geometries(batch)
+        geoms, geom_errors, moved = self._geometries(batch)
         for name, spec in r.derived.items():
             if name in r.constants or (name in values and all(v is not None for v in values[name])):
                 continue
@@ -165,18 +167,21 @@ class BatchMapper:
                 current = values.get(name)
                 values[name] = derived if current is None else [c if c is not None else d
                                                                 for c, d in zip(current, derived, strict=True)]
-        return Mapped(batch.row_no, values, geoms, geom_errors, batch.columns)
+        return Mapped(batch.row_no, values, geoms, geom_errors, batch.columns, None if moved else batch.wkb)
 
-    def _geometries(self, batch: Batch) -> tuple[npt.NDArray[np.object_], dict[int, FieldError]]:
+    def _geometries(self, batch: Batch) -> tuple[npt.NDArray[np.object_], dict[int, FieldError], bool]:
+        """(EPSG:4490 geometries, unreadable rows, whether the coordinates were transformed)."""
         errors: dict[int, FieldError] = {}
         wkb = np.array(batch.wkb, dtype=object)
         geoms = shapely.from_wkb(wkb, on_invalid="ignore")
-        for i, (raw, g) in enumerate(zip(batch.wkb, geoms, strict=True)):
-            if raw is not None and g is None:
-                errors[i] = FieldError("geometry", "unreadable", "the geometry cannot be read (corrupt WKB)")
+        if len(geoms) and shapely.is_missing(geoms).sum() > sum(raw is None for raw in batch.wkb):
+            for i, (raw, g) in enumerate(zip(batch.wkb, geoms, strict=True)):
+                if raw is not None and g is None:
+                    errors[i] = FieldError("geometry", "unreadable", "the geometry cannot be read (corrupt WKB)")
         if self.decision is None:
-            return geoms, errors
-        return to_storage(geoms, self.decision, errors), errors
+            return geoms, errors, False
+        stored = to_storage(geoms, self.decision, errors)
+        return stored, errors, stored is not geoms
 
 
 def to_storage(

@@ -66,20 +66,29 @@ async def _merge_one(conn: asyncpg.Connection, stage: Stage, *, report: Report, 
 
 
 async def changed_sample(conn: asyncpg.Connection, *, registry: Registry, changeset_id: int) -> list[dict[str, Any]]:
-    """Up to :data:`MAP_SAMPLE` changed features per layer and operation, as GeoJSON, for the report map."""
-    layers = await conn.fetch("SELECT DISTINCT layer_id FROM onemap.changes WHERE changeset_id = $1", changeset_id)
+    """Up to :data:`MAP_SAMPLE` changed features per layer and operation, as GeoJSON, for the report map.
+
+    Inserts and replacements come from the versions the changeset wrote (found by the layer's
+    ``changeset`` index; a bulk merge keeps no per-feature audit row), retirements from their audit rows.
+    """
+    layers = await conn.fetch(
+        "SELECT layer_id FROM onemap.bulk_changes WHERE changeset_id = $1 "
+        "UNION SELECT layer_id FROM onemap.changes WHERE changeset_id = $1", changeset_id)
     out: list[dict[str, Any]] = []
     for row in layers:
         layer: Layer = registry.get(row["layer_id"])
         label = f"t.{quote_ident(layer.attributes.label)}" if layer.attributes.label else "NULL"
         rows = await conn.fetch(
             f"""
-            SELECT c.op, c.fid, c.version_after AS version, {label}::text AS label,
-                   ST_AsGeoJSON(t.geom, 7)::json AS geometry
-            FROM (SELECT op, fid, version_after, row_number() OVER (PARTITION BY op ORDER BY id) AS k
-                  FROM onemap.changes WHERE changeset_id = $1 AND layer_id = $2) c
-            JOIN {layer.table} t ON t.fid = c.fid AND t.version = c.version_after
-            WHERE c.k <= $3
+            (SELECT 'insert' AS op, t.fid, t.version, {label}::text AS label, ST_AsGeoJSON(t.geom, 7)::json AS geometry
+             FROM {layer.table} t WHERE t.changeset_id = $1 AND t.version = 1 LIMIT $3)
+            UNION ALL
+            (SELECT 'replace', t.fid, t.version, {label}::text, ST_AsGeoJSON(t.geom, 7)::json
+             FROM {layer.table} t WHERE t.changeset_id = $1 AND t.version > 1 LIMIT $3)
+            UNION ALL
+            (SELECT c.op, c.fid, c.version_after, {label}::text, ST_AsGeoJSON(t.geom, 7)::json
+             FROM onemap.changes c JOIN {layer.table} t ON t.fid = c.fid AND t.version = c.version_after
+             WHERE c.changeset_id = $1 AND c.layer_id = $2 AND c.op = 'retire' ORDER BY c.id LIMIT $3)
             """,  # noqa: S608
             changeset_id, layer.id, MAP_SAMPLE,
         )

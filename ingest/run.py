@@ -91,6 +91,10 @@ def _record_error(report: Report, exc: LayerError | SpatialError) -> None:
 
 
 async def _session_settings(conn: asyncpg.Connection) -> None:
+    # Staging tables are temp tables, read through the session's own buffers (8 MB by default):
+    # a million staged rows were written out to disk by COPY and read back by each check and the
+    # merge. Only allocated as used; it must be set before the session's first temp table.
+    await conn.execute("SET LOCAL temp_buffers = '1GB'")
     # If the client dies (kill -9) the server notices within a second and rolls back.
     await conn.execute("SET LOCAL client_connection_check_interval = '1s'")
     await conn.execute("SET LOCAL statement_timeout = 0")

@@ -15,6 +15,7 @@ tests/ingest/test_validate_equivalence.py proves both agree on random input.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -175,8 +176,13 @@ def _wrap_multi(wkb: bytes, target: str) -> bytes:
 def check_geometries(
     geoms: npt.NDArray[np.object_], *, target: str, make_valid: bool = False,
     bbox_4490: tuple[float, float, float, float] | None = CHANGSHA_BBOX_4490,
+    source_wkb: Sequence[bytes | None] | None = None,
 ) -> tuple[list[bytes | None], dict[int, list[FieldError]], dict[int, list[str]]]:
     """:func:`check_geometry` over an array of EPSG:4490 geometries.
+
+    ``source_wkb``, when ``geoms`` were parsed from it untransformed, lets a clean 2D geometry
+    keep its delivered bytes (little-endian WKB of the target type, or of its part wrapped as a
+    one-part multi) instead of being encoded again: the same bytes, a second less per million.
 
     Returns:
         (2D WKB to store or None, errors by row index, repairs by row index).
@@ -217,10 +223,13 @@ def check_geometries(
     if demote.any():
         pick = clean & demote
         out[pick] = shapely.get_geometry(flat[pick], 0)
+    encode = clean.copy()
+    if source_wkb is not None:
+        _reuse_source(source_wkb, clean & ~has_z & ~demote, promote, target, wkb, encode)
     encoded = np.empty(n, dtype=object)
-    if clean.any():
-        encoded[clean] = shapely.to_wkb(out[clean], output_dimension=2)
-    for i in np.flatnonzero(clean):
+    if encode.any():
+        encoded[encode] = shapely.to_wkb(out[encode], output_dimension=2)
+    for i in np.flatnonzero(encode):
         raw = bytes(encoded[i])
         wkb[i] = _wrap_multi(raw, target) if promote[i] else raw
     for i in np.flatnonzero(~clean):
@@ -232,6 +241,29 @@ def check_geometries(
         if fixed:
             repairs[int(i)] = fixed
     return wkb, errors, repairs
+
+
+def _reuse_source(
+    source_wkb: Sequence[bytes | None], usable: npt.NDArray[np.bool_], promote: npt.NDArray[np.bool_], target: str,
+    wkb: list[bytes | None], encode: npt.NDArray[np.bool_],
+) -> None:
+    """Put the delivered bytes of ``usable`` rows in ``wkb`` when they are plain little-endian 2D WKB
+    (no SRID, Z or M flags) of the target type or of its part; those rows need no encoding."""
+    code = shapely.GeometryType[_upper(target)].value
+    same = b"\x01" + struct.pack("<I", code)
+    part = b"\x01" + struct.pack("<I", _SINGLE[_MULTI[target][1]]) if target in _MULTI else None
+    for i in map(int, np.flatnonzero(usable)):
+        raw = source_wkb[i]
+        if raw is None:
+            continue
+        head = raw[:5]
+        if head == same and not promote[i]:
+            wkb[i] = raw
+        elif head == part and promote[i]:
+            wkb[i] = _wrap_multi(raw, target)
+        else:
+            continue
+        encode[i] = False
 
 
 def _upper(name: str) -> str:

@@ -3,8 +3,11 @@
 One Map has one set of versioning rules and two entry points to them. This module applies
 them to a whole staged delivery in a few statements, for imports and the sample loader;
 :mod:`layers.versioning` applies them to one feature at a time, for the API. Both run the
-statements of :mod:`layers.lifecycle` (close a version, write versions, record one change row
-per feature, touch the layer's temporal extent, notify tile caches), so the rules live once.
+statements of :mod:`layers.lifecycle` (close a version, write versions, audit, touch the layer's
+temporal extent, notify tile caches), so the rules live once. The audit differs in one way: a
+merge's inserts and replacements are recorded as one ``onemap.bulk_changes`` row per operation
+(each version names its changeset; see migration ``0010_import`` for the measurement), its
+retirements one ``onemap.changes`` row per feature, as every per-feature write is.
 Nothing is deleted: a changed feature's open version is closed and a new one added.
 Rows must already be valid: callers validate before staging.
 """
@@ -19,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from layers.lifecycle import Closed, Written, after_write, close_versions, insert_versions
+from layers.lifecycle import Closed, Written, after_write, close_versions, insert_versions, record_bulk_change
 from layers.model import DATA_SCHEMA, Layer
 from layers.sql import quote_ident
 from spatial.crs import STORAGE_SRID
@@ -106,8 +109,18 @@ async def _insert(
     hash_sql = "s.src_hash" if staging.fingerprints else "NULL::bytea"
     incoming = (f"SELECT {fid_sql} AS fid, {version_sql} AS version, s.valid_from, {hash_sql} AS src_hash, "  # noqa: S608
                 f"s.geom_wkb{_attr_list(staging.layer, 's.')} FROM {source}")
-    return await insert_versions(conn, layer=staging.layer, incoming=incoming, values={},
-                                 changeset_id=changeset_id, valid_from=valid_from, op=op)
+    written = await insert_versions(conn, layer=staging.layer, incoming=incoming, values={},
+                                    changeset_id=changeset_id, valid_from=valid_from, op=op, audit_rows=False)
+    return written
+
+
+async def _audit(
+    conn: asyncpg.Connection, staging: Staging, *, changeset_id: int, op: str, written: Written,
+    closed: Closed | None = None,
+) -> None:
+    """The bulk audit row of ``written`` (and of the versions ``closed`` for it)."""
+    await record_bulk_change(conn, layer=staging.layer, changeset_id=changeset_id, op=op, features=written.count,
+                             boxes=[closed.box if closed is not None else None, written.box])
 
 
 async def _insert_new(
@@ -166,6 +179,7 @@ async def insert_all(
     async with conn.transaction():
         written = await _insert_new(conn, staging, where="true", changeset_id=changeset_id,
                                     valid_from=valid_from, keep_fids=keep_fids)
+        await _audit(conn, staging, changeset_id=changeset_id, op="insert", written=written)
         await _finish(conn, staging, written=[written])
     return MergeCounts(inserted=written.count)
 
@@ -219,6 +233,7 @@ async def upsert_by_key(
             # An empty layer (an initial load): every row is new, nothing to match.
             written = await _insert_new(conn, staging, where="true", changeset_id=changeset_id,
                                         valid_from=valid_from, keep_fids=keep_fids)
+            await _audit(conn, staging, changeset_id=changeset_id, op="insert", written=written)
             await _finish(conn, staging, written=[written])
             return MergeCounts(inserted=written.count)
         await conn.execute(f"ANALYZE {stage}")
@@ -237,6 +252,8 @@ async def upsert_by_key(
                                      valid_from=valid_from, keep_fids=keep_fids)
         if keep_fids:
             await conn.execute(f"INSERT INTO {staging.fid_map} (row_no, fid) SELECT row_no, fid FROM {match}")  # noqa: S608
+        await _audit(conn, staging, changeset_id=changeset_id, op="replace", written=changed, closed=closed)
+        await _audit(conn, staging, changeset_id=changeset_id, op="insert", written=inserted)
         await _finish(conn, staging, written=[changed, inserted], closed=closed)
     return MergeCounts(inserted=inserted.count, new_versions=changed.count, unchanged=int(unchanged))
 
@@ -329,7 +346,12 @@ async def indexes_rebuilt_after(conn: asyncpg.Connection, layer: Layer, *, stage
         "SELECT pg_get_indexdef(i.indexrelid) AS def, c.relname FROM pg_index i "
         "JOIN pg_class c ON c.oid = i.indexrelid "
         "WHERE i.indrelid = $1::regclass AND NOT EXISTS "
-        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid)",
+        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid) "
+        # Closed versions' indexes stay (new rows are current: they enter none of them), and so do
+        # BRIN indexes (a row costs them next to nothing; rebuilding one scans the whole table).
+        "AND pg_get_expr(i.indpred, i.indrelid) IS DISTINCT FROM '(valid_to IS NOT NULL)' "
+        "AND i.indexrelid NOT IN (SELECT x.oid FROM pg_class x JOIN pg_am a ON a.oid = x.relam "
+        "WHERE a.amname = 'brin')",
         layer.table,
     )
     # Names and definitions come from the catalog, not from users.

@@ -61,6 +61,8 @@ def index_statements(layer: LayerDef) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS {index_name(lid, 'closed_geom_time')} ON {table} "
         "USING gist (geom, tstzrange(valid_from, valid_to)) WHERE valid_to IS NOT NULL",
     ]
+    # What changeset N wrote, from the versions themselves (bulk merges keep no per-feature audit row).
+    stmts.append(f"CREATE INDEX IF NOT EXISTS {index_name(lid, 'changeset')} ON {table} USING brin (changeset_id)")
     if layer.attributes.key:
         cols = ", ".join(quote_ident(k) for k in layer.attributes.key)
         stmts.append(

@@ -47,13 +47,19 @@ def _template(name: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
 
 
-def _statement(name: str, **parts: str) -> str:
-    return _formatted(name, tuple(sorted(parts.items())))
+def _statement(name: str, *, audit: bool = True, **parts: str) -> str:
+    return _formatted(name, audit, tuple(sorted(parts.items())))
+
+
+# The audit step of a write whose changes a bulk summary row records instead (never executed:
+# an unreferenced CTE that does not modify data is skipped).
+_NO_AUDIT = "SELECT 1"
 
 
 @lru_cache(maxsize=256)
-def _formatted(name: str, parts: tuple[tuple[str, str], ...]) -> str:
-    return _template(name).format(record_changes=_template("record_changes.sql"), **dict(parts))
+def _formatted(name: str, audit: bool, parts: tuple[tuple[str, str], ...]) -> str:
+    record = _template("record_changes.sql") if audit else _NO_AUDIT
+    return _template(name).format(record_changes=record, **dict(parts))
 
 
 def _box(row: asyncpg.Record) -> Box | None:
@@ -177,8 +183,10 @@ async def insert_versions(
     valid_from: dt.datetime | None,
     op: str,
     unconditional: bool = False,
+    audit_rows: bool = True,
 ) -> Written:
-    """Write the versions ``incoming`` yields, each with its audit row.
+    """Write the versions ``incoming`` yields, each with its audit row (unless ``audit_rows`` is False:
+    a bulk merge then records what it wrote with :func:`record_bulk_change`).
 
     Args:
         conn: A connection inside the caller's transaction.
@@ -191,19 +199,42 @@ async def insert_versions(
         valid_from: The valid time of rows without their own; None means the transaction's now().
         op: The audited operation of versions after the first (``replace`` or ``update``).
         unconditional: The write named no version (a Part 4 write without If-Match); audited.
+        audit_rows: Record one ``onemap.changes`` row per version (every per-feature write does).
     """
     names = [quote_ident(f.name) for f in layer.attributes.fields]
     sql, args = bind_named(
         _statement(
-            "insert_versions.sql", table=layer.table, incoming=incoming, srid=str(STORAGE_SRID),
+            "insert_versions.sql", audit=audit_rows, table=layer.table, incoming=incoming, srid=str(STORAGE_SRID),
             columns="".join(f", {n}" for n in names), incoming_columns="".join(f", i.{n}" for n in names),
         ),
-        {**values, "valid_from": valid_from, "op": op, "changeset_id": changeset_id, "layer_id": layer.id,
-         "unconditional": unconditional},
+        {**values, "valid_from": valid_from, "op": op, "changeset_id": changeset_id,
+         **({"layer_id": layer.id, "unconditional": unconditional} if audit_rows else {})},
     )
     row = await conn.fetchrow(sql, *args)
     return Written(count=row["written"], fid=row["fid"], version=row["version"], valid_from=row["valid_from"],
                    recorded_at=row["recorded_at"], box=_box(row))
+
+
+async def record_bulk_change(
+    conn: asyncpg.Connection, *, layer: Layer, changeset_id: int, op: str, features: int, boxes: Sequence[Box | None],
+) -> None:
+    """The audit row of a bulk merge's inserts or replacements (``op``) in one layer: how many, and the
+    extent of the old and new geometries (``boxes``, EPSG:4490). A second merge into the same layer in
+    the same changeset adds to the row. Each version it stands for names the changeset itself.
+    """
+    if not features:
+        return
+    present = [b for b in boxes if b is not None]
+    box: tuple[float | None, ...] = (
+        (min(b[0] for b in present), min(b[1] for b in present), max(b[2] for b in present),
+         max(b[3] for b in present)) if present else (None, None, None, None)
+    )
+    sql, args = bind_named(
+        _template("record_bulk_change.sql"),
+        {"changeset_id": changeset_id, "layer_id": layer.id, "op": op, "features": features,
+         "west": box[0], "south": box[1], "east": box[2], "north": box[3]},
+    )
+    await conn.execute(sql, *args)
 
 
 async def after_write(

@@ -8,8 +8,8 @@ Three paths lead here:
 * ``onemap_registry`` notifications name layers whose zoom range, schema, style or access changed:
   none of their tiles can be trusted;
 * on start-up (and after a lost connection) the disk tier, which outlives processes, is caught up
-  with ``onemap.changes`` past its watermark, so edits made while nobody listened (an import run
-  from the command line) drop exactly the tiles the notifications would have named.
+  with ``onemap.changes`` and ``onemap.bulk_changes`` past its watermark, so edits made while nobody
+  listened (an import run from the command line) drop exactly the tiles the notifications would have named.
 
 While the LISTEN connection is down (a database restart), nothing is cached: the memory tier is
 paused and the disk tier unusable, because an edit made then would evict nothing. The pool serves
@@ -34,6 +34,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from layers import changes
 from layers.listener import Listener
 from layers.registry import REGISTRY_CHANNEL, Registry
 from layers.versioning import EDITS_CHANNEL
@@ -49,9 +50,8 @@ def _changed_extents_sql() -> str:
 
 
 async def latest_change_id(conn: asyncpg.Connection) -> int:
-    """The id of the newest ``onemap.changes`` row (0 when nothing was ever written)."""
-    value = await conn.fetchval("SELECT coalesce(max(id), 0) FROM onemap.changes")
-    return int(value)
+    """The newest change id, per-feature or bulk (0 when nothing was ever written)."""
+    return await changes.latest_change_id(conn)
 
 
 async def changed_boxes(conn: asyncpg.Connection, registry: Registry, *, after_change_id: int) -> dict[str, list[Box]]:
@@ -73,6 +73,11 @@ async def changed_boxes(conn: asyncpg.Connection, registry: Registry, *, after_c
         boxes = [(r["xmin"], r["ymin"], r["xmax"], r["ymax"]) for r in rows if r["xmin"] is not None]
         if boxes:
             out[layer_id] = boxes
+    # Bulk merges keep one row per changeset and operation, with the extent their notification carried.
+    for layer_id, boxes in (await changes.bulk_boxes(conn, after_change_id=after_change_id)).items():
+        layer = registry.find(layer_id)
+        if layer is not None and layer.is_vector:
+            out.setdefault(layer_id, []).extend(boxes)
     return out
 
 

@@ -247,6 +247,7 @@ async def get_changes(
             "operation": r["op"],
             "versionBefore": r["version_before"],
             "versionAfter": r["version_after"],
+            **({"features": r["features"]} if r["features"] is not None else {}),  # a bulk merge's entry
             "recordedAt": rfc3339(r["recorded_at"]),
             "unconditional": r["unconditional"],
             "changeset": r["changeset"],

@@ -75,7 +75,8 @@ async def test_resurvey_with_replace_extent_retires_what_is_gone(fresh_db_url: s
                                       "count(*) FILTER (WHERE valid_to = '2024-06-01 00:00+08') closed "
                                       "FROM data.buildings")
     assert tuple(rows[0]) == (3000 - 10, 3000 + 19, 29)
-    ops = await _fetch(fresh_db_url, "SELECT op, count(*) n FROM onemap.changes WHERE changeset_id = $1 GROUP BY op",
+    ops = await _fetch(fresh_db_url, "SELECT op, count(*) n FROM onemap.changes WHERE changeset_id = $1 GROUP BY op "
+                                     "UNION ALL SELECT op, features FROM onemap.bulk_changes WHERE changeset_id = $1",
                        report["changeset_id"])
     assert {r["op"]: r["n"] for r in ops} == {"replace": 19, "retire": 10}
 

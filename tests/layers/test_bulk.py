@@ -17,6 +17,7 @@ from layers.bulk import (
     retire_missing_in_extent,
     upsert_by_key,
 )
+from layers.changes import feature_changes
 from layers.errors import InvalidValidTime
 from layers.model import Layer
 from layers.reads import history, list_features
@@ -42,8 +43,15 @@ async def test_insert_all_assigns_fids_and_audits(db: asyncpg.Connection, sites:
     got = await list_features(db, layer=sites)
     assert sorted(r.properties["code"] for r in got) == ["A", "B", "C"]
     assert {r.properties["code"]: r.valid_from for r in got}["C"] == T2  # per-row valid_from wins
-    assert await db.fetchval("SELECT count(*) FROM onemap.changes WHERE changeset_id=$1 AND op='insert'",
-                             changeset) == 3
+    # One bulk audit row for the merge, none per feature; expanded, it names each version.
+    bulk_rows = await db.fetch("SELECT op, features, west, east FROM onemap.bulk_changes WHERE changeset_id=$1",
+                               changeset)
+    assert [(r["op"], r["features"]) for r in bulk_rows] == [("insert", 3)]
+    assert bulk_rows[0]["west"] == pytest.approx(112.90) and bulk_rows[0]["east"] == pytest.approx(112.92)
+    assert await db.fetchval("SELECT count(*) FROM onemap.changes WHERE changeset_id=$1", changeset) == 0
+    expanded = await feature_changes(db, layer=sites, changeset_id=changeset)
+    assert sorted((r["fid"], r["op"], r["version_before"], r["version_after"]) for r in expanded) == sorted(
+        (r.fid, "insert", None, 1) for r in got)
 
 
 async def test_upsert_versions_only_what_changed(db: asyncpg.Connection, sites: Layer, changeset: int) -> None:

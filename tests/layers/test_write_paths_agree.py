@@ -19,11 +19,12 @@ from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from layers import bulk
+from layers.changes import feature_changes
 from layers.db import connect
 from layers.errors import LayerError
 from layers.lifecycle import EDITS_CHANNEL
 from layers.model import Layer, LayerDef
-from layers.registry import note_temporal_extent, register_layer
+from layers.registry import Registry, note_temporal_extent, register_layer
 from layers.versioning import (
     FeatureIn,
     insert_feature,
@@ -89,7 +90,7 @@ async def _reset(side: Side) -> None:
     # Test cleanup between examples (normal use never deletes). Resetting the id sequence in both
     # clones lets feature ids be compared directly: both paths draw one id per new feature.
     await side.conn.execute(
-        "TRUNCATE data.test_sites, onemap.changes; "
+        "TRUNCATE data.test_sites, onemap.changes, onemap.bulk_changes; "
         "UPDATE onemap.layers SET temporal_start = NULL, temporal_end = NULL WHERE id = 'test_sites'; "
         "SELECT setval('onemap.feature_id_seq', 1000, false)"
     )
@@ -203,13 +204,16 @@ async def _snapshot(conn: asyncpg.Connection) -> dict[str, Any]:
         "t.code, t.kind, t.n, c.note FROM data.test_sites t JOIN onemap.changesets c ON c.id = t.changeset_id "
         "ORDER BY t.fid, t.version"
     )
-    changes = await conn.fetch(
-        "SELECT cs.note, ch.layer_id, ch.fid, "
+    # Per-feature mutations, the bulk path's summary rows expanded through the versions they stand for.
+    layer = (await Registry.load(conn)).get("test_sites")
+    notes = {r["id"]: r["note"] for r in await conn.fetch("SELECT id, note FROM onemap.changesets")}
+    changes = [
         # The set-based path has no merge-patch: a delivery carries the whole merged feature, so
         # what the per-feature path audits as 'update' a delivery audits as 'replace'.
-        "CASE ch.op WHEN 'update' THEN 'replace' ELSE ch.op END AS op, ch.version_before, ch.version_after "
-        "FROM onemap.changes ch JOIN onemap.changesets cs ON cs.id = ch.changeset_id ORDER BY ch.id"
-    )
+        (notes[ch["changeset_id"]], layer.id, ch["fid"], "replace" if ch["op"] == "update" else ch["op"],
+         ch["version_before"], ch["version_after"])
+        for ch in await feature_changes(conn, layer=layer)
+    ]
     extent = await conn.fetchrow("SELECT temporal_start, temporal_end FROM onemap.layers WHERE id = 'test_sites'")
     return {"versions": [tuple(r) for r in versions], "changes": [tuple(r) for r in changes],
             "extent": tuple(extent)}
