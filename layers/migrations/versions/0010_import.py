@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_import"
-down_revision = "0005"
+down_revision = "0006_jobs"
 branch_labels = None
 depends_on = None
 
