@@ -6,5 +6,7 @@ WITH w AS (SELECT x, pg_xact_status(x::text::xid8) AS status FROM unnest(:xids::
 SELECT ARRAY(SELECT x FROM w WHERE status = 'in progress') AS running,
        CASE WHEN EXISTS (SELECT 1 FROM w WHERE status = 'committed') THEN
          (SELECT count(*) FROM onemap.changes WHERE layer_id = :segments AND id <= :segments_change) +
-         (SELECT count(*) FROM onemap.changes WHERE layer_id = :points AND id <= :points_change)
+         (SELECT count(*) FROM onemap.bulk_changes WHERE layer_id = :segments AND id <= :segments_change) +
+         (SELECT count(*) FROM onemap.changes WHERE layer_id = :points AND id <= :points_change) +
+         (SELECT count(*) FROM onemap.bulk_changes WHERE layer_id = :points AND id <= :points_change)
        END AS seen

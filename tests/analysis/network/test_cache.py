@@ -6,10 +6,15 @@ import asyncio
 import datetime as dt
 
 import asyncpg
+import shapely
+from shapely.geometry import LineString
 
 from analysis.network.cache import NETWORKS, NetworkCache
 from analysis.network.categories import resolve_category
+from layers.bulk import copy_rows, create_staging, insert_all
 from layers.db import connect
+from layers.registry import Registry
+from layers.versioning import open_changeset
 from tests.analysis import networks
 from tests.analysis.networks import Built
 
@@ -79,3 +84,27 @@ async def test_concurrent_first_calls_build_once(pool: asyncpg.Pool, water: Buil
 
 def test_the_process_cache_is_bounded() -> None:
     assert NETWORKS.max_graphs >= 2
+
+
+async def test_a_bulk_import_is_seen_like_an_edit(pool: asyncpg.Pool, water: Built, module_db_url: str) -> None:
+    # A bulk merge audits one onemap.bulk_changes row per layer, not a row per feature: the stamp
+    # must read both tables, or a graph cached before an import would outlive it.
+    cache = NetworkCache()
+    first = await cache.get(pool, WATER, None)
+    conn = await connect(module_db_url)
+    try:
+        layer = (await Registry.load(conn)).get("pipeline_water_segments")
+        staging = await create_staging(conn, layer)
+        props = {"segment_no": "bulk1", "category": "JS", "subcategory": "JP", "start_point": "J3",
+                 "end_point": "B1", "start_depth_m": 1.2, "end_depth_m": 1.2, "material": "PE",
+                 "diameter_mm": 200, "status": "0"}
+        line = LineString([networks.lonlat(600, 0), networks.lonlat(650, 50)])
+        row = {"row_no": 1, "geom_wkb": shapely.to_wkb(line), "valid_from": None, **props}
+        await copy_rows(conn, staging, [tuple(row.get(c) for c in staging.columns)])
+        cs = await open_changeset(conn, actor="pytest", source="test")
+        await insert_all(conn, staging, changeset_id=cs)
+        assert await conn.fetchval("SELECT count(*) FROM onemap.bulk_changes WHERE changeset_id = $1", cs) == 1
+    finally:
+        await conn.close()
+    after = await cache.get(pool, WATER, None)
+    assert after is not first and "bulk1" in after.seg_by_no
