@@ -14,6 +14,7 @@ from api.audit_routes import router as audit_router
 from api.audit_routes import start_audit, stop_audit
 from api.auth import PrincipalDep
 from api.auth_routes import router as auth_router
+from api.cases_pages import cases_pages_router
 from api.context import AppContext, get_context
 from api.errors import install_error_handlers
 from api.head import HeadAsGet
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app, retry_after_s=settings.db.retry_after_s)
     app.include_router(vendor_router(settings.api.node_modules_dir))
+    # First: the cases API's GET /cases/{id} would otherwise answer /cases/report, /cases/console ...
+    app.include_router(cases_pages_router())  # /cases/report|console|tasks|verify|dashboard (api/cases_pages/)
     for router in features_routers():
         app.include_router(router)
     app.include_router(auth_router)

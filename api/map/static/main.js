@@ -1,6 +1,7 @@
 // One Map web map: MapLibre GL JS from our own /vendor, styles and tiles from this server only.
 // This module loads the configuration, builds the map and wires the modules to the page.
 import * as maplibregl from "/vendor/maplibre-gl/dist/maplibre-gl.mjs";
+import { renderCasesMenu } from "/map/static/cases_menu.js";
 import { setupCoords } from "/map/static/coords.js";
 import { $ } from "/map/static/dom.js";
 import { getJson, sameOrigin } from "/map/static/http.js";
@@ -46,6 +47,7 @@ async function reload() {
   renderTree();
   renderLegend();
   showWho();
+  renderCasesMenu();
   setupTime();
 }
 
@@ -99,11 +101,12 @@ async function main() {
   renderTree();
   renderLegend();
   showWho();
+  renderCasesMenu();
   setupTime();
   setupSearch();
   setupSignIn(reload);
   $("toggle-3d").onclick = () => setThreeD(!state.threeD);
-  $("lang").onclick = () => toggleLanguage(() => { renderTree(); renderLegend(); });
+  $("lang").onclick = () => toggleLanguage(() => { renderTree(); renderLegend(); renderCasesMenu(); });
   map.on("load", () => {
     document.querySelector(".maplibregl-ctrl-attrib")?.classList.remove("maplibregl-compact-show");
     applyAll();
