@@ -17,7 +17,7 @@ function field(name, p) {
       return `<label>${t("deadlineHours")} <input name="deadline_hours" type="number" min="0.5" step="0.5"
         value="${defaultDeadlineHours(p.kind, p.small_class)}"></label>`;
     case "photos":
-      return `<label>${t("attachPhotos")} <input name="photos" type="file" accept="image/*" capture="environment" multiple></label>`;
+      return `<label>${t("attachPhotos")} <input name="photos" type="file" accept="image/*" capture="environment" multiple required></label>`;
     case "approve":
       return `<label class="check"><input name="approve" type="checkbox" checked> ${t("approve")}</label>`;
     default:
@@ -27,7 +27,7 @@ function field(name, p) {
 
 /** Ask for the action's fields in the dialog; resolves the FormData, or null when cancelled. */
 function ask(code, p) {
-  const needs = actionNeeds(code).ask || [];
+  const needs = actionNeeds(code, p.state).ask;
   if (!needs.length) return Promise.resolve(new FormData());
   const dialog = $("action-dialog");
   $("action-title").textContent = `${actionLabel(code)} · ${p.case_no}`;
@@ -52,16 +52,16 @@ async function upload(id, files) {
   return ids;
 }
 
-async function body(code, id, form) {
+async function body(code, p, form) {
   const out = {};
-  const need = actionNeeds(code);
+  const need = actionNeeds(code, p.state);
   if (need.verdict) out.verdict = need.verdict;
   if (form.get("reason")) out.reason = String(form.get("reason")).trim();
   if (form.get("department")) out.department = String(form.get("department"));
   if (form.get("deadline_hours")) out.deadline_hours = Number(form.get("deadline_hours"));
-  if ((need.ask || []).includes("approve")) out.approve = form.get("approve") === "on";
+  if (need.ask.includes("approve")) out.approve = form.get("approve") === "on";
   const files = form.getAll("photos").filter((f) => f && f.size);
-  if (files.length) out.attachments = await upload(id, files);
+  if (files.length) out.attachments = await upload(p.id, files);
   return out;
 }
 
@@ -80,7 +80,7 @@ export async function runAction(code, detail, { after }) {
   const form = await ask(code, p);
   if (form === null) return;
   try {
-    const payload = await body(code, p.id, form);
+    const payload = await body(code, p, form);
     const headers = { "Content-Type": "application/json" };
     if (detail.etag) headers["If-Match"] = detail.etag;
     const response = await api(`/cases/${encodeURIComponent(p.id)}/actions/${code}`, {

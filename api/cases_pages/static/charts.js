@@ -24,7 +24,7 @@ function drawCounts(rows) {
   const top = [...rows].sort((a, b) => b.reported - a.reported).slice(0, TOP);
   chart("chart-counts").setOption({
     title: { text: `${t("reported")} / ${t("accepted")} / ${t("closed")}`, textStyle: { fontSize: 14 } },
-    tooltip: { trigger: "axis" }, legend: { top: 24 }, grid: { top: 60, left: 50, right: 10, bottom: 70 },
+    tooltip: { trigger: "axis" }, legend: { bottom: 0 }, grid: { top: 40, left: 50, right: 10, bottom: 90 },
     xAxis: { type: "category", data: top.map(label), axisLabel: { rotate: 40, interval: 0 } },
     yAxis: { type: "value" },
     series: [
@@ -40,7 +40,7 @@ function drawRates(rows) {
   const top = [...rows].sort((a, b) => b.reported - a.reported).slice(0, TOP);
   chart("chart-rates").setOption({
     title: { text: `${t("onTimeDisposalRate")} / ${t("onTimeCloseRate")} / ${t("reworkRate")} (%)`, textStyle: { fontSize: 14 } },
-    tooltip: { trigger: "axis" }, legend: { top: 24 }, grid: { top: 60, left: 50, right: 10, bottom: 70 },
+    tooltip: { trigger: "axis" }, legend: { bottom: 0 }, grid: { top: 40, left: 50, right: 10, bottom: 90 },
     xAxis: { type: "category", data: top.map(label), axisLabel: { rotate: 40, interval: 0 } },
     yAxis: { type: "value", min: 0, max: 100 },
     series: [

@@ -29,6 +29,8 @@ export async function createMap(container, { center, zoom, interactive = true } 
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
   await new Promise((resolve) => map.once("load", resolve));
+  // As on the web map: the attribution starts folded, or it covers half of a phone-sized map.
+  map.getContainer().querySelector(".maplibregl-ctrl-attrib")?.classList.remove("maplibregl-compact-show");
   return map;
 }
 

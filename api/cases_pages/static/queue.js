@@ -65,12 +65,17 @@ function select(id) {
 /** Fetch the queue for the chosen state(s) and redraw the list. */
 export async function load() {
   const fresh = new Set(queue.items.filter((i) => propsOf(i).fresh).map((i) => String(propsOf(i).id)));
-  const data = await getJson(`/cases/queue?state=${encodeURIComponent(stateParam())}&limit=200`);
+  const all = page.states.join(",");
+  // The API counts only the states asked for: one small request for every chip's count.
+  const [data, counted] = await Promise.all([
+    getJson(`/cases/queue?state=${encodeURIComponent(stateParam())}&limit=200`),
+    queue.filter === "all" ? null : getJson(`/cases/queue?state=${encodeURIComponent(all)}&limit=1`),
+  ]);
   queue.items = (data.cases || []).map((c) => {
     const p = propsOf(c);
     return fresh.has(String(p.id)) ? { ...p, fresh: true } : p;
   });
-  queue.counts = data.counts || {};
+  queue.counts = (counted || data).counts || {};
   queue.loads += 1;
   renderChips();
   renderTable();
