@@ -5,6 +5,7 @@ import { bigClasses, loadCodes, smallClasses } from "/cases-static/codes.js";
 import { clearDraft, loadDraft, saveDraft } from "/cases-static/draft.js";
 import { pick, setupLanguage, t } from "/cases-static/i18n.js";
 import { createMap, placeMarker } from "/cases-static/mapview.js";
+import { shrink } from "/cases-static/photo.js";
 import { sendReport } from "/cases-static/send.js";
 
 const current = { point: null, photo: null, marker: null, map: null, sending: false };
@@ -59,8 +60,10 @@ function showPhoto(blob) {
 function formReport() {
   const report = {
     kind: kind(), big_class: $("big-class").value, small_class: $("small-class").value,
-    description: $("description").value.trim(), source: "inspector",
+    description: $("description").value.trim(),
   };
+  // A 监督员's report is source "inspector"; others (hotline operators …) leave it to the server.
+  if (current.me && current.me.roles.has("inspector")) report.source = "inspector";
   if (current.point) report.geometry = { type: "Point", coordinates: current.point };
   return report;
 }
@@ -86,7 +89,8 @@ async function send(report) {
   $("send").textContent = t("sending");
   progress(0);
   try {
-    const { status, body } = await sendReport(report, current.photo, { onProgress: progress });
+    const photo = report.geometry ? await shrink(current.photo) : current.photo;
+    const { status, body } = await sendReport(report, photo, { onProgress: progress });
     current.lastResult = { status, body };
     if (status === 201) {
       await clearDraft();
@@ -131,7 +135,7 @@ function restoreDraft(draft) {
   document.querySelector(`input[name=kind][value=${r.kind === "event" ? "event" : "component"}]`).checked = true;
   fillClasses(r.big_class, r.small_class);
   $("description").value = r.description || "";
-  if (r.geometry) setPoint(r.geometry.coordinates[0], r.geometry.coordinates[1], "draft");
+  if (r.geometry) setPoint(r.geometry.coordinates[0], r.geometry.coordinates[1], pick("草稿", "draft"));
   if (draft.photo) showPhoto(new File([draft.photo], draft.photoName || "photo.jpg", { type: draft.photo.type }));
 }
 
