@@ -1,0 +1,114 @@
+"""综合评价: the evaluation indicators per district, street, community, grid cell, department or
+inspector over a period, the most reported classes, and the hotspots (cases per grid cell).
+
+Periods are calendar days in the case calendar's zone, ``to`` included. Rates are shares of the
+dispatched cases (None when nothing was dispatched); ``avg_handling_h`` is wall-clock hours from
+report to closure of the closed cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import asyncpg
+import orjson
+
+from cases.access import Scope
+from cases.calendar import work_calendar
+from cases.codes import case_classes, departments
+from cases.errors import InvalidReport
+from cases.statements import bound
+from spatial.codelists.admin import CHANGSHA
+
+GROUPS = {"district": "district", "street": "street", "community": "community", "grid": "grid_code",
+          "department": "department", "inspector": "reporter"}
+COUNTS = ("reported", "accepted", "dispatched", "closed", "on_time_disposal", "rework", "overdue")
+COLUMNS = ("key", "name", *COUNTS, "on_time_disposal_rate", "on_time_close_rate", "rework_rate", "avg_handling_h")
+
+
+def period(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start 00:00, the day after end 00:00) in the calendar's zone.
+
+    Raises:
+        InvalidReport: ``end`` before ``start``.
+    """
+    if end < start:
+        raise InvalidReport("to is before from")
+    zone = work_calendar().zone
+    return dt.datetime.combine(start, dt.time(), zone), dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone)
+
+
+def key_name(by: str, key: str | None) -> str | None:
+    """A readable name for a group key (district, street, community, department)."""
+    if key is None:
+        return None
+    if by == "department":
+        dept = departments().get(key)
+        return dept.name if dept else key
+    if by in ("district", "street", "community", "grid"):
+        district = CHANGSHA.labels_zh.get(key[:6], key[:6])
+        parts = [district]
+        if len(key) >= 9:
+            parts.append(f"{int(key[6:9])}街道（示例编号）")
+        if len(key) >= 12:
+            parts.append(f"{int(key[9:12])}社区")
+        if len(key) > 12:
+            parts.append(f"网格{key[12:]}")
+        return " ".join(parts)
+    return key
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _row(r: asyncpg.Record, by: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": r["key"], "name": key_name(by, r["key"])}
+    out.update({c: int(r[c]) for c in COUNTS})
+    out["on_time_disposal_rate"] = _rate(r["on_time_disposal"], r["dispatched"])
+    out["on_time_close_rate"] = _rate(r["on_time_close"], r["dispatched"])
+    out["rework_rate"] = _rate(r["rework"], r["dispatched"])
+    avg = r["avg_handling_h"]
+    out["avg_handling_h"] = round(float(avg), 2) if avg is not None else None
+    return out
+
+
+async def statistics(
+    conn: asyncpg.Connection, *, scope: Scope, start: dt.date, end: dt.date, by: str = "district",
+    district: str | None = None, street: str | None = None, now: dt.datetime | None = None, top: int = 10,
+) -> dict[str, Any]:
+    """{rows: [...], totals: {...}, top_classes: [...]} for cases reported from ``start`` to ``end``."""
+    if by not in GROUPS:
+        raise InvalidReport(f"by must be one of {', '.join(GROUPS)}")
+    t0, t1 = period(start, end)
+    blank = {"key": None, "name": "合计", **dict.fromkeys(COLUMNS[2:], 0)}
+    empty: dict[str, Any] = {"rows": [], "totals": blank, "top_classes": []}
+    if scope.none:
+        return empty
+    where = "AND source = 'inspector'" if by == "inspector" else ""
+    common = {"t0": t0, "t1": t1, "district": district, "street": street, "see_all": scope.all,
+              "scope_department": scope.department}
+    sql, args = bound("stats", {**common, "now": now or dt.datetime.now(dt.UTC)}, key=GROUPS[by], where=where)
+    rows = await conn.fetch(sql, *args)
+    body = [_row(r, by) for r in rows if not r["total"]]
+    totals: dict[str, Any] = next((_row(r, by) for r in rows if r["total"]), empty["totals"])
+    totals["name"] = "合计"
+    sql, args = bound("top_classes", {**common, "limit": top})
+    classes = case_classes()
+    top_rows = [{"kind": r["kind"], "small_class": r["small_class"], "count": int(r["n"]),
+                 "name": getattr(classes.get((r["kind"], r["small_class"])), "small_name", r["small_class"])}
+                for r in await conn.fetch(sql, *args)]
+    return {"rows": body, "totals": totals, "top_classes": top_rows}
+
+
+async def hotspots(conn: asyncpg.Connection, *, scope: Scope, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection (CRS84) of the grid cells with cases in the period, with ``count``."""
+    t0, t1 = period(start, end)
+    if scope.none:
+        return {"type": "FeatureCollection", "features": []}
+    sql, args = bound("hotspots", {"t0": t0, "t1": t1, "see_all": scope.all, "scope_department": scope.department})
+    feats = [{"type": "Feature", "id": r["grid_code"], "geometry": orjson.loads(r["geometry"]),
+              "properties": {"grid_code": r["grid_code"], "count": int(r["n"])}}
+             for r in await conn.fetch(sql, *args)]
+    return {"type": "FeatureCollection", "features": feats}
