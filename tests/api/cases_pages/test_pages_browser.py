@@ -173,24 +173,31 @@ async def test_a_refused_action_is_shown_and_a_leader_gets_no_buttons(
     console, watch = await open_page(context, s.url, "/cases/console")
     await console.wait_for_selector(f"#queue-table tr[data-id='{filed['id']}']")
     await open_case(console, filed["id"])
-    # Someone else accepts it meanwhile; this console's click then meets a changed case.
-    async with httpx.AsyncClient(base_url=s.url, headers={"Authorization": f"Bearer {keys['zhiban']}"}) as c:
+    supervisor = {"Authorization": f"Bearer {keys['zhiban']}"}
+    async with httpx.AsyncClient(base_url=s.url, headers=supervisor) as c:
+        # Someone else accepts it: the open detail follows live, its buttons with it.
         assert (await c.post(f"/cases/{filed['id']}/actions/accept", json={})).status_code == 200
+        await wait_state(console, "accepted")
+        assert await console.locator("#detail-actions button[data-action=dispatch]").count() == 1
+        # A console whose feed dropped misses the next move; its click then meets a changed case.
+        await console.evaluate("window.onemap.eventSource.close()")
+        assert (await c.post(f"/cases/{filed['id']}/actions/cancel", json={"reason": "重复"})).status_code == 200
 
-    async def fill_reason(page: Page) -> None:
-        await page.fill("#action-fields textarea[name=reason]", "重复上报")
+    async def fill_dispatch(page: Page) -> None:
+        await page.fill("#action-fields input[name=deadline_hours]", "4")
 
-    refused = await act(console, "reject", fill_reason)
+    refused = await act(console, "dispatch", fill_dispatch)
     assert refused["status"] in (409, 412), refused
     alert = console.locator("#action-error")
     assert await alert.is_visible()
     assert (await alert.inner_text()).startswith(str(refused["status"]))
 
+    # A leader reads the console but is offered no action (the API would answer 403).
+    other = await _file_report(s, keys["jiandu"], offset=-0.002)
     leader_ctx = await signed_in(browser, s.url, keys["lingdao"], **TABLET)
     leader, leader_watch = await open_page(leader_ctx, s.url, "/cases/console")
-    await leader.click("#state-filter button[data-state=all]")
-    await leader.wait_for_selector(f"#queue-table tr[data-id='{filed['id']}']")
-    await open_case(leader, filed["id"])
+    await leader.wait_for_selector(f"#queue-table tr[data-id='{other['id']}']")
+    await open_case(leader, other["id"])
     assert await leader.locator("#detail-actions button").count() == 0
     _clean(leader_watch)
     assert watch.foreign() == []
