@@ -25,7 +25,7 @@ const ASKS = {
 };
 const VERDICTS = { close: "fixed", redispatch: "not_fixed" };
 const NAMES = {
-  accept: ["立案", "Accept"], reject: ["不予立案", "Reject"], dispatch: ["派遣", "Dispatch"],
+  report: ["上报", "Report"], accept: ["立案", "Accept"], reject: ["不予立案", "Reject"], dispatch: ["派遣", "Dispatch"],
   complete: ["处置完成", "Complete"], return: ["退回", "Return"], verify: ["核查", "Verify"],
   close: ["结案", "Close"], redispatch: ["重新派遣", "Redispatch"], extend: ["延期", "Extend"],
   hang: ["挂账", "Hang"], cancel: ["作废", "Cancel"],

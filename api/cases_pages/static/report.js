@@ -29,10 +29,24 @@ function fillSmall(small) {
   fillSelect($("small-class"), options, small);
 }
 
+// The unit grid cell drawn under the point, if the map shows one (the server decides in the end).
+function cellAt(point) {
+  const hits = current.map.queryRenderedFeatures(current.map.project(point));
+  const cell = hits.find((f) => f.layer.metadata && f.layer.metadata["onemap:collection"] === "grid_cells"
+    && f.properties.grid_code);
+  return cell ? cell.properties.grid_code : null;
+}
+
 function setPoint(lng, lat, how) {
   current.point = [Number(lng.toFixed(7)), Number(lat.toFixed(7))];
   current.marker = placeMarker(current.map, current.marker, current.point);
-  $("position").textContent = `${t("located")} (${how}) ${current.point[1].toFixed(5)}, ${current.point[0].toFixed(5)}`;
+  const show = () => {
+    current.cell = cellAt(current.point);
+    $("position").textContent = `${t("located")} (${how}) ${current.point[1].toFixed(5)}, ${current.point[0].toFixed(5)}`
+      + (current.cell ? ` · ${t("grid")} ${current.cell}` : "");
+  };
+  show();
+  current.map.once("idle", show);
   $("position").classList.remove("muted");
 }
 

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page
 
+from api.settings import PROJECT_ROOT
 from layers.db import connect
 from layers.principals import create_principal, issue_api_key
 from tests.api.cases_pages.conftest import CaseServer
@@ -37,6 +38,7 @@ from tests.browser import Watch, chromium
 from tests.citydata import CENTRE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+OUTPUT = PROJECT_ROOT / "test-output"
 LIVE_MS = 15_000
 
 
@@ -99,6 +101,8 @@ async def test_a_phone_report_reaches_the_console_live_and_goes_to_closure(
     chosen = await choose_class(phone, "event")
     await phone.set_input_files("#photo", files=[photo_file()])
     await phone.fill("#description", "人行道上堆放建筑垃圾")
+    OUTPUT.mkdir(exist_ok=True)
+    await phone.screenshot(path=str(OUTPUT / "cases-report-phone.png"), full_page=True)
     await phone.click("#send")
     await phone.wait_for_function("window.onemap.report.lastResult", timeout=LIVE_MS)
     sent = await phone.evaluate("window.onemap.report.lastResult")
@@ -128,6 +132,7 @@ async def test_a_phone_report_reaches_the_console_live_and_goes_to_closure(
     dispatched = await act(console, "dispatch", fill_dispatch)
     assert dispatched["status"] == 200 and dispatched["body"]["state"] == "dispatched", dispatched
     await wait_state(console, "dispatched")
+    await console.screenshot(path=str(OUTPUT / "cases-console.png"))
 
     # 处置: the department's handler completes it from the task list, with a photo.
     handler_ctx = await signed_in(browser, s.url, await _handler_key(s, department), **TABLET)
@@ -138,6 +143,7 @@ async def test_a_phone_report_reaches_the_console_live_and_goes_to_closure(
         await page.set_input_files("#action-fields input[name=photos]", files=[photo_file("done.jpg")])
         await page.fill("#action-fields textarea[name=reason]", "已清理")
 
+    await tasks.screenshot(path=str(OUTPUT / "cases-tasks-tablet.png"))
     completed = await act(tasks, "complete", fill_complete)
     assert completed["status"] == 200 and completed["body"]["state"] == "completed", completed
 
@@ -272,6 +278,8 @@ async def test_the_dashboard_draws_its_charts_and_adds_up_to_the_statistics(
             return seen.size; }""", chart)
         assert colours > 5, chart
 
+    OUTPUT.mkdir(exist_ok=True)
+    await page.screenshot(path=str(OUTPUT / "cases-dashboard.png"), full_page=True)
     # Hotspots: every cell of /cases/hotspots, as a choropleth and as a heatmap.
     assert await page.evaluate("window.onemap.hotspots.data.features.length") == len(spots["features"]) > 0
     assert await page.evaluate("window.onemap.hotspotMap.getLayoutProperty('hotspots-fill', 'visibility')") == "visible"
