@@ -1,7 +1,7 @@
 // The queue pages: 受理/派遣 console (/cases/console), 处置部门 tasks (/cases/tasks) and the 核查 list
 // (/cases/verify). One module: each page is a set of states; the list updates live from the feed.
-import { $, esc, failed, fmtHours, getJson, hooks, loadMe, markReady, propsOf } from "/cases-static/common.js";
-import { className, loadCodes, stateLabel } from "/cases-static/codes.js";
+import { $, esc, failed, fmtHours, getJson, hasRole, hooks, loadMe, markReady, propsOf } from "/cases-static/common.js";
+import { className, codes, loadCodes, stateLabel } from "/cases-static/codes.js";
 import { openDetail, refreshDetail } from "/cases-static/detail.js";
 import { setupLanguage, t } from "/cases-static/i18n.js";
 import { listen } from "/cases-static/live.js";
@@ -13,11 +13,22 @@ const PAGES = {
   verify: { states: ["completed", "verifying"], initial: "all" },
 };
 const page = PAGES[document.body.dataset.page] || PAGES.console;
-const queue = { items: [], counts: {}, filter: page.initial, selected: null, loads: 0 };
+const queue = { items: [], counts: {}, filter: page.initial, department: "", selected: null, loads: 0 };
+const TICK_MS = 60_000;  // timers (time used, time left, overdue) move on: refetch the queue each minute
 hooks.queue = queue;
 
-function stateParam() {
-  return queue.filter === "all" ? page.states.join(",") : queue.filter;
+function queuePath(states, limit) {
+  const p = new URLSearchParams({ state: states, limit: String(limit) });
+  if (queue.department) p.set("department", queue.department);
+  return `/cases/queue?${p}`;
+}
+
+function setupDepartments(me) {
+  const select = $("department-filter");
+  // A handler's list is its department's already (the server filters it): nothing to choose.
+  select.parentElement.hidden = Boolean(me.department) && !hasRole(me, "supervisor", "dispatcher", "operator");
+  for (const d of codes.departments || []) select.add(new Option(d.short || d.name, d.code));
+  select.onchange = () => { queue.department = select.value; load().catch(failed); };
 }
 
 function renderChips() {
@@ -68,8 +79,8 @@ export async function load() {
   const all = page.states.join(",");
   // The API counts only the states asked for: one small request for every chip's count.
   const [data, counted] = await Promise.all([
-    getJson(`/cases/queue?state=${encodeURIComponent(stateParam())}&limit=200`),
-    queue.filter === "all" ? null : getJson(`/cases/queue?state=${encodeURIComponent(all)}&limit=1`),
+    getJson(queuePath(queue.filter === "all" ? all : queue.filter, 200)),
+    queue.filter === "all" ? null : getJson(queuePath(all, 1)),
   ]);
   queue.items = (data.cases || []).map((c) => {
     const p = propsOf(c);
@@ -100,7 +111,9 @@ async function main() {
   hooks.page = document.body.dataset.page;
   $("refresh").onclick = () => load().catch(failed);
   $("back").onclick = () => document.body.classList.remove("show-detail");
+  setupDepartments(me);
   await load();
+  setInterval(() => { if (!document.hidden) load().catch(failed); }, TICK_MS);
   listen(onCase);
   markReady(me);
 }

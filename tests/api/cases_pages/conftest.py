@@ -64,7 +64,9 @@ def case_server(
 ) -> Iterator[CaseServer]:
     port = _free_port()
     application = create_app(app_settings(city.url, tmp_path_factory.mktemp("var")))
-    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning"))
+    # An event stream a failed test left open must not hold the shutdown past the database's drop.
+    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=3)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

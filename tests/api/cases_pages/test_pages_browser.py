@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -77,6 +77,13 @@ async def _handler_key(server: CaseServer, department: str) -> str:
         return await issue_api_key(conn, principal_id=pid)
     finally:
         await conn.close()
+
+
+def reason(text: str) -> Callable[[Page], Awaitable[None]]:
+    """A dialog filler that gives ``text`` as the reason."""
+    async def fill(page: Page) -> None:
+        await page.fill("#action-fields textarea[name=reason]", text)
+    return fill
 
 
 async def _reloads(page: Page) -> int:
@@ -287,6 +294,13 @@ async def test_the_dashboard_draws_its_charts_and_adds_up_to_the_statistics(
     assert await page.evaluate("window.onemap.hotspotMap.getLayoutProperty('hotspots-heat', 'visibility')") == "visible"
     assert await page.evaluate("window.onemap.hotspotMap.getLayoutProperty('hotspots-fill', 'visibility')") == "none"
 
+    # English on request (remembered for the web map too), the charts redrawn in it.
+    await page.click("#lang")
+    assert await page.inner_text("#stats-table thead th[data-i18n=reported]") == "Reported"
+    assert await page.evaluate("window.onemap.charts['chart-classes'].getOption().title[0].text") == "Top classes"
+    assert await page.evaluate("localStorage.getItem('onemap.lang')") == "en"
+    await page.click("#lang")
+
     # The export links ask the same question in CSV and XLSX.
     href = await page.get_attribute("#export-csv", "href")
     assert href is not None and "format=csv" in href and "by=district" in href
@@ -304,3 +318,68 @@ async def test_the_web_map_offers_the_case_pages_by_role(browser: Browser, case_
     links = await page.eval_on_selector_all("#cases-menu a", "els => els.map((a) => a.getAttribute('href'))")
     assert "/cases/console" in links and "/cases/tasks" not in links
     await context.close()
+
+
+async def test_return_extension_and_redispatch_from_the_pages(browser: Browser, case_server: CaseServer) -> None:
+    s, keys = case_server, case_server.keys
+    filed = await _file_report(s, keys["jiandu"], offset=0.003)
+    case_id = filed["id"]
+    console_ctx = await signed_in(browser, s.url, keys["shouli"], **DESK)
+    console, console_watch = await open_page(console_ctx, s.url, "/cases/console")
+    await open_case(console, case_id)
+    assert (await act(console, "accept"))["status"] == 200
+    await wait_state(console, "accepted")
+    department = await console.evaluate("window.onemap.detail.props.department")
+    assert department, "the location gave the case no department"
+    assert (await act(console, "dispatch", lambda page: page.wait_for_timeout(0)))["status"] == 200
+    await wait_state(console, "dispatched")
+
+    # 退回: the department hands it back with a reason; the console sees it live and dispatches again.
+    handler_ctx = await signed_in(browser, s.url, await _handler_key(s, department), **TABLET)
+    tasks, tasks_watch = await open_page(handler_ctx, s.url, "/cases/tasks")
+    assert await tasks.locator("#department-filter").is_hidden()
+    await open_case(tasks, case_id)
+
+    assert (await act(tasks, "return", reason("不属于本部门职责")))["status"] == 200
+    await wait_state(console, "returned")
+    assert (await act(console, "dispatch", lambda page: page.wait_for_timeout(0)))["status"] == 200
+    await wait_state(tasks, "dispatched")
+
+    # 延期: the department asks for more time, the 值班长 approves it from the console.
+    async def ask_more(page: Page) -> None:
+        await page.fill("#action-fields input[name=deadline_hours]", "16")
+        await page.fill("#action-fields textarea[name=reason]", "需要协调施工单位")
+
+    assert (await act(tasks, "extend", ask_more))["status"] == 200
+    await wait_state(tasks, "extended")
+    supervisor_ctx = await signed_in(browser, s.url, keys["zhiban"], **DESK)
+    duty, duty_watch = await open_page(supervisor_ctx, s.url, "/cases/console")
+    await duty.click("#state-filter button[data-state=extended]")
+    await duty.wait_for_selector(f"#queue-table tr[data-id='{case_id}']")
+    await open_case(duty, case_id)
+    approved = await act(duty, "extend", lambda page: page.check("#action-fields input[name=approve]"))
+    assert approved["status"] == 200 and approved["body"]["state"] == "dispatched", approved
+    await wait_state(tasks, "dispatched")
+
+    # 处置完成, then the inspector finds it not fixed: 重新派遣.
+    async def with_photo(page: Page) -> None:
+        await page.set_input_files("#action-fields input[name=photos]", files=[photo_file("after.jpg")])
+
+    assert (await act(tasks, "complete", with_photo))["status"] == 200
+    inspector_ctx = await signed_in(browser, s.url, keys["jiandu"], **PHONE)
+    verify, verify_watch = await open_page(inspector_ctx, s.url, "/cases/verify")
+    await verify.wait_for_selector(f"#queue-table tr[data-id='{case_id}']")
+    await open_case(verify, case_id)
+    assert (await act(verify, "verify"))["status"] == 200
+    await wait_state(verify, "verifying")
+    again = await act(verify, "redispatch", reason("垃圾仍未清运"))
+    assert again["status"] == 200 and again["body"]["state"] == "dispatched", again
+
+    async with httpx.AsyncClient(base_url=s.url, headers={"Authorization": f"Bearer {keys['zhiban']}"}) as c:
+        history = (await c.get(f"/cases/{case_id}")).json()["history"]
+    assert [h["action"] for h in history][1:] == [
+        "accept", "dispatch", "return", "dispatch", "extend", "extend", "complete", "verify", "redispatch"]
+    assert history[3]["reason"] == "不属于本部门职责"
+    _clean(console_watch, tasks_watch, duty_watch, verify_watch)
+    for context in (console_ctx, handler_ctx, supervisor_ctx, inspector_ctx):
+        await context.close()
