@@ -58,10 +58,10 @@ async def case_seed(module_db_url: str) -> CaseSeed:
 @pytest.fixture(scope="module")
 async def cases_client(case_seed: CaseSeed, var_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(api_settings(case_seed.url, var_dir))
-    app.state  # noqa: B018 - created by FastAPI; the settings below are per app
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
-            yield c
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport,
+                                                                   base_url="http://testserver") as c:
+        yield c
 
 
 def jpeg(size: tuple[int, int] = (64, 48), gps: tuple[float, float] | None = None) -> bytes:
