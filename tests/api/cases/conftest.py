@@ -15,9 +15,9 @@ import pytest
 from PIL import Image
 
 from api.app import create_app
+from layers.cluster import find_free_port
 from layers.db import connect
 from layers.principals import create_principal, issue_api_key
-from layers.cluster import find_free_port
 from tests.api.conftest import PROJECT, SECRET, api_settings
 from tests.api.live import wait_healthy
 from tests.cases.city import seed_city

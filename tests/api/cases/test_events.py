@@ -30,10 +30,10 @@ class Stream:
         self.lines = response.aiter_lines()
         self.comments: list[str] = []
 
-    async def next_event(self, timeout: float = 5.0) -> tuple[int, dict[str, Any]]:
+    async def next_event(self, wait_s: float = 5.0) -> tuple[int, dict[str, Any]]:
         """The next ``case`` event (id, data), skipping comments (kept in ``comments``)."""
         frame: dict[str, str] = {}
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(wait_s):
             async for line in self.lines:
                 if line.startswith(":"):
                     self.comments.append(line)
@@ -107,7 +107,7 @@ async def test_handler_hears_only_its_department_and_heartbeats(case_server: str
         assert data["id"] == cover["id"] and data["department"] == "sw"
         await asyncio.sleep(1.2)
         with pytest.raises(TimeoutError):
-            await stream.next_event(timeout=0.3)
+            await stream.next_event(wait_s=0.3)
     assert ": heartbeat" in stream.comments
 
 
@@ -115,4 +115,4 @@ async def test_viewer_hears_nothing(case_server: str, case_seed: CaseSeed) -> No
     async with feed(case_server, case_seed, "viewer") as stream:
         await file(case_server, case_seed, EVENT)
         with pytest.raises(TimeoutError):
-            await stream.next_event(timeout=1.0)
+            await stream.next_event(wait_s=1.0)
