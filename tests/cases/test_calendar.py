@@ -57,3 +57,26 @@ def test_calendar_is_configurable() -> None:
     assert cal.add_working_hours(at(2026, 3, 14, 16), 2) == at(2026, 3, 17, 10)  # Sun off, Mon a holiday
     with pytest.raises(ValueError):
         calendar_from({"periods": [["17:00", "09:00"]]})
+
+
+def test_long_intervals_match_a_day_by_day_count() -> None:
+    import random
+
+    cal = work_calendar()
+
+    def walked(s: dt.datetime, e: dt.datetime) -> float:
+        total, day = 0.0, s.astimezone(CST).date()
+        while day <= e.astimezone(CST).date():
+            if cal.is_working_day(day):
+                for a, b in cal.periods:
+                    lo = max(dt.datetime.combine(day, a, CST), s)
+                    hi = min(dt.datetime.combine(day, b, CST), e)
+                    total += max(0.0, (hi - lo).total_seconds() / 3600)
+            day += dt.timedelta(days=1)
+        return total
+
+    rnd = random.Random(7)
+    for _ in range(200):
+        s = at(2025, 1, 1, 0) + dt.timedelta(hours=rnd.uniform(0, 20000))
+        e = s + dt.timedelta(hours=rnd.uniform(0, 5000))
+        assert cal.working_hours_between(s, e) == pytest.approx(walked(s, e))
