@@ -14,7 +14,7 @@ from api.audit_routes import router as audit_router
 from api.audit_routes import start_audit, stop_audit
 from api.auth import PrincipalDep
 from api.auth_routes import router as auth_router
-from api.cases import cases_routers, stop_case_feed
+from api.cases import cases_routers, install_case_error_handler, stop_case_feed
 from api.cases_pages import cases_pages_router
 from api.context import AppContext, get_context
 from api.errors import install_error_handlers
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,  # the OGC OpenAPI 3.0 document is served at /openapi (api/ogc/openapi/)
     )
     install_error_handlers(app, retry_after_s=settings.db.retry_after_s)
+    install_case_error_handler(app)  # the database's refusal of a case move on any write path (api/cases/errors.py)
     app.include_router(vendor_router(settings.api.node_modules_dir))
     app.include_router(cases_pages_router())  # /cases/report|console|tasks|verify|dashboard (api/cases_pages/)
     for router in cases_routers():  # /cases/… (api/cases/); before Features: it serves Part 4 POST to city_cases

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-# A case open longer than this is counted only this far back (a year of working days is plenty).
+# add_working_hours walks day by day; no deadline reaches further than this.
 MAX_DAYS = 800
 
 
@@ -67,21 +67,55 @@ class WorkCalendar:
         raise ValueError(f"{hours} working hours reach beyond the calendar")
 
     def working_hours_between(self, start: dt.datetime, end: dt.datetime) -> float:
-        """Working hours from ``start`` to ``end``; negative when ``end`` is earlier."""
+        """Working hours from ``start`` to ``end``; negative when ``end`` is earlier.
+
+        The first and last days are cut to the instants; the whole days between count
+        :attr:`hours_per_day` each, from a cumulative count of working days (a case open for a
+        year is as cheap to time as one opened today).
+        """
         if end < start:
             return -self.working_hours_between(end, start)
-        earliest = (end - dt.timedelta(days=MAX_DAYS)).astimezone(self.zone).date()
-        first = max(start.astimezone(self.zone).date(), earliest)
-        last = end.astimezone(self.zone).date()
-        total = dt.timedelta(0)
-        day = first
-        while day <= last:
-            for a, b in self._spans(day):
-                a, b = max(a, start), min(b, end)
-                if b > a:
-                    total += b - a
-            day += dt.timedelta(days=1)
-        return total.total_seconds() / 3600.0
+        first, last = start.astimezone(self.zone).date(), end.astimezone(self.zone).date()
+        if first == last:
+            return self._within(first, start, end)
+        total = self._within(first, start, end) + self._within(last, start, end)
+        whole = self._working_days_before(last) - self._working_days_before(first + dt.timedelta(days=1))
+        return total + whole * self.hours_per_day
+
+    def _within(self, day: dt.date, start: dt.datetime, end: dt.datetime) -> float:
+        seconds = 0.0
+        for a, b in self._spans(day):
+            a, b = max(a, start), min(b, end)
+            if b > a:
+                seconds += (b - a).total_seconds()
+        return seconds / 3600.0
+
+    def _working_days_before(self, day: dt.date) -> int:
+        """Working days in [``_EPOCH``, ``day``): a cumulative table, grown on demand."""
+        return _cumulative(self)[(day - _EPOCH).days] if _EPOCH <= day < _EPOCH + _SPAN else \
+            self._count_slow(day)
+
+    def _count_slow(self, day: dt.date) -> int:
+        if day < _EPOCH:
+            return -sum(self.is_working_day(_EPOCH - dt.timedelta(days=k)) for k in range(1, (_EPOCH - day).days + 1))
+        table = _cumulative(self)
+        extra = sum(self.is_working_day(_EPOCH + _SPAN + dt.timedelta(days=k))
+                    for k in range((day - _EPOCH - _SPAN).days))
+        return table[-1] + extra
+
+
+_EPOCH = dt.date(2000, 1, 1)
+_SPAN = dt.timedelta(days=366 * 60)
+
+
+@cache
+def _cumulative(cal: WorkCalendar) -> tuple[int, ...]:
+    counts = [0]
+    day = _EPOCH
+    for _ in range(_SPAN.days):
+        counts.append(counts[-1] + cal.is_working_day(day))
+        day += dt.timedelta(days=1)
+    return tuple(counts)
 
 
 def _hours(a: dt.time, b: dt.time) -> float:

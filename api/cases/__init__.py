@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.cases.errors import install_case_error_handler
 from api.cases.events import router as events_router
 from api.cases.events import stop_case_feed
 from api.cases.reports import router as reports_router
 from api.cases.routes import router as routes_router
 from api.cases.stats import router as stats_router
 
-__all__ = ["cases_routers", "stop_case_feed"]
+__all__ = ["cases_routers", "install_case_error_handler", "stop_case_feed"]
 
 
 def cases_routers() -> list[APIRouter]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,9 +15,11 @@ import pytest
 from PIL import Image
 
 from api.app import create_app
+from layers.cluster import find_free_port
 from layers.db import connect
 from layers.principals import create_principal, issue_api_key
-from tests.api.conftest import api_settings
+from tests.api.conftest import PROJECT, SECRET, api_settings
+from tests.api.live import wait_healthy
 from tests.cases.city import seed_city
 
 # name → (roles, department)
@@ -58,10 +63,10 @@ async def case_seed(module_db_url: str) -> CaseSeed:
 @pytest.fixture(scope="module")
 async def cases_client(case_seed: CaseSeed, var_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(api_settings(case_seed.url, var_dir))
-    app.state  # noqa: B018 - created by FastAPI; the settings below are per app
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
-            yield c
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport,
+                                                                   base_url="http://testserver") as c:
+        yield c
 
 
 def jpeg(size: tuple[int, int] = (64, 48), gps: tuple[float, float] | None = None) -> bytes:
@@ -89,3 +94,28 @@ def png(size: tuple[int, int] = (20, 20)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, (0, 120, 200)).save(out, format="PNG")
     return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def case_server(case_seed: CaseSeed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Map under uvicorn against the module's clone (streams need a real server), heartbeat 0.5 s."""
+    port = find_free_port(18900)
+    env = {**os.environ, "ONEMAP_DATABASE_URL": case_seed.url, "ONEMAP_SECRET_KEY": SECRET, "ONEMAP_ENV": "test",
+           "ONEMAP_VAR_DIR": str(tmp_path_factory.mktemp("var")), "ONEMAP_CASES_HEARTBEAT_S": "0.5"}
+    log = tmp_path_factory.mktemp("log") / "uvicorn.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api.asgi:app", "--factory", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "warning"],
+            env=env, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(base, proc, log, timeout_s=60)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
