@@ -32,6 +32,7 @@ function renderTable(stats) {
 function query() {
   const p = new URLSearchParams({ from: $("from").value, to: $("to").value, by: $("by").value });
   if ($("district").value) p.set("district", $("district").value);
+  if ($("district").value && $("street").value) p.set("street", $("street").value);
   return p;
 }
 
@@ -43,13 +44,29 @@ function exportLinks(params) {
   }
 }
 
-async function fillDistricts(params) {
-  if ($("district").options.length > 1) return;
+// The area pickers list the districts (and a district's streets) that have cases in the period.
+async function fillArea(select, params, by) {
   const p = new URLSearchParams(params);
-  p.set("by", "district");
-  p.delete("district");
+  p.set("by", by);
+  p.delete("street");
+  if (by === "district") p.delete("district");
+  const keep = select.value;
   const stats = await getJson(`/cases/stats?${p}`);
-  for (const r of stats.rows || []) $("district").add(new Option(r.name || r.key, r.key));
+  select.length = 1;
+  for (const r of stats.rows || []) select.add(new Option(r.name || r.key, r.key));
+  select.value = [...select.options].some((o) => o.value === keep) ? keep : "";
+}
+
+async function fillAreas(params) {
+  if ($("district").options.length <= 1 || !dash.districtsFilled) {
+    await fillArea($("district"), params, "district");
+    dash.districtsFilled = true;
+  }
+  $("street").disabled = !$("district").value;
+  if ($("district").value && $("street").dataset.district !== $("district").value) {
+    await fillArea($("street"), params, "street");
+    $("street").dataset.district = $("district").value;
+  }
 }
 
 async function load() {
@@ -65,7 +82,7 @@ async function load() {
   drawCharts(stats);
   showHotspots(spots);
   dash.loads += 1;
-  await fillDistricts(params).catch(() => {});
+  await fillAreas(params).catch(() => {});
 }
 
 function initialFilters() {
@@ -75,7 +92,9 @@ function initialFilters() {
   $("from").value = url.get("from") || isoDay(yearAgo);
   $("to").value = url.get("to") || isoDay(today);
   if (url.get("by")) $("by").value = url.get("by");
-  if (url.get("district")) $("district").add(new Option(url.get("district"), url.get("district"), true, true));
+  for (const name of ["district", "street"]) {
+    if (url.get(name)) $(name).add(new Option(url.get(name), url.get(name), true, true));
+  }
 }
 
 async function main() {
@@ -83,6 +102,7 @@ async function main() {
   initialFilters();
   await Promise.all([loadMe(), loadCodes().catch(() => null), setupHotspots()]);
   $("filters").onsubmit = (ev) => { ev.preventDefault(); load().catch(failed); };
+  $("district").onchange = () => { $("street").value = ""; load().catch(failed); };
   await load();
   markReady(dash);
 }

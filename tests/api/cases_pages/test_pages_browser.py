@@ -294,6 +294,16 @@ async def test_the_dashboard_draws_its_charts_and_adds_up_to_the_statistics(
     assert await page.evaluate("window.onemap.hotspotMap.getLayoutProperty('hotspots-heat', 'visibility')") == "visible"
     assert await page.evaluate("window.onemap.hotspotMap.getLayoutProperty('hotspots-fill', 'visibility')") == "none"
 
+    # An area picked: the table narrows to it, the street picker opens, the export follows.
+    key = stats["rows"][0]["key"]
+    loads = await page.evaluate("window.onemap.dashboard.loads")
+    await page.select_option("#district", key)
+    await page.wait_for_function(f"window.onemap.dashboard.loads > {loads}")
+    assert await page.locator("#stats-table tbody tr").count() == 1
+    await page.wait_for_function("!document.getElementById('street').disabled")
+    assert await page.locator("#street option").count() > 1
+    assert f"district={key}" in (await page.get_attribute("#export-xlsx", "href") or "")
+
     # English on request (remembered for the web map too), the charts redrawn in it.
     await page.click("#lang")
     assert await page.inner_text("#stats-table thead th[data-i18n=reported]") == "Reported"
