@@ -20,6 +20,8 @@ DESK: dict[str, Any] = {"viewport": {"width": 1366, "height": 768}}
 async def signed_in(browser: Browser, base: str, key: str, **options: Any) -> BrowserContext:
     """A browser context whose session cookie holds ``key`` (api.auth reads an API key there too)."""
     context = await browser.new_context(locale="zh-CN", **options)
+    # The machine running the suite may be busy: every wait gets the page-load budget, not 30 s.
+    context.set_default_timeout(READY_MS)
     await context.add_cookies([{"name": "onemap_token", "value": key, "url": base}])
     return context
 

@@ -39,7 +39,7 @@ from tests.citydata import CENTRE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 OUTPUT = PROJECT_ROOT / "test-output"
-LIVE_MS = 15_000
+LIVE_MS = 30_000  # a busy machine: the tests check that it comes, not how fast (benchmarks/ does)
 
 
 @pytest.fixture(scope="module")
