@@ -63,14 +63,16 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _row(r: asyncpg.Record, by: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"key": r["key"], "name": key_name(by, r["key"])}
-    out.update({c: int(r[c]) for c in COUNTS})
-    out["on_time_disposal_rate"] = _rate(r["on_time_disposal"], r["dispatched"])
-    out["on_time_close_rate"] = _rate(r["on_time_close"], r["dispatched"])
-    out["rework_rate"] = _rate(r["rework"], r["dispatched"])
-    avg = r["avg_handling_h"]
-    out["avg_handling_h"] = round(float(avg), 2) if avg is not None else None
+SUMS = (*COUNTS, "on_time_close", "handling_h")
+
+
+def _row(sums: dict[str, Any], by: str, key: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": key, "name": key_name(by, key)}
+    out.update({c: int(sums[c]) for c in COUNTS})
+    out["on_time_disposal_rate"] = _rate(sums["on_time_disposal"], sums["dispatched"])
+    out["on_time_close_rate"] = _rate(sums["on_time_close"], sums["dispatched"])
+    out["rework_rate"] = _rate(sums["rework"], sums["dispatched"])
+    out["avg_handling_h"] = round(float(sums["handling_h"]) / sums["closed"], 2) if sums["closed"] else None
     return out
 
 
@@ -90,9 +92,10 @@ async def statistics(
     common = {"t0": t0, "t1": t1, "district": district, "street": street, "see_all": scope.all,
               "scope_department": scope.department}
     sql, args = bound("stats", {**common, "now": now or dt.datetime.now(dt.UTC)}, key=GROUPS[by], where=where)
-    rows = await conn.fetch(sql, *args)
-    body = [_row(r, by) for r in rows if not r["total"]]
-    totals: dict[str, Any] = next((_row(r, by) for r in rows if r["total"]), empty["totals"])
+    fetched = await conn.fetch(sql, *args)
+    rows = [{c: r[c] or 0 for c in SUMS} for r in fetched]
+    body = [_row(sums, by, r["key"]) for sums, r in zip(rows, fetched, strict=True)]
+    totals = _row({c: sum(r[c] for r in rows) for c in SUMS}, by, None) if rows else blank
     totals["name"] = "合计"
     sql, args = bound("top_classes", {**common, "limit": top})
     classes = case_classes()
