@@ -104,7 +104,11 @@ async def statistics(
     body = [_row(sums, by, r["key"]) for sums, r in zip(rows, fetched, strict=True)]
     totals = _row({c: sum(r[c] for r in rows) for c in SUMS}, by, None) if rows else blank
     totals["name"] = "合计"
-    sql, args = bound("top_classes", {**common, "limit": top})
+    if street is None:
+        rolled = {k: v for k, v in common.items() if k not in ("street", "t0", "t1")}
+        sql, args = bound("top_classes_rollup", {**rolled, "d0": start, "d1": end, "limit": top})
+    else:
+        sql, args = bound("top_classes", {**common, "limit": top})
     classes = case_classes()
     top_rows = [{"kind": r["kind"], "small_class": r["small_class"], "count": int(r["n"]),
                  "name": getattr(classes.get((r["kind"], r["small_class"])), "small_name", r["small_class"])}

@@ -110,7 +110,7 @@ END $$
 # What one current case version adds to the daily rollup (its sign flips when the version closes).
 FACTS = """
   (x.reported_at AT TIME ZONE 'Asia/Shanghai')::date AS day, coalesce(x.district, '') AS district,
-  coalesce(x.department, '') AS department,
+  coalesce(x.department, '') AS department, x.kind, x.small_class,
   (x.accepted_at IS NOT NULL)::int AS accepted, (x.dispatched_at IS NOT NULL)::int AS dispatched,
   (x.state = 'closed')::int AS closed,
   coalesce(x.dispatched_at IS NOT NULL AND x.completed_at <= x.deadline_at, false)::int AS on_time_disposal,
@@ -122,11 +122,11 @@ FACTS = """
 """
 ROLLUP_UPSERT = """
   INSERT INTO onemap.case_rollup AS r
-  SELECT day, district, department, sum(sign * accepted), sum(sign * dispatched), sum(sign * closed),
+  SELECT day, district, department, kind, small_class, sum(sign * accepted), sum(sign * dispatched), sum(sign * closed),
          sum(sign * on_time_disposal), sum(sign * on_time_close), sum(sign * rework), sum(sign * overdue_done),
          sum(sign * handling_h), sum(sign)
-  FROM (<DELTA>) d GROUP BY day, district, department
-  ON CONFLICT (day, district, department) DO UPDATE SET
+  FROM (<DELTA>) d GROUP BY day, district, department, kind, small_class
+  ON CONFLICT (day, district, department, kind, small_class) DO UPDATE SET
     accepted = r.accepted + EXCLUDED.accepted, dispatched = r.dispatched + EXCLUDED.dispatched,
     closed = r.closed + EXCLUDED.closed, on_time_disposal = r.on_time_disposal + EXCLUDED.on_time_disposal,
     on_time_close = r.on_time_close + EXCLUDED.on_time_close, rework = r.rework + EXCLUDED.rework,
@@ -147,16 +147,17 @@ END $$
 
 
 def _create_rollup() -> None:
-    # 综合评价 per day, district and department, kept by triggers as versions open and close, so a
-    # year's district statistics read ~30,000 rows instead of a million (measured: benchmarks/cases.py).
+    # 综合评价 per day, district, department and class, kept by triggers as versions open and close,
+    # so a year's district statistics and top classes read the rollup, not a million cases.
     op.execute(
         """
         CREATE TABLE onemap.case_rollup (
-          day date NOT NULL, district text NOT NULL, department text NOT NULL,
+          day date NOT NULL, district text NOT NULL, department text NOT NULL, kind text NOT NULL,
+          small_class text NOT NULL,
           accepted bigint NOT NULL, dispatched bigint NOT NULL, closed bigint NOT NULL,
           on_time_disposal bigint NOT NULL, on_time_close bigint NOT NULL, rework bigint NOT NULL,
           overdue_done bigint NOT NULL, handling_h double precision NOT NULL, reported bigint NOT NULL,
-          PRIMARY KEY (day, district, department)
+          PRIMARY KEY (day, district, department, kind, small_class)
         )
         """
     )
