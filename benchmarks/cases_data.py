@@ -1,7 +1,8 @@
 """The benchmark city for the case system: a synthetic unit grid, components and N historical cases.
 
 The grid (9,000 cells of ~100 m in five district bands) and 30,000 components are staged from
-Python; the cases are generated set-based in SQL into the staging table and written with
+Python; the cases (2 % in an open state — a backlog of ~20,000 at a million, a quarter of it hung;
+the rest closed, rejected or cancelled) are generated set-based in SQL into the staging table and written with
 :func:`layers.bulk.insert_all` — the versioned write path — then logged with
 :func:`cases.backfill.backfill_events`. Deterministic (``setseed``).
 """
@@ -54,10 +55,10 @@ CROSS JOIN LATERAL (SELECT random() AS rc, random() AS rx, random() AS ry, rando
                              [1 + (random() * 11)::int % 11] AS small, n AS k) r
 JOIN bench_cells c ON c.i = (r.rc * {n_cells})::int % {n_cells}
 CROSS JOIN LATERAL (SELECT CASE
-  WHEN r.rstate < 0.88 THEN 'closed' WHEN r.rstate < 0.93 THEN 'rejected' WHEN r.rstate < 0.94 THEN 'cancelled'
-  WHEN r.rstate < 0.95 THEN 'hung' WHEN r.rstate < 0.96 THEN 'reported' WHEN r.rstate < 0.968 THEN 'accepted'
-  WHEN r.rstate < 0.983 THEN 'dispatched' WHEN r.rstate < 0.99 THEN 'completed' WHEN r.rstate < 0.995 THEN 'verifying'
-  WHEN r.rstate < 0.997 THEN 'returned' ELSE 'extended' END AS state) s
+  WHEN r.rstate < 0.92 THEN 'closed' WHEN r.rstate < 0.97 THEN 'rejected' WHEN r.rstate < 0.98 THEN 'cancelled'
+  WHEN r.rstate < 0.985 THEN 'hung' WHEN r.rstate < 0.988 THEN 'reported' WHEN r.rstate < 0.99 THEN 'accepted'
+  WHEN r.rstate < 0.996 THEN 'dispatched' WHEN r.rstate < 0.998 THEN 'completed' WHEN r.rstate < 0.9988 THEN 'verifying'
+  WHEN r.rstate < 0.9994 THEN 'returned' ELSE 'extended' END AS state) s
 """
 
 

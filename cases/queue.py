@@ -15,6 +15,7 @@ from cases.records import columns_sql, feature
 from cases.statements import bound
 from layers.model import Layer
 
+# The partial "open" indexes of migration 0011_cases list exactly these states.
 OPEN_STATES = tuple(s for s in STATES if s not in FINAL_STATES)
 MAX_LIMIT = 500
 

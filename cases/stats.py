@@ -23,6 +23,8 @@ from spatial.codelists.admin import CHANGSHA
 
 GROUPS = {"district": "district", "street": "street", "community": "community", "grid": "grid_code",
           "department": "department", "inspector": "reporter"}
+# Groupings the daily rollup (day × district × department) answers without reading the cases.
+ROLLED_UP = frozenset({"district", "department"})
 COUNTS = ("reported", "accepted", "dispatched", "closed", "on_time_disposal", "rework", "overdue")
 COLUMNS = ("key", "name", *COUNTS, "on_time_disposal_rate", "on_time_close_rate", "rework_rate", "avg_handling_h")
 
@@ -63,14 +65,16 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _row(r: asyncpg.Record, by: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"key": r["key"], "name": key_name(by, r["key"])}
-    out.update({c: int(r[c]) for c in COUNTS})
-    out["on_time_disposal_rate"] = _rate(r["on_time_disposal"], r["dispatched"])
-    out["on_time_close_rate"] = _rate(r["on_time_close"], r["dispatched"])
-    out["rework_rate"] = _rate(r["rework"], r["dispatched"])
-    avg = r["avg_handling_h"]
-    out["avg_handling_h"] = round(float(avg), 2) if avg is not None else None
+SUMS = (*COUNTS, "on_time_close", "handling_h")
+
+
+def _row(sums: dict[str, Any], by: str, key: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": key, "name": key_name(by, key)}
+    out.update({c: int(sums[c]) for c in COUNTS})
+    out["on_time_disposal_rate"] = _rate(sums["on_time_disposal"], sums["dispatched"])
+    out["on_time_close_rate"] = _rate(sums["on_time_close"], sums["dispatched"])
+    out["rework_rate"] = _rate(sums["rework"], sums["dispatched"])
+    out["avg_handling_h"] = round(float(sums["handling_h"]) / sums["closed"], 2) if sums["closed"] else None
     return out
 
 
@@ -89,12 +93,22 @@ async def statistics(
     where = "AND source = 'inspector'" if by == "inspector" else ""
     common = {"t0": t0, "t1": t1, "district": district, "street": street, "see_all": scope.all,
               "scope_department": scope.department}
-    sql, args = bound("stats", {**common, "now": now or dt.datetime.now(dt.UTC)}, key=GROUPS[by], where=where)
-    rows = await conn.fetch(sql, *args)
-    body = [_row(r, by) for r in rows if not r["total"]]
-    totals: dict[str, Any] = next((_row(r, by) for r in rows if r["total"]), empty["totals"])
+    clock = now or dt.datetime.now(dt.UTC)
+    if by in ROLLED_UP and street is None:
+        rolled = {k: v for k, v in common.items() if k != "street"}
+        sql, args = bound("stats_rollup", {**rolled, "now": clock, "d0": start, "d1": end}, key=GROUPS[by])
+    else:
+        sql, args = bound("stats", {**common, "now": clock}, key=GROUPS[by], where=where)
+    fetched = await conn.fetch(sql, *args)
+    rows = [{c: r[c] or 0 for c in SUMS} for r in fetched]
+    body = [_row(sums, by, r["key"]) for sums, r in zip(rows, fetched, strict=True)]
+    totals = _row({c: sum(r[c] for r in rows) for c in SUMS}, by, None) if rows else blank
     totals["name"] = "合计"
-    sql, args = bound("top_classes", {**common, "limit": top})
+    if street is None:
+        rolled = {k: v for k, v in common.items() if k not in ("street", "t0", "t1")}
+        sql, args = bound("top_classes_rollup", {**rolled, "d0": start, "d1": end, "limit": top})
+    else:
+        sql, args = bound("top_classes", {**common, "limit": top})
     classes = case_classes()
     top_rows = [{"kind": r["kind"], "small_class": r["small_class"], "count": int(r["n"]),
                  "name": getattr(classes.get((r["kind"], r["small_class"])), "small_name", r["small_class"])}
