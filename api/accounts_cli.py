@@ -16,6 +16,7 @@ from api.settings import load_settings
 from layers.credentials import revoke_all_sessions, revoke_key_by_prefix, rotate_key
 from layers.errors import LayerError
 from layers.passwords import PasswordPolicy, password_problem
+from layers.principals import ROLES
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -30,6 +31,19 @@ def checked_password(name: str, password: str) -> str:
     if problem is not None:
         _fail(f"password refused: {problem}")
     return password
+
+
+def checked_roles(roles: list[str], department: str | None) -> None:
+    """Refuse unknown roles, a handler without a department, and a department that does not exist."""
+    from cases.codes import departments
+
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        _fail(f"unknown role(s) {', '.join(unknown)}; known: {', '.join(ROLES)}")
+    if "handler" in roles and not department:
+        _fail("a handler needs --department (its 处置部门 code; see GET /cases/departments)")
+    if department is not None and department not in departments():
+        _fail(f"unknown department {department!r}; known: {', '.join(departments())}")
 
 
 def _key_prefix(value: str) -> str:

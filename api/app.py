@@ -15,6 +15,8 @@ from api.audit_routes import router as audit_router
 from api.audit_routes import start_audit, stop_audit
 from api.auth import PrincipalDep
 from api.auth_routes import router as auth_router
+from api.cases import cases_routers, install_case_error_handler, stop_case_feed
+from api.cases_pages import cases_pages_router
 from api.context import AppContext, get_context
 from api.errors import install_error_handlers
 from api.head import HeadAsGet
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await stop_jobs(app)  # running jobs are recorded failed while the pool is still open
             await stop_audit(ctx)  # before the pool closes: queued events are written
+            await stop_case_feed(app)  # the live case feed's LISTEN connection (api/cases/events.py)
             await ctx.stop_listening()
             await pool.close()
 
@@ -85,7 +88,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     install_error_handlers(app, retry_after_s=settings.db.retry_after_s)
+    install_case_error_handler(app)  # the database's refusal of a case move on any write path (api/cases/errors.py)
     app.include_router(vendor_router(settings.api.node_modules_dir))
+    app.include_router(cases_pages_router())  # /cases/report|console|tasks|verify|dashboard (api/cases_pages/)
+    for router in cases_routers():  # /cases/… (api/cases/); before Features: it serves Part 4 POST to city_cases
+        app.include_router(router)
     for router in features_routers():
         app.include_router(router)
     app.include_router(auth_router)

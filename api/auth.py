@@ -79,6 +79,7 @@ def issue_jwt(
             "roles": sorted(principal.roles),
             "grants": sorted(principal.grants),
             "kind": principal.kind,
+            "department": principal.department,
             "aud": JWT_AUDIENCE,
             "exp": expires,
             "iat": dt.datetime.now(dt.UTC),
@@ -121,6 +122,7 @@ async def _from_jwt(request: Request, ctx: AppContext, token: str) -> Principal:
     return Principal(
         name=str(claims["sub"]), roles=frozenset(claims.get("roles", [])),
         grants=frozenset(claims.get("grants", [])), kind=str(claims.get("kind", "user")),
+        department=claims.get("department") or None,
     )
 
 

@@ -138,6 +138,7 @@ async def me(principal: PrincipalDep) -> Response:
         "kind": principal.kind,
         "roles": sorted(principal.roles),
         "grants": sorted(principal.grants),
+        "department": principal.department,  # a case handler's 处置部门 (the case pages read it)
         "anonymous": principal.is_anonymous,
     }
     return Response(orjson.dumps(body), media_type="application/json")

@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from api.accounts_cli import add_account_commands, checked_password
+from api.accounts_cli import add_account_commands, checked_password, checked_roles
 from api.audit_cli import audit_app, record
 from api.settings import Settings, load_settings
 from api.tiles.cli import tiles_app
@@ -309,14 +309,17 @@ def token_create(
 def user_create(
     name: Annotated[str, typer.Option(help="Sign-in name")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
-    role: Annotated[list[str], typer.Option(help="viewer, editor or admin")] = ["viewer"],  # noqa: B006
+    role: Annotated[list[str], typer.Option(help="viewer, editor, admin, or a 数字城管 role: inspector, operator, "
+                                                "supervisor, dispatcher, handler, leader")] = ["viewer"],  # noqa: B006
     grant: Annotated[list[str], typer.Option(help="Layer id or pattern")] = [],  # noqa: B006
     display_name: Annotated[str | None, typer.Option(help="Name shown in the map")] = None,
+    department: Annotated[str | None, typer.Option(help="A handler's 处置部门 code (onemap cases departments)")] = None,
 ) -> None:
     """Create or update a person's sign-in account (the password must pass the policy)."""
     from layers.principals import create_principal
 
     checked_password(name, password)
+    checked_roles(_split(role), department)
     settings = _settings()
     url = _run(lambda: _resolve(settings))
 
@@ -324,9 +327,9 @@ def user_create(
         conn = await connect(url)
         try:
             pid = await create_principal(conn, name=name, kind="user", roles=_split(role), grants=_split(grant),
-                                         password=password, display_name=display_name)
+                                         password=password, display_name=display_name, department=department)
             await record(conn, "admin.user_saved", detail={"principal": name, "roles": _split(role),
-                                                           "grants": _split(grant)})
+                                                           "grants": _split(grant), "department": department})
             return pid
         finally:
             await conn.close()

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cases.settings import CaseSettings
 from layers.query.limits import DEFAULT_MAX_CHARS, DEFAULT_MAX_DEPTH, DEFAULT_MAX_TERMS, DEPTH_CEILING, FilterLimits
 from layers.settings import AuditSettings, DatabaseSettings
 from tiles.settings import TileSettings
@@ -114,8 +115,10 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     tiles: TileSettings = field(default_factory=TileSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    cases: CaseSettings = field(default_factory=CaseSettings)
 
 
 def load_settings() -> Settings:
     """Settings from the environment (``ONEMAP_*``), one class per package."""
-    return Settings(db=DatabaseSettings(), api=ApiSettings(), tiles=TileSettings(), audit=AuditSettings())
+    return Settings(db=DatabaseSettings(), api=ApiSettings(), tiles=TileSettings(), audit=AuditSettings(),
+                    cases=CaseSettings())

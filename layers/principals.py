@@ -23,7 +23,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from layers.model import ACCESS_RANK, Layer
 
-Role = Literal["viewer", "editor", "admin"]
+Role = Literal["viewer", "editor", "admin", "inspector", "operator", "supervisor", "dispatcher", "handler", "leader"]
+ROLES: tuple[str, ...] = ("viewer", "editor", "admin", "inspector", "operator", "supervisor", "dispatcher", "handler",
+                          "leader")
+# The 数字城管 roles (docs/domain.md §2.3). Each of these sees every case, so each is granted the
+# case layer and what locating a case reads; a handler sees only its department's cases, through
+# the /cases endpoints, so it gets no grant on the layer itself.
+CASE_ROLES = frozenset({"inspector", "operator", "supervisor", "dispatcher", "handler", "leader"})
+_ROLE_GRANTS: dict[str, frozenset[str]] = {
+    role: frozenset({"city_cases"}) for role in ("inspector", "operator", "supervisor", "dispatcher", "leader")
+}
 KEY_PREFIX = "om_"
 _hasher = PasswordHasher()
 
@@ -36,6 +45,7 @@ class Principal:
     roles: frozenset[str] = field(default_factory=frozenset)
     grants: frozenset[str] = field(default_factory=frozenset)
     kind: str = "anonymous"
+    department: str | None = None  # a handler's 处置部门 (code in cases/data/departments.yaml)
 
     @property
     def is_anonymous(self) -> bool:
@@ -49,6 +59,8 @@ class Principal:
 
     def granted(self, layer_id: str) -> bool:
         """Whether a grant (an id or a glob pattern) names this layer."""
+        if any(layer_id in _ROLE_GRANTS.get(role, ()) for role in self.roles):
+            return True
         return any(fnmatch.fnmatchcase(layer_id, g) for g in self.grants)
 
     def can_read(self, layer: Layer) -> bool:
@@ -90,19 +102,29 @@ def new_api_key() -> tuple[str, str]:
 async def create_principal(
     conn: asyncpg.Connection, *, name: str, kind: Literal["user", "system"], roles: list[str],
     grants: list[str] | None = None, password: str | None = None, display_name: str | None = None,
+    department: str | None = None,
 ) -> int:
-    """Create or update a principal by name; returns its id."""
+    """Create or update a principal by name; returns its id.
+
+    Raises:
+        ValueError: an unknown role, or a handler without a department (the database refuses both too).
+    """
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise ValueError(f"unknown role(s) {unknown}; known: {', '.join(ROLES)}")
+    if "handler" in roles and not department:
+        raise ValueError("a handler needs a department (--department)")
     pw_hash = _hasher.hash(password) if password else None
     pid: int = await conn.fetchval(
         """
-        INSERT INTO onemap.principals (name, kind, display_name, password_hash, roles, grants)
-        VALUES ($1, $2, $3, $4, $5, $6)
+        INSERT INTO onemap.principals (name, kind, display_name, password_hash, roles, grants, department)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
         ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, display_name = EXCLUDED.display_name,
           password_hash = coalesce(EXCLUDED.password_hash, onemap.principals.password_hash),
-          roles = EXCLUDED.roles, grants = EXCLUDED.grants, disabled = false
+          roles = EXCLUDED.roles, grants = EXCLUDED.grants, department = EXCLUDED.department, disabled = false
         RETURNING id
         """,
-        name, kind, display_name, pw_hash, roles, grants or [],
+        name, kind, display_name, pw_hash, roles, grants or [], department,
     )
     return pid
 
@@ -131,7 +153,8 @@ async def issue_api_key(
 
 def _principal_from(row: asyncpg.Record) -> Principal:
     return Principal(
-        name=row["name"], roles=frozenset(row["roles"]), grants=frozenset(row["grants"]), kind=row["kind"]
+        name=row["name"], roles=frozenset(row["roles"]), grants=frozenset(row["grants"]), kind=row["kind"],
+        department=row["department"],
     )
 
 
@@ -141,7 +164,7 @@ async def principal_for_key(conn: asyncpg.Connection, key: str) -> Principal | N
         return None
     row = await conn.fetchrow(
         """
-        SELECT p.name, p.kind, p.roles, p.grants FROM onemap.api_keys k
+        SELECT p.name, p.kind, p.roles, p.grants, p.department FROM onemap.api_keys k
         JOIN onemap.principals p ON p.id = k.principal_id
         WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
           AND NOT p.disabled
@@ -198,7 +221,7 @@ async def password_account(conn: asyncpg.Connection, name: str) -> PasswordAccou
     """The user, hash and lock state for ``name`` (which need not exist)."""
     row = await conn.fetchrow(
         """
-        SELECT p.name, p.kind, p.roles, p.grants, p.password_hash,
+        SELECT p.name, p.kind, p.roles, p.grants, p.department, p.password_hash,
                CASE WHEN f.locked_until > now() THEN f.locked_until END AS locked_until,
                coalesce(cardinality(f.failures), 0) AS failures
         FROM (SELECT $1::text AS name) n

@@ -17,11 +17,13 @@ from typing import Any
 
 import asyncpg
 
+from cases.backfill import allow_bulk_history, backfill_events
 from layers.db import connect
 from layers.errors import LayerError
 from layers.registry import Registry
 from sample import sources
 from sample.build import SampleBuild, sample_city
+from sample.cases import case_plans
 from sample.context import SAMPLE_VERSION, Area, Bbox
 from sample.writer import Changesets, Plan, write_layer
 from spatial.geometry import CHANGSHA_BBOX_4490
@@ -158,6 +160,7 @@ async def load_sample(
                                     bbox=tuple(marker["bbox"]) if marker.get("bbox") else None,
                                     rasters=rasters)
             changesets = await Changesets.open(conn, bbox=box)
+            await allow_bulk_history(conn)  # the sample cases arrive with their whole history (cases/backfill.py)
             build = SampleBuild(data_dir=data_dir, area=Area(box))
             for step in STEPS:
                 step_started = time.monotonic()
@@ -169,6 +172,7 @@ async def load_sample(
                     versions = sum(len(p.versions) for p in plans)
                     say.say(f"{layer_id}: {len(plans)} features, {versions} versions")
                 say.say(f"step {step.__name__} done in {time.monotonic() - step_started:.1f} s")
+            say.say(f"case events: {await backfill_events(conn)}")
             await conn.execute("ANALYZE")
             counts = await layer_counts(conn, registry)
     finally:
@@ -213,4 +217,12 @@ async def components(build: SampleBuild) -> dict[str, list[Plan]]:
     return {"city_components": build.component_plans()}
 
 
-STEPS: list[Step] = [real_layers, buildings, streets, grid, landuse, pipelines, components]
+async def cases(build: SampleBuild) -> dict[str, list[Plan]]:
+    """A year of 数字城管 cases on the grid cells and components written above (sample/cases.py)."""
+    kept = build.kept.get("grid_cells", [])
+    grid_plans = [build.city.grid_plans[i] for i in kept]
+    share = len(kept) / max(1, len(build.city.grid_plans))
+    return {"city_cases": case_plans(grid_plans, build.component_plans(), share=share)}
+
+
+STEPS: list[Step] = [real_layers, buildings, streets, grid, landuse, pipelines, components, cases]

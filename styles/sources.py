@@ -27,7 +27,7 @@ from styles.errors import InvalidStyleFile
 from styles.model import RasterRamp, StyleSource
 
 # In the order /styles lists them: base map, buildings, grid, pipelines, rasters.
-FILES = ("basemap.yaml", "buildings.yaml", "grid.yaml", "pipelines.yaml", "rasters.yaml")
+FILES = ("basemap.yaml", "buildings.yaml", "grid.yaml", "pipelines.yaml", "rasters.yaml", "cases.yaml")
 FALLBACK_FILE = "fallback.yaml"
 _SOURCE = TypeAdapter(StyleSource)
 _RAMP = TypeAdapter(RasterRamp)

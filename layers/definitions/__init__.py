@@ -12,7 +12,7 @@ import yaml
 from layers.model import LayerDef
 from spatial.codelists.cjj61 import PLATFORM_CATEGORIES
 
-_LIST_FILES = ("base.yaml", "buildings_grid.yaml", "rasters.yaml")
+_LIST_FILES = ("base.yaml", "buildings_grid.yaml", "rasters.yaml", "cases.yaml")
 
 
 def _read(name: str) -> Any:

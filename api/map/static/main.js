@@ -2,6 +2,7 @@
 // This module loads the configuration, builds the map and wires the modules to the page.
 import * as maplibregl from "/vendor/maplibre-gl/dist/maplibre-gl.mjs";
 import { renderAnalysis, setAnalysisActive, setupAnalysis } from "/map/static/analysis.js";
+import { renderCasesMenu } from "/map/static/cases_menu.js";
 import { setupCoords } from "/map/static/coords.js";
 import { $ } from "/map/static/dom.js";
 import { getJson, sameOrigin } from "/map/static/http.js";
@@ -47,6 +48,7 @@ async function reload() {
   renderTree();
   renderLegend();
   showWho();
+  renderCasesMenu();
   setupTime();
   renderAnalysis();
 }
@@ -101,11 +103,12 @@ async function main() {
   renderTree();
   renderLegend();
   showWho();
+  renderCasesMenu();
   setupTime();
   setupSearch();
   setupSignIn(reload);
   $("toggle-3d").onclick = () => setThreeD(!state.threeD);
-  $("lang").onclick = () => toggleLanguage(() => { renderTree(); renderLegend(); renderAnalysis(); });
+  $("lang").onclick = () => toggleLanguage(() => { renderTree(); renderLegend(); renderAnalysis(); renderCasesMenu(); });
   map.on("load", () => {
     document.querySelector(".maplibregl-ctrl-attrib")?.classList.remove("maplibregl-compact-show");
     applyAll();
