@@ -28,7 +28,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0011_cases"
-down_revision = "0005"
+down_revision = "0010_import"
 branch_labels = None
 depends_on = None
 
