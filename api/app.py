@@ -24,6 +24,7 @@ from api.ogc import features_routers
 from api.ogc.core import docs_router
 from api.settings import Settings, load_settings
 from api.styles import styles_router
+from api.threed.routes import router as threed_router
 from api.tiles.fastpath import CachedTileFastPath
 from api.tiles.router import tiles_router
 from api.vendor import vendor_router
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit_router)  # /admin/audit (api/audit_routes.py)
     app.include_router(docs_router)
     app.include_router(tiles_router(settings))  # OGC API Tiles (api/tiles/tile_routes.py); starts the tile service
+    app.include_router(threed_router)  # 3D Tiles of pipelines and buildings (api/threed/routes.py)
     app.include_router(styles_router())  # OGC API Styles and /fonts (api/styles/routes.py, glyphs.py)
     app.include_router(map_router())  # /map, /map/config, /search, /collections/{id}/map (api/map/)
     app.include_router(map3d_router())  # /map3d, /map3d/config: the offline 3D viewer (api/map3d/)

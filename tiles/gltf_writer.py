@@ -1,0 +1,179 @@
+"""One glTF 2.0 binary (.glb) per 3D tile, written with pygltflib.
+
+A tile is one triangle primitive: positions (float32, glTF y-up, metres in the tile's ENU frame),
+normals, vertex colours (the CJJ 61 / building-use colour of each feature) and a feature id per
+vertex. ``EXT_mesh_features`` ties the ids to an ``EXT_structural_metadata`` property table holding
+each feature's identity (``id`` as in ``/collections/{layer}/items/{id}``, ``layer``) and key
+attributes, so a click in a viewer names the feature and can link to its page and versions.
+
+pygltflib writes the GLB container; the buffer views are numpy arrays laid end to end, each
+padded to 8 bytes (the largest component, FLOAT64 metadata, needs that alignment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pygltflib as g
+
+from tiles.threed_frame import enu_to_gltf
+from tiles.threed_mesh import Mesh
+
+NUMBER_NO_DATA = -9999.0
+FEATURE_ID = "_FEATURE_ID_0"
+ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
+
+
+@dataclass(frozen=True, slots=True)
+class Prop:
+    """One metadata property: name, type ("STRING", "FLOAT64", "INT32") and a description."""
+
+    name: str
+    type: str
+    description: str = ""
+
+
+@dataclass
+class TileContent:
+    """What one tile holds: the merged mesh, per-vertex feature index and colour, and the table."""
+
+    mesh: Mesh
+    feature_index: npt.NDArray[np.uint32]
+    colours: npt.NDArray[np.uint8]  # n × 4
+    class_id: str
+    class_name: str
+    props: Sequence[Prop]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Buffer:
+    """Buffer views appended to one binary blob."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.views: list[g.BufferView] = []
+        self.size = 0
+
+    def add(self, data: bytes, target: int | None = None, stride: int | None = None) -> int:
+        pad = (-self.size) % 8
+        if pad:
+            self.chunks.append(b"\0" * pad)
+            self.size += pad
+        self.views.append(g.BufferView(buffer=0, byteOffset=self.size, byteLength=len(data),
+                                       target=target, byteStride=stride))
+        self.chunks.append(data)
+        self.size += len(data)
+        return len(self.views) - 1
+
+    def blob(self) -> bytes:
+        data = b"".join(self.chunks)
+        return data + b"\0" * ((-len(data)) % 4)
+
+
+def empty_glb() -> bytes:
+    """A valid glTF with a scene and nothing in it (an empty tile)."""
+    gltf = g.GLTF2(asset=g.Asset(version="2.0", generator="One Map"), scene=0, scenes=[g.Scene(nodes=[])])
+    return b"".join(gltf.save_to_bytes())
+
+
+def write_glb(content: TileContent) -> bytes:
+    """The tile as GLB bytes (an empty scene when the mesh has no triangles)."""
+    mesh = content.mesh
+    if mesh.indices.size == 0:
+        return empty_glb()
+    buf = _Buffer()
+    accessors: list[g.Accessor] = []
+
+    def vertex_accessor(values: npt.NDArray[Any], component: int, kind: str, *, normalized: bool = False,
+                        bounds: bool = False) -> int:
+        view = buf.add(values.tobytes(), ARRAY_BUFFER)
+        acc = g.Accessor(bufferView=view, componentType=component, count=int(values.shape[0]), type=kind,
+                         normalized=normalized or None)
+        if bounds:
+            acc.min = [float(v) for v in values.min(axis=0)]
+            acc.max = [float(v) for v in values.max(axis=0)]
+        accessors.append(acc)
+        return len(accessors) - 1
+
+    positions = enu_to_gltf(mesh.positions).astype(np.float32)
+    normals = enu_to_gltf(mesh.normals).astype(np.float32)
+    attributes = g.Attributes(
+        POSITION=vertex_accessor(positions, g.FLOAT, g.VEC3, bounds=True),
+        NORMAL=vertex_accessor(normals, g.FLOAT, g.VEC3),
+        COLOR_0=vertex_accessor(np.ascontiguousarray(content.colours, dtype=np.uint8), g.UNSIGNED_BYTE, g.VEC4,
+                                normalized=True),
+    )
+    setattr(attributes, FEATURE_ID, vertex_accessor(content.feature_index.astype(np.float32), g.FLOAT, g.SCALAR))
+    wide = mesh.vertex_count > 65535
+    index_data = mesh.indices.astype(np.uint32 if wide else np.uint16)
+    view = buf.add(index_data.tobytes(), ELEMENT_ARRAY_BUFFER)
+    accessors.append(g.Accessor(bufferView=view, componentType=g.UNSIGNED_INT if wide else g.UNSIGNED_SHORT,
+                                count=int(index_data.size), type=g.SCALAR))
+    table = _property_table(content, buf)
+    primitive = g.Primitive(
+        attributes=attributes, indices=len(accessors) - 1, material=0, mode=g.TRIANGLES,
+        extensions={"EXT_mesh_features": {"featureIds": [
+            {"featureCount": len(content.rows), "attribute": 0, "propertyTable": 0}
+        ]}},
+    )
+    gltf = g.GLTF2(
+        asset=g.Asset(version="2.0", generator="One Map"),
+        scene=0,
+        scenes=[g.Scene(nodes=[0])],
+        nodes=[g.Node(mesh=0)],
+        meshes=[g.Mesh(primitives=[primitive])],
+        materials=[g.Material(
+            pbrMetallicRoughness=g.PbrMetallicRoughness(baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0,
+                                                        roughnessFactor=0.8),
+            doubleSided=True,
+        )],
+        accessors=accessors,
+        bufferViews=buf.views,
+        extensionsUsed=["EXT_mesh_features", "EXT_structural_metadata"],
+        extensions={"EXT_structural_metadata": table},
+    )
+    blob = buf.blob()
+    gltf.buffers = [g.Buffer(byteLength=len(blob))]
+    gltf.set_binary_blob(blob)
+    return b"".join(gltf.save_to_bytes())
+
+
+def _property_table(content: TileContent, buf: _Buffer) -> dict[str, Any]:
+    """The ``EXT_structural_metadata`` object: a one-class schema and one property table."""
+    schema_props: dict[str, Any] = {}
+    table_props: dict[str, Any] = {}
+    for prop in content.props:
+        values = [row.get(prop.name) for row in content.rows]
+        entry: dict[str, Any] = {"name": prop.name}
+        if prop.description:
+            entry["description"] = prop.description
+        schema_props[prop.name] = entry
+        if prop.type == "STRING":
+            entry["type"] = "STRING"
+            entry["noData"] = ""
+            if all(v is None for v in values):
+                continue  # a table may leave out a property; an empty buffer view would be invalid
+            encoded = [("" if v is None else str(v)).encode() for v in values]
+            offsets = np.cumsum([0] + [len(e) for e in encoded]).astype(np.uint32)
+            table_props[prop.name] = {
+                "values": buf.add(b"".join(encoded)),
+                "stringOffsets": buf.add(offsets.tobytes()),
+                "stringOffsetType": "UINT32",
+            }
+        else:
+            entry["type"] = "SCALAR"
+            entry["componentType"] = prop.type
+            dtype = {"FLOAT64": np.float64, "INT32": np.int32}[prop.type]
+            no_data = NUMBER_NO_DATA if prop.type == "FLOAT64" else -1
+            entry["noData"] = no_data
+            array = np.array([no_data if v is None else v for v in values], dtype=dtype)
+            table_props[prop.name] = {"values": buf.add(array.tobytes())}
+    return {
+        "schema": {"id": "onemap", "classes": {content.class_id: {"name": content.class_name,
+                                                                  "properties": schema_props}}},
+        "propertyTables": [{"class": content.class_id, "count": len(content.rows), "properties": table_props}],
+    }

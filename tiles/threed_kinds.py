@@ -1,0 +1,135 @@
+"""Which layers have 3D tiles, how each kind is drawn, and the rules that place pipes at depth.
+
+Three kinds: pipeline segments (tubes and boxes), pipeline points (wells and markers) and
+buildings (extruded footprints). Heights are metres relative to the local ground: the offline
+viewer has no terrain, the ellipsoid stands for the ground, so a pipe 1.5 m deep is drawn 1.5 m
+below it. The absolute elevations (1985 datum) of each pipe end are in the metadata where the
+points layer delivers the ground elevation (``elev_source``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from layers.model import Layer
+from tiles.errors import NotATileLayer
+from tiles.gltf_writer import Prop
+
+KindName = Literal["segments", "points", "buildings"]
+Reference = Literal["top", "invert"]
+
+# CGCS2000Quad level whose cells are one content tile (≈ 245 m × 305 m at Changsha's latitude).
+CONTENT_ZOOM = 16
+# Padding of a tile's region beyond its features' boxes: the largest tube radius (5 m pipe / 2).
+REGION_PAD_M = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class DepthRule:
+    """Where a category's 埋深 is measured to, and how sure we are (docs/domain.md tags)."""
+
+    reference: Reference
+    confidence: str
+    note: str
+
+
+_TOP = DepthRule("top", "GK", "压力管与电缆量至管顶 (domain.md §1.3, verify §5 of CJJ 61)")
+_INVERT = DepthRule("invert", "GK", "重力排水量至管内底，沟道量至沟底 (domain.md §1.3, verify §5 of CJJ 61)")
+DEPTH_RULES: dict[str, DepthRule] = {
+    "water": _TOP, "gas": _TOP, "power": _TOP, "streetlight": _TOP, "signal": _TOP,
+    "telecom": _TOP, "cabletv": _TOP,
+    "sewage": _INVERT, "storm": _INVERT,
+}
+
+# Sizes used when a row does not give one [GK]: a 检查井 shaft is about Ø1 m inside; a pipe with
+# neither 管径 nor 断面 is drawn as Ø100 mm; a building without height or floors as 10 m.
+WELL_RADIUS_M = 0.5
+MARKER_SIZE_M = 0.6
+DEFAULT_PIPE_DIAMETER_MM = 100
+DEFAULT_BUILDING_HEIGHT_M = 10.0
+STOREY_M = 3.0
+SECTION = re.compile(r"^\s*(\d{2,5})\s*[×xX*]\s*(\d{2,5})\s*$")
+
+_S, _F, _I = "STRING", "FLOAT64", "INT32"
+_IDENTITY = [Prop("id", _I, "Feature id: /collections/{layer}/items/{id}"), Prop("layer", _S, "Collection id")]
+SEGMENT_PROPS = [*_IDENTITY, *(Prop(n, t) for n, t in [
+    ("segment_no", _S), ("category", _S), ("subcategory", _S), ("material", _S), ("diameter_mm", _I),
+    ("section", _S), ("burial", _S), ("start_point", _S), ("end_point", _S), ("start_depth_m", _F),
+    ("end_depth_m", _F), ("owner", _S), ("status", _S), ("road_name", _S), ("build_year", _I),
+]), Prop("depth_ref", _S, "What 埋深 is measured to: top (管顶) or invert (管内底/沟底)"),
+    Prop("ground_start_m", _F, "地面高程 at the start point (1985 datum)"),
+    Prop("ground_end_m", _F, "地面高程 at the end point (1985 datum)"),
+    Prop("elev_start_m", _F, "管顶/管底高程 at the start = ground − depth"),
+    Prop("elev_end_m", _F, "管顶/管底高程 at the end = ground − depth"),
+    Prop("elev_source", _S, "Where the ground elevations come from"),
+    Prop("size_source", _S, "diameter, section or default")]
+POINT_PROPS = [*_IDENTITY, *(Prop(n, t) for n, t in [
+    ("point_no", _S), ("category", _S), ("subcategory", _S), ("feature_point", _S), ("appurtenance", _S),
+    ("ground_elev_m", _F), ("well_depth_m", _F), ("owner", _S), ("status", _S), ("road_name", _S),
+]), Prop("well_bottom_elev_m", _F, "井底高程 = ground − well depth"),
+    Prop("elev_source", _S, "Where the ground elevation comes from")]
+BUILDING_PROPS = [*_IDENTITY, *(Prop(n, t) for n, t in [
+    ("name", _S), ("use", _S), ("height_m", _F), ("height_source", _S), ("floors", _I), ("year_built", _I),
+]), Prop("elev_source", _S, "Base of the extrusion: the local ground")]
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """How one layer is turned into 3D tiles."""
+
+    name: KindName
+    class_id: str
+    props: tuple[Prop, ...]
+    low_sql: str  # lowest mesh height below the ground in a cell (metres, negative down), SQL aggregate
+    high_sql: str
+    category: str | None = None  # platform category key of a pipeline layer
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Attribute columns the content query reads (the rest of the props are computed)."""
+        computed = {"id", "layer", "depth_ref", "ground_start_m", "ground_end_m", "elev_start_m", "elev_end_m",
+                    "elev_source", "size_source", "well_bottom_elev_m"}
+        return tuple(p.name for p in self.props if p.name not in computed)
+
+
+_PIPELINE = re.compile(r"^pipeline_([a-z]+)_(segments|points)$")
+
+
+def kind_of(layer: Layer) -> Kind:
+    """The 3D kind of ``layer``.
+
+    Raises:
+        NotATileLayer: the layer has no 3D tiles (only pipelines and buildings do).
+    """
+    m = _PIPELINE.match(layer.id)
+    if m and m.group(1) in DEPTH_RULES:
+        key = m.group(1)
+        if m.group(2) == "segments":
+            return Kind("segments", "pipe_segment", tuple(SEGMENT_PROPS),
+                        "-(max(greatest(t.start_depth_m, t.end_depth_m)) + 5.5)", "1.0", key)
+        return Kind("points", "pipe_point", tuple(POINT_PROPS),
+                    "-(coalesce(max(t.well_depth_m), 0) + 1.0)", "1.0", key)
+    if layer.is_vector and layer.geometry_type in ("Polygon", "MultiPolygon") and "height_m" in layer.attributes.names:
+        return Kind("buildings", "building", tuple(BUILDING_PROPS), "-1.0",
+                    f"max(coalesce(t.height_m, t.floors * {STOREY_M}, {DEFAULT_BUILDING_HEIGHT_M})) + 1.0")
+    raise NotATileLayer(f"{layer.id} has no 3D tiles; pipeline segments and points and buildings do")
+
+
+def points_layer_id(layer_id: str) -> str:
+    """The points layer whose 地面高程 the segments layer ``layer_id`` reads."""
+    return layer_id.removesuffix("_segments") + "_points"
+
+
+def pipe_size(diameter_mm: int | None, section: str | None) -> tuple[str, float, float]:
+    """(shape, width m, height m) of a pipe: "box" from a 断面 W×H, else "tube" from 管径 (or the default)."""
+    if section and (m := SECTION.match(section)):
+        return "box", int(m.group(1)) / 1000, int(m.group(2)) / 1000
+    d = (diameter_mm or DEFAULT_PIPE_DIAMETER_MM) / 1000
+    return "tube", d, d
+
+
+def axis_depth(rule: DepthRule, depth_m: float, height_m: float) -> float:
+    """Depth of a pipe's axis below the ground from the 埋深 the rule measures (top or invert)."""
+    return depth_m + height_m / 2 if rule.reference == "top" else depth_m - height_m / 2
