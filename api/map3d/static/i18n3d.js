@@ -8,13 +8,13 @@ const TEXT = {
   zh: {
     title3d: "一张图 三维", subtitle3d: "地下管线三维展示", to2d: "二维", underground: "地下模式",
     groundOpacity: "地表透明度", pipes: "地下管线", buildings: "建筑", ground: "地表（道路、水系、用地、网格）",
-    depth: "埋深", elevation: "高程", noTileset: "无三维数据", close: "关闭", items: "要素",
+    depth: "埋深", noTileset: "无三维数据", close: "关闭", items: "要素",
     segments: "管段", points: "管点", layer: "图层",
   },
   en: {
     title3d: "One Map 3D", subtitle3d: "Underground pipelines in 3D", to2d: "2D", underground: "Underground",
     groundOpacity: "Ground opacity", pipes: "Underground pipelines", buildings: "Buildings",
-    ground: "Ground (roads, water, land use, grid)", depth: "Depth", elevation: "Elevation",
+    ground: "Ground (roads, water, land use, grid)", depth: "Depth",
     noTileset: "no 3D data", close: "Close", items: "Feature", segments: "segments", points: "points", layer: "Layer",
   },
 };

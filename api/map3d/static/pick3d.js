@@ -34,7 +34,7 @@ function popupHtml(layer, props, depth) {
   const name = c ? title(c) : layer;
   const badge = c && c.sample ? ` <span class="badge">${esc(t("sample"))}</span>` : "";
   const base = `/collections/${encodeURIComponent(layer)}/items/${encodeURIComponent(props.id)}`;
-  const where = depth ? `<p class="muted">${esc(t("depth"))} ${depth.depth.toFixed(2)} m · ${esc(t("elevation"))} ${depth.height.toFixed(2)} m</p>` : "";
+  const where = depth ? `<p class="muted">${esc(t("depth"))} ${depth.depth.toFixed(2)} m</p>` : "";
   return `<div class="identify" data-collection="${esc(layer)}" data-fid="${esc(props.id)}">
     <button type="button" class="close" aria-label="${esc(t("close"))}">×</button>
     <h3>${esc(name)}${badge}</h3>${where}<table>${rows(layer, props)}</table>

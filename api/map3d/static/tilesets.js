@@ -8,6 +8,17 @@ import { t } from "/map3d/static/i18n3d.js";
 import { authHeaders, view } from "/map3d/static/state3d.js";
 
 const SCREEN_SPACE_ERROR = 8;
+// Pipes keep their CJJ 61 colour where they face the viewer and darken towards their edges (a head
+// lamp), so a tube reads as round and its colour stays the standard's whatever the sun's position.
+const HEADLAMP = `void fragmentMain(FragmentInput fsInput, inout czm_modelMaterial material) {
+  material.diffuse *= 0.55 + 0.45 * abs(normalize(fsInput.attributes.normalEC).z);
+}`;
+let shader = null;
+
+function headlamp() {
+  shader = shader || new Cesium.CustomShader({ lightingModel: Cesium.LightingModel.UNLIT, fragmentShaderText: HEADLAMP });
+  return shader;
+}
 
 /** ``datetime`` for the chosen year (its last second), or null for now. */
 export function asOfParam() {
@@ -29,7 +40,11 @@ export function layerIds() {
 async function loadOne(id, generation) {
   const resource = new Cesium.Resource({ url: tilesetUrl(id), headers: authHeaders() });
   try {
-    const tileset = await Cesium.Cesium3DTileset.fromUrl(resource, { maximumScreenSpaceError: SCREEN_SPACE_ERROR });
+    const tileset = await Cesium.Cesium3DTileset.fromUrl(resource, {
+      maximumScreenSpaceError: SCREEN_SPACE_ERROR, customShader: headlamp(),
+      // A picked feature is mixed with the highlight colour; unpicked (white) features keep their own.
+      colorBlendMode: Cesium.Cesium3DTileColorBlendMode.MIX, colorBlendAmount: 0.6,
+    });
     if (generation !== view.generation) { tileset.destroy(); return; }  // the slider moved on meanwhile
     tileset.show = view.visible[id] !== false;
     tileset.onemapLayer = id;

@@ -58,8 +58,9 @@ function showDepth(scene, point) {
   const d = depthOf(scene, hit.position);
   view.lastDepth = d;
   const depth = Math.abs(d.depth) < 0.005 ? 0 : d.depth;
-  out.innerHTML = `${esc(t("depth"))} <b>${depth.toFixed(2)} m</b> · ${esc(t("elevation"))} ${d.height.toFixed(2)} m`
-    + ` · ${d.lon.toFixed(6)}, ${d.lat.toFixed(6)}`;
+  // The tiles' heights are relative to the local ground (the ellipsoid), so depth is all they tell;
+  // absolute 1985 elevations are in each pipe's metadata (the popup).
+  out.innerHTML = `${esc(t("depth"))} <b>${depth.toFixed(2)} m</b> · ${d.lon.toFixed(6)}, ${d.lat.toFixed(6)}`;
 }
 
 /** Wire the slider, the underground button and the depth readout (mouse move, or a touch). */
