@@ -13,6 +13,10 @@ from tests.map3d.conftest import SampleCity
 FOREIGN = re.compile(r"https?://")
 
 
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
 def _import_map(html: str) -> dict[str, str]:
     block = re.search(r'<script type="importmap">(.*?)</script>', html, re.DOTALL)
     assert block is not None
@@ -65,7 +69,8 @@ async def test_no_cesium_ion_and_no_token(client3d: httpx.AsyncClient) -> None:
 
 
 async def test_cesium_workers_assets_and_widgets_come_from_vendor(client3d: httpx.AsyncClient) -> None:
-    for path in ("Widgets/widgets.css", "Assets/approximateTerrainHeights.json", "Workers/createVerticesFromHeightmap.js"):
+    files = ("Widgets/widgets.css", "Assets/approximateTerrainHeights.json", "Workers/createVerticesFromHeightmap.js")
+    for path in files:
         r = await client3d.get(f"/vendor/cesium/Build/Cesium/{path}")
         assert r.status_code == 200, path
     r = await client3d.get("/vendor/cesium/Build/Cesium/Workers/createVerticesFromHeightmap.js")
@@ -89,9 +94,9 @@ async def test_config_lists_only_the_pipe_categories_the_caller_may_read(
     assert anon["map3d"]["categories"] == []  # pipelines are restricted
     assert anon["map3d"]["buildings"] == "buildings"
     assert anon["map3d"]["tileset"] == "/collections/{id}/3dtiles/tileset.json"
-    water = (await client3d.get("/map3d/config", headers={"Authorization": f"Bearer {principals.water_key}"})).json()
+    water = (await client3d.get("/map3d/config", headers=_bearer(principals.water_key))).json()
     assert [c["key"] for c in water["map3d"]["categories"]] == ["water"]
-    planner = (await client3d.get("/map3d/config", headers={"Authorization": f"Bearer {principals.planner_key}"})).json()
+    planner = (await client3d.get("/map3d/config", headers=_bearer(principals.planner_key))).json()
     categories = planner["map3d"]["categories"]
     assert [c["key"] for c in categories] == list(PLATFORM_CATEGORIES)
     assert categories[0]["title_zh"] == "给水管线" and categories[0]["title_en"] == "Water supply pipes"
@@ -99,10 +104,10 @@ async def test_config_lists_only_the_pipe_categories_the_caller_may_read(
 
 
 async def test_category_colours_are_the_styles(client3d: httpx.AsyncClient, principals: SampleCity) -> None:
-    auth = {"Authorization": f"Bearer {principals.planner_key}"}
+    auth = _bearer(principals.planner_key)
     config = (await client3d.get("/map3d/config", headers=auth)).json()
     style = (await client3d.get(config["style"], headers=auth)).json()
-    line_colour = {l["id"]: l["paint"]["line-color"] for l in style["layers"] if l["type"] == "line"}
+    line_colour = {x["id"]: x["paint"]["line-color"] for x in style["layers"] if x["type"] == "line"}
     for category in config["map3d"]["categories"]:
         assert category["colour"] == line_colour[f"pipeline_{category['key']}_segments"], category["key"]
 

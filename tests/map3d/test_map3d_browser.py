@@ -9,6 +9,8 @@ the same place in 3D, and a tablet can tap a pipe.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -39,13 +41,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 async def _settle(page: Page) -> None:
-    """Wait until the ground and every shown tileset have loaded what the view needs (3 polls running)."""
-    await page.wait_for_function(
-        """() => { const quiet = window.onemap3d.settled();
-            window.__quiet = quiet ? (window.__quiet || 0) + 1 : 0;
-            return window.__quiet >= 3; }""",
-        polling=250, timeout=LOAD_MS,
-    )
+    """Wait until three frames in a row were drawn with the ground and every shown tileset loaded."""
+    await asyncio.wait_for(page.evaluate("window.onemap3d.whenSettled()"), LOAD_MS / 1000)
 
 
 async def _ready(page: Page) -> None:
@@ -55,7 +52,7 @@ async def _ready(page: Page) -> None:
     await _settle(page)
 
 
-async def _open(browser: Browser, server: LiveServer, *, path: str, width: int = 1280, height: int = 800,
+async def _open(browser: Browser, server: LiveServer, *, path: str, width: int = 1024, height: int = 700,
                 key: str | None = None, touch: bool = False) -> tuple[Page, Watch]:
     context = await browser.new_context(viewport={"width": width, "height": height}, has_touch=touch,
                                         locale="zh-CN")
@@ -119,7 +116,7 @@ async def _a_water_pipe(server: LiveServer) -> dict[str, Any]:
     def longest(f: dict[str, Any]) -> tuple[float, tuple[float, float]]:
         c = f["geometry"]["coordinates"]
         edges = [((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2, ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2))
-                 for a, b in zip(c, c[1:], strict=False)]
+                 for a, b in itertools.pairwise(c)]
         return max(edges)
 
     feature = max(items["features"], key=lambda f: longest(f)[0])
@@ -262,7 +259,7 @@ async def test_the_2d_maps_3d_button_opens_the_same_place(browser: Browser, live
 async def test_a_tablet_can_tap_a_pipe(browser: Browser, live3d: LiveServer, tmp_path: Path) -> None:
     pipe = await _a_water_pipe(live3d)
     lon, lat = pipe["point"]
-    page, watch = await _open(browser, live3d, path=_view(lon, lat, 40), width=820, height=1180, touch=True,
+    page, watch = await _open(browser, live3d, path=_view(lon, lat, 40), width=768, height=1024, touch=True,
                               key=live3d.city.planner_key)
     try:
         await _ready(page)
@@ -274,7 +271,7 @@ async def test_a_tablet_can_tap_a_pipe(browser: Browser, live3d: LiveServer, tmp
         await page.wait_for_function("!!document.body.dataset.identified", timeout=10_000)
         assert await page.evaluate("document.body.dataset.identified") == f"pipeline_water_segments/{pipe['id']}"
         box = await page.locator("#popup").bounding_box()
-        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 820
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 768
         (tmp_path / "map3d-tablet.png").write_bytes(await page.screenshot())
         assert watch.errors == [], watch.errors
     finally:

@@ -72,8 +72,10 @@ function drawLayer(ctx, tile, layer, zoom) {
 /** An imagery provider drawing our vector tiles (``sources``: the style's vector sources) on the ground. */
 export class VectorGround {
   constructor(style, sources, rectangle) {
-    this.layers = drapedLayers(style, sources);
-    this.templates = sources.map((id) => style.sources[id].tiles[0]);
+    // A source the caller may not read (the grid, for anonymous visitors) is not in their style.
+    const present = sources.filter((id) => style.sources[id]);
+    this.layers = drapedLayers(style, present);
+    this.templates = present.map((id) => style.sources[id].tiles[0]);
     this.tilingScheme = new Cesium.WebMercatorTilingScheme();
     this.rectangle = rectangle;
     this.tileWidth = SIZE;

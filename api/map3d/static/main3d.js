@@ -62,10 +62,21 @@ function setupPanel() {
   toggle.onclick = () => toggle.setAttribute("aria-expanded", String(!panel.classList.toggle("closed")));
 }
 
-/** Resolves when the ground and every shown tileset have loaded what the current view needs. */
+/** Whether the ground and every shown tileset have loaded what the current view needs. */
 function settled() {
   const scene = view.viewer.scene;
   return scene.globe.tilesLoaded && Object.values(view.tilesets).every((ts) => !ts.show || ts.tilesLoaded);
+}
+
+/** Resolves once three frames in a row were drawn settled (a frame drawn before a move does not count). */
+function whenSettled() {
+  return new Promise((resolve) => {
+    let quiet = 0;
+    const remove = view.viewer.scene.postRender.addEventListener(() => {
+      quiet = settled() ? quiet + 1 : 0;
+      if (quiet >= 3) { remove(); resolve(true); }
+    });
+  });
 }
 
 async function main() {
@@ -86,6 +97,7 @@ async function main() {
   $("lang").onclick = () => toggleLanguage(renderTree);
   hooks3d.identifyAt = (x, y) => identifyAt(new Cesium.Cartesian2(x, y));
   hooks3d.settled = settled;
+  hooks3d.whenSettled = whenSettled;
   hooks3d.project = (lon, lat, height) => {
     const p = Cesium.SceneTransforms.worldToWindowCoordinates(viewer.scene, Cesium.Cartesian3.fromDegrees(lon, lat, height));
     return p ? { x: p.x, y: p.y } : null;

@@ -73,6 +73,9 @@ export function identifyAt(point) {
 /** Click or tap to identify. */
 export function setupPick() {
   const handler = new Cesium.ScreenSpaceEventHandler(view.viewer.scene.canvas);
-  handler.setInputAction((click) => identifyAt(click.position), Cesium.ScreenSpaceEventType.LEFT_CLICK);
+  handler.setInputAction((click) => {
+    identifyAt(click.position);
+    if (view.showDepthAt) view.showDepthAt(click.position);  // a tablet has no cursor to follow: a tap sets it
+  }, Cesium.ScreenSpaceEventType.LEFT_CLICK);
   return handler;
 }
