@@ -142,19 +142,33 @@ def write_glb(content: TileContent) -> bytes:
     return b"".join(gltf.save_to_bytes())
 
 
+def class_schema(props: Sequence[Prop], *, descriptions: bool) -> dict[str, Any]:
+    """The 3D Metadata class properties of ``props`` (types and no-data values; descriptions if asked)."""
+    out: dict[str, Any] = {}
+    for prop in props:
+        entry: dict[str, Any] = {"name": prop.name}
+        if descriptions and prop.description:
+            entry["description"] = prop.description
+        if prop.type == "STRING":
+            entry.update(type="STRING", noData="")
+        else:
+            entry.update(type="SCALAR", componentType=prop.type,
+                         noData=NUMBER_NO_DATA if prop.type == "FLOAT64" else -1)
+        out[prop.name] = entry
+    return out
+
+
 def _property_table(content: TileContent, buf: _Buffer) -> dict[str, Any]:
-    """The ``EXT_structural_metadata`` object: a one-class schema and one property table."""
-    schema_props: dict[str, Any] = {}
+    """The ``EXT_structural_metadata`` object: a one-class schema and one property table.
+
+    The tile's schema leaves out the descriptions (the tileset's ``schema`` has them): repeated in
+    every tile they would weigh more than a small tile's geometry.
+    """
+    schema_props = class_schema(content.props, descriptions=False)
     table_props: dict[str, Any] = {}
     for prop in content.props:
         values = [row.get(prop.name) for row in content.rows]
-        entry: dict[str, Any] = {"name": prop.name}
-        if prop.description:
-            entry["description"] = prop.description
-        schema_props[prop.name] = entry
         if prop.type == "STRING":
-            entry["type"] = "STRING"
-            entry["noData"] = ""
             if all(v is None for v in values):
                 continue  # a table may leave out a property; an empty buffer view would be invalid
             encoded = [("" if v is None else str(v)).encode() for v in values]
@@ -165,11 +179,8 @@ def _property_table(content: TileContent, buf: _Buffer) -> dict[str, Any]:
                 "stringOffsetType": "UINT32",
             }
         else:
-            entry["type"] = "SCALAR"
-            entry["componentType"] = prop.type
+            no_data = schema_props[prop.name]["noData"]
             dtype = {"FLOAT64": np.float64, "INT32": np.int32}[prop.type]
-            no_data = NUMBER_NO_DATA if prop.type == "FLOAT64" else -1
-            entry["noData"] = no_data
             array = np.array([no_data if v is None else v for v in values], dtype=dtype)
             table_props[prop.name] = {"values": buf.add(array.tobytes())}
     return {

@@ -76,6 +76,16 @@ async def changed_boxes(conn: asyncpg.Connection, registry: Registry, *, after_c
     return out
 
 
+def with_derived(layer_id: str, boxes: Sequence[Box] | None) -> list[tuple[str, Sequence[Box] | None]]:
+    """``layer_id`` and the tile sets derived from it, each with the boxes to drop.
+
+    3D pipe tiles read their points layer's 地面高程 (:func:`tiles.threed_kinds.ground_dependents`).
+    """
+    from tiles.threed_kinds import ground_dependents
+
+    return [(layer_id, boxes), *ground_dependents(layer_id, boxes)]
+
+
 def parse_edit(payload: str) -> tuple[str, list[Box]]:
     """An ``onemap_edits`` payload → (layer id, EPSG:4490 lon/lat boxes).
 
@@ -163,7 +173,8 @@ class TileInvalidator:
             elif mark < latest:
                 boxes = await changed_boxes(conn, self._registry(), after_change_id=mark)
                 for layer_id, layer_boxes in boxes.items():
-                    await asyncio.to_thread(self.disk.invalidate, layer_id, layer_boxes)
+                    for lid, lboxes in with_derived(layer_id, layer_boxes):
+                        await asyncio.to_thread(self.disk.invalidate, lid, lboxes)
         self.disk.write_watermark(latest)
         self._disk_ready = True
 
@@ -212,11 +223,13 @@ class TileInvalidator:
         The memory tier is cleared before this returns; the disk tier in a thread, during which
         disk reads for the layer are skipped. Returns how many memory tiles were dropped.
         """
-        dropped = self.memory.invalidate(layer_id, boxes)
+        dropped = 0
+        for lid, lboxes in with_derived(layer_id, boxes):
+            dropped += self.memory.invalidate(lid, lboxes)
+            if self.disk is not None:
+                self._disk_busy[lid] = self._disk_busy.get(lid, 0) + 1
+                self._spawn(self._invalidate_disk(lid, lboxes))
         self._on_layer_changed(layer_id)
-        if self.disk is not None:
-            self._disk_busy[layer_id] = self._disk_busy.get(layer_id, 0) + 1
-            self._spawn(self._invalidate_disk(layer_id, boxes))
         return dropped
 
     async def _invalidate_disk(self, layer_id: str, boxes: Sequence[Box] | None) -> None:

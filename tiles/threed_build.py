@@ -75,10 +75,11 @@ def segment_mesh(kind: Kind, row: Row, frame: EnuFrame) -> tuple[Mesh, dict[str,
     depth = axis_depth(rule, d0, height) + (axis_depth(rule, d1, height) - axis_depth(rule, d0, height)) * share
     axis = frame.local(lonlat[:, 0], lonlat[:, 1], -depth)
     pieces = [
-        tube(axis[k], axis[k + 1], width / 2) if shape == "tube" else box(axis[k], axis[k + 1], width, height)
+        tube(axis[k], axis[k + 1], width / 2, caps=False) if shape == "tube"
+        else box(axis[k], axis[k + 1], width, height)
         for k in range(len(axis) - 1)
     ]
-    g0, g1 = row.get("ground_start"), row.get("ground_end")
+    g0, g1, source = _ground(row)
     props = _attrs(kind, row)
     props.update(
         depth_ref=rule.reference,
@@ -86,19 +87,30 @@ def segment_mesh(kind: Kind, row: Row, frame: EnuFrame) -> tuple[Mesh, dict[str,
         ground_end_m=g1,
         elev_start_m=None if g0 is None else round(float(g0) - d0, 3),
         elev_end_m=None if g1 is None else round(float(g1) - d1, 3),
-        elev_source=_ground_source(g0, g1),
+        elev_source=source,
         size_source="section" if shape == "box" else ("diameter" if row.get("diameter_mm") else "default"),
     )
     return merge(pieces), props
 
 
-def _ground_source(g0: object, g1: object) -> str:
-    known = (g0 is not None) + (g1 is not None)
-    if known == 2:
-        return "points.ground_elev_m"
-    if known == 1:
-        return "points.ground_elev_m (one end); placed by depth below ground"
-    return "depth below ground only (no ground elevation delivered)"
+def _ground(row: Row) -> tuple[float | None, float | None, str]:
+    """Ground elevation at each end and where it came from (its own point, a point nearby, none)."""
+    ends: list[tuple[float | None, str]] = []
+    for own, near in (("ground_start", "ground_start_near"), ("ground_end", "ground_end_near")):
+        if row.get(own) is not None:
+            ends.append((float(row[own]), "point"))
+        elif row.get(near) is not None:
+            ends.append((float(row[near]), "nearest point"))
+        else:
+            ends.append((None, "none"))
+    (g0, s0), (g1, s1) = ends
+    if s0 == s1 == "point":
+        source = "points.ground_elev_m"
+    elif s0 == s1 == "none":
+        source = "none: no ground elevation surveyed near the segment; placed by depth below the ground"
+    else:
+        source = f"start: {s0}, end: {s1} (points.ground_elev_m; nearest within 50 m where the end's point is missing)"
+    return g0, g1, source
 
 
 def point_mesh(kind: Kind, row: Row, frame: EnuFrame) -> tuple[Mesh, dict[str, Any]]:

@@ -10,6 +10,7 @@ points layer delivers the ground elevation (``elev_source``).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,11 +18,15 @@ from layers.model import Layer
 from tiles.errors import NotATileLayer
 from tiles.gltf_writer import Prop
 
+Box = tuple[float, float, float, float]
 KindName = Literal["segments", "points", "buildings"]
 Reference = Literal["top", "invert"]
 
-# CGCS2000Quad level whose cells are one content tile (≈ 245 m × 305 m at Changsha's latitude).
+# CGCS2000Quad level whose cells are one content tile: 16 (≈ 270 m × 305 m at Changsha's latitude) for
+# buildings, 15 (≈ 540 m × 610 m) for pipes, whose cells at 16 hold ~8 segments on average, so that a
+# tile's fixed glTF and metadata overhead outweighed its geometry.
 CONTENT_ZOOM = 16
+PIPE_ZOOM = 15
 # Padding of a tile's region beyond its features' boxes: the largest tube radius (5 m pipe / 2).
 REGION_PAD_M = 3.0
 
@@ -85,6 +90,7 @@ class Kind:
     low_sql: str  # lowest mesh height below the ground in a cell (metres, negative down), SQL aggregate
     high_sql: str
     category: str | None = None  # platform category key of a pipeline layer
+    zoom: int = CONTENT_ZOOM  # the CGCS2000Quad level of the content tiles
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -108,13 +114,33 @@ def kind_of(layer: Layer) -> Kind:
         key = m.group(1)
         if m.group(2) == "segments":
             return Kind("segments", "pipe_segment", tuple(SEGMENT_PROPS),
-                        "-(max(greatest(t.start_depth_m, t.end_depth_m)) + 5.5)", "1.0", key)
+                        "-(max(greatest(t.start_depth_m, t.end_depth_m)) + 5.5)", "1.0", key, PIPE_ZOOM)
         return Kind("points", "pipe_point", tuple(POINT_PROPS),
-                    "-(coalesce(max(t.well_depth_m), 0) + 1.0)", "1.0", key)
+                    "-(coalesce(max(t.well_depth_m), 0) + 1.0)", "1.0", key, PIPE_ZOOM)
     if layer.is_vector and layer.geometry_type in ("Polygon", "MultiPolygon") and "height_m" in layer.attributes.names:
         return Kind("buildings", "building", tuple(BUILDING_PROPS), "-1.0",
                     f"max(coalesce(t.height_m, t.floors * {STOREY_M}, {DEFAULT_BUILDING_HEIGHT_M})) + 1.0")
     raise NotATileLayer(f"{layer.id} has no 3D tiles; pipeline segments and points and buildings do")
+
+
+# Segment tiles show their end points' 地面高程, so a points edit must drop them too. They are cached
+# with this tag + the points layer id among their layers; a segment sits in the cell of its box's
+# centre, at most half its extent from an end point, so a point's box grown by this reach (≈ 500 m:
+# segments up to about 1 km) meets every cell a segment ending there can be in.
+GROUND_TAG = "@ground."
+GROUND_REACH_DEG = 0.005
+
+
+def ground_dependents(layer_id: str, boxes: Sequence[Box] | None) -> list[tuple[str, Sequence[Box] | None]]:
+    """The 3D tile sets to drop with an edit of ``layer_id`` in ``boxes`` beside its own tiles."""
+    m = _PIPELINE.match(layer_id)
+    if not m or m.group(2) != "points":
+        return []
+    tag = GROUND_TAG + layer_id
+    if boxes is None:
+        return [(tag, None)]
+    r = GROUND_REACH_DEG
+    return [(tag, [(w - r, s - r, e + r, n + r) for w, s, e, n in boxes])]
 
 
 def points_layer_id(layer_id: str) -> str:

@@ -66,8 +66,13 @@ def _axis_frame(axis: F64) -> tuple[F64, F64]:
     return side, up
 
 
-def tube(start: Sequence[float], end: Sequence[float], radius: float, sides: int = TUBE_SIDES) -> Mesh:
-    """An open cylinder of ``radius`` around the segment ``start`` → ``end`` (its axis), capped at both ends."""
+def tube(start: Sequence[float] | F64, end: Sequence[float] | F64, radius: float, sides: int = TUBE_SIDES, *,
+         caps: bool = True) -> Mesh:
+    """A cylinder of ``radius`` around the segment ``start`` → ``end`` (its axis), closed unless ``caps`` is False.
+
+    Pipes go without caps: their ends sit in wells or meet the next pipe, and caps would double the
+    vertices of a tube; the material is double-sided, so an open end still shows the pipe's inside.
+    """
     p0, p1 = np.asarray(start, dtype=float), np.asarray(end, dtype=float)
     axis = p1 - p0
     length = float(np.linalg.norm(axis))
@@ -84,6 +89,8 @@ def tube(start: Sequence[float], end: Sequence[float], radius: float, sides: int
     # Side quads (p0 ring i, i+1; p1 ring i, i+1), wound counter-clockwise seen from outside.
     walls = np.stack([i, i + sides, j, j, i + sides, j + sides], axis=1).reshape(-1)
     body = Mesh(positions, normals, walls.astype(np.uint32))
+    if not caps:
+        return body
     return merge([body, _disc(p0, ring * radius, -axis), _disc(p1, ring * radius, axis)])
 
 
@@ -101,7 +108,7 @@ def _disc(centre: F64, offsets: F64, normal: F64) -> Mesh:
     return Mesh(positions, normals, fan.reshape(-1).astype(np.uint32))
 
 
-def box(start: Sequence[float], end: Sequence[float], width: float, height: float) -> Mesh:
+def box(start: Sequence[float] | F64, end: Sequence[float] | F64, width: float, height: float) -> Mesh:
     """A rectangular duct (管块/方沟) of ``width`` × ``height`` centred on ``start`` → ``end``, closed."""
     p0, p1 = np.asarray(start, dtype=float), np.asarray(end, dtype=float)
     axis = p1 - p0
@@ -131,7 +138,7 @@ def _quad(corners: F64, normal: F64) -> Mesh:
     return Mesh(corners.astype(float), np.repeat(_unit(normal)[None, :], 4, axis=0), tri.astype(np.uint32))
 
 
-def vertical_cylinder(top: Sequence[float], bottom_z: float, radius: float, sides: int = WELL_SIDES) -> Mesh:
+def vertical_cylinder(top: Sequence[float] | F64, bottom_z: float, radius: float, sides: int = WELL_SIDES) -> Mesh:
     """A closed cylinder from ``top`` (its top centre) straight down to ``bottom_z`` (a well shaft)."""
     t = np.asarray(top, dtype=float)
     if radius <= 0 or bottom_z >= t[2]:
@@ -139,7 +146,7 @@ def vertical_cylinder(top: Sequence[float], bottom_z: float, radius: float, side
     return tube(t, (t[0], t[1], bottom_z), radius, sides)
 
 
-def marker(centre: Sequence[float], size: float) -> Mesh:
+def marker(centre: Sequence[float] | F64, size: float) -> Mesh:
     """A small octahedron of ``size`` (tip to tip) at ``centre``: a feature point with no depth."""
     c, h = np.asarray(centre, dtype=float), size / 2
     tips = np.array([[h, 0, 0], [0, h, 0], [-h, 0, 0], [0, -h, 0], [0, 0, h], [0, 0, -h]], dtype=float)
@@ -162,45 +169,54 @@ def _triangle(corners: F64, normal: F64) -> Mesh:
 def extrusion(rings_base: Sequence[F64], rings_top: Sequence[F64]) -> Mesh:
     """Walls between matching base and top rings (exterior first, then holes) and a flat roof.
 
-    Rings are open (first vertex not repeated), n × 3 each; the roof is triangulated on the top
-    rings' x/y, so a footprint with courtyards keeps them open.
+    Rings are open (first vertex not repeated), n × 3 each, oriented as :func:`orient_rings` makes
+    them (exterior counter-clockwise, holes clockwise), so the right of every edge is outside the
+    solid; the roof is triangulated on the top rings' x/y, so a footprint with courtyards keeps them.
     """
-    parts = []
-    for base, top in zip(rings_base, rings_top, strict=True):
-        n = len(base)
-        for k in range(n):
-            a, b = base[k], base[(k + 1) % n]
-            outward = np.array([b[1] - a[1], -(b[0] - a[0]), 0.0])  # right of the edge direction
-            if not np.any(outward):
-                continue
-            quad = np.array([a, b, top[(k + 1) % n], top[k]])
-            # Exterior rings are made counter-clockwise and holes clockwise (see below), so the right
-            # of each edge is always outside the solid.
-            parts.append(_quad(quad, outward))
+    parts = [_walls(base, top) for base, top in zip(rings_base, rings_top, strict=True)]
     roof = _roof(rings_top)
     if roof is not None:
         parts.append(roof)
     return merge(parts)
 
 
+def _walls(base: F64, top: F64) -> Mesh:
+    """One quad per ring edge (flat-shaded), all at once."""
+    a, b = base, np.roll(base, -1, axis=0)
+    ta, tb = top, np.roll(top, -1, axis=0)
+    edge = b - a
+    keep = np.hypot(edge[:, 0], edge[:, 1]) > 1e-6
+    a, b, ta, tb, edge = a[keep], b[keep], ta[keep], tb[keep], edge[keep]
+    n = len(a)
+    if n == 0:
+        return EMPTY
+    outward = _unit(np.column_stack([edge[:, 1], -edge[:, 0], np.zeros(n)]))
+    positions = np.stack([a, b, tb, ta], axis=1).reshape(-1, 3)
+    normals = np.repeat(outward, 4, axis=0)
+    # (a, b, top b, top a) turns counter-clockwise seen from the right of a → b, i.e. from outside.
+    quads = (np.arange(n) * 4)[:, None] + np.array([0, 1, 2, 0, 2, 3])
+    return Mesh(positions, normals, quads.reshape(-1).astype(np.uint32))
+
+
 def _roof(rings: Sequence[F64]) -> Mesh | None:
     polygon = Polygon(rings[0][:, :2], [r[:, :2] for r in rings[1:]])
-    if not polygon.is_valid or polygon.area == 0:
+    if not polygon.is_valid:
         polygon = shapely.make_valid(polygon)
-    triangles = shapely.constrained_delaunay_triangles(polygon)
-    coords = [np.asarray(t.exterior.coords)[:3] for t in shapely.get_parts(triangles)]
-    if not coords:
+    if polygon.is_empty or polygon.area == 0:
         return None
-    flat = np.concatenate(coords)
+    corners = shapely.get_coordinates(shapely.constrained_delaunay_triangles(polygon))
+    if len(corners) == 0:
+        return None
+    tri = corners.reshape(-1, 4, 2)[:, :3]  # each triangle comes back as a closed ring of 4 points
+    # Counter-clockwise from above, so the roof faces up.
+    area2 = ((tri[:, 1, 0] - tri[:, 0, 0]) * (tri[:, 2, 1] - tri[:, 0, 1])
+             - (tri[:, 2, 0] - tri[:, 0, 0]) * (tri[:, 1, 1] - tri[:, 0, 1]))
+    tri[area2 < 0] = tri[area2 < 0][:, ::-1]
+    # The roof is flat in its own right: the rings' mean height (they differ by Earth curvature, < 1 mm).
     z = float(np.mean(np.concatenate([r[:, 2] for r in rings])))
-    lookup = {(float(x), float(y)): float(zz) for r in rings for x, y, zz in r}
-    heights = np.array([lookup.get((float(x), float(y)), z) for x, y in flat])
-    positions = np.column_stack([flat, heights])
-    tri = np.arange(len(positions)).reshape(-1, 3)
-    normals_z = np.cross(positions[tri[:, 1]] - positions[tri[:, 0]], positions[tri[:, 2]] - positions[tri[:, 0]])[:, 2]
-    tri[normals_z < 0] = tri[normals_z < 0][:, [0, 2, 1]]
+    positions = np.column_stack([tri.reshape(-1, 2), np.full(tri.shape[0] * 3, z)])
     normals = np.repeat(np.array([[0.0, 0.0, 1.0]]), len(positions), axis=0)
-    return Mesh(positions, normals, tri.reshape(-1).astype(np.uint32))
+    return Mesh(positions, normals, np.arange(len(positions), dtype=np.uint32))
 
 
 def orient_rings(rings: Sequence[F64]) -> list[F64]:

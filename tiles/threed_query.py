@@ -21,6 +21,9 @@ from layers.temporal import Selection, predicate
 from spatial.tms import CGCS2000_QUAD, tile_bounds_lonlat
 from tiles.threed_kinds import Kind, points_layer_id
 
+# How far from a segment's end a point's 地面高程 may be borrowed when its own point is missing (≈ 50 m).
+NEAREST_GROUND_DEG = 0.0005
+
 
 @cache
 def _template(name: str) -> str:
@@ -84,8 +87,10 @@ async def cell_rows(
     points = registry.find(points_layer_id(layer.id)) if kind.name == "segments" else None
     if points is not None:
         joins = _template("threed_ground.sql").format(points=points.table,
-                                                      point_where=predicate(selection, params, alias="p"))
-        ground = ", gs.ground_elev_m AS ground_start, ge.ground_elev_m AS ground_end"
+                                                      point_where=predicate(selection, params, alias="p"),
+                                                      reach=params.add(NEAREST_GROUND_DEG, "float8"))
+        ground = (", gs.ground_elev_m AS ground_start, ge.ground_elev_m AS ground_end,"
+                  " gs_near.ground_elev_m AS ground_start_near, ge_near.ground_elev_m AS ground_end_near")
     text = _template("threed_content.sql").format(
         columns=columns, ground=ground, table=layer.table, joins=joins, where=where
     )

@@ -1,7 +1,8 @@
 """3D tiles of one process, cached and invalidated exactly like the vector tiles.
 
 The 3D tiles share the :class:`~tiles.service.TileService`'s memory LRU, disk tier and invalidator.
-A content tile is cached under ``TileKey(("@3d", layer), "CGCS2000Quad", z, x, y, variant)``: the
+A content tile is cached under ``TileKey(("@3d", layer), "CGCS2000Quad", z, x, y, variant)`` (pipe
+segment tiles also name ``@ground.<points layer>``, see :func:`tiles.threed_kinds.ground_dependents`): the
 edit notifications that drop a layer's vector tiles meeting a box drop its 3D tiles meeting it too
 (a feature sits in the cell holding its box's centre, which lies in the box), the disk tier keeps
 default (current) tiles in ``<cache>/CGCS2000Quad/@3d+<layer>/`` beside the vector tile sets, and
@@ -25,11 +26,11 @@ from layers.temporal import Current, Selection
 from spatial.tms import CGCS2000_QUAD
 from tiles.cache import TileKey
 from tiles.errors import TileError
-from tiles.gltf_writer import empty_glb, write_glb
+from tiles.gltf_writer import class_schema, empty_glb, write_glb
 from tiles.query import TileQuery
 from tiles.service import TileService
 from tiles.threed_build import build_content
-from tiles.threed_kinds import CONTENT_ZOOM, Kind, kind_of
+from tiles.threed_kinds import GROUND_TAG, Kind, kind_of, points_layer_id
 from tiles.threed_query import cell_rows, cell_size_deg, cells
 from tiles.threed_tileset import build_tileset, leaf_frame
 
@@ -69,6 +70,11 @@ class ThreeDService:
     def _key(self, layer: Layer, z: int, x: int, y: int, variant: str) -> TileKey:
         return TileKey((PSEUDO_LAYER, layer.id), CGCS2000_QUAD, z, x, y, variant)
 
+    def _content_key(self, layer: Layer, kind: Kind, z: int, x: int, y: int, variant: str) -> TileKey:
+        # Segment tiles also carry their points layer's ground tag: a points edit drops them too.
+        extra = (GROUND_TAG + points_layer_id(layer.id),) if kind.name == "segments" else ()
+        return TileKey((PSEUDO_LAYER, layer.id, *extra), CGCS2000_QUAD, z, x, y, variant)
+
     async def tileset(self, layer: Layer, selection: Selection | None = None, *, query: str = "") -> dict[str, Any]:
         """The tileset JSON of ``layer`` as ``selection`` reads it (content URIs carry ``query``)."""
         kind = kind_of(layer)
@@ -82,16 +88,21 @@ class ThreeDService:
             return doc
         token = memory.token(key.layers)
         async with self.tiles.pool.acquire() as conn:
-            found = await cells(conn, layer, kind, CONTENT_ZOOM, selection)
-        doc = build_tileset(found, query=query, title=f"{layer.id}")
+            found = await cells(conn, layer, kind, kind.zoom, selection)
+        doc = build_tileset(found, query=query, title=f"{layer.id}", zoom=kind.zoom)
+        # The feature classes with their descriptions, for viewers that label what a click shows.
+        doc["schema"] = {"id": "onemap", "classes": {kind.class_id: {
+            "name": layer.title_en, "description": f"{layer.title_zh} — features of /collections/{layer.id}/items",
+            "properties": class_schema(kind.props, descriptions=True)}}}
         if memory.enabled:
             memory.put(key, orjson.dumps(doc), token)
         return doc
 
     async def check_address(self, layer: Layer, z: int, x: int, y: int) -> None:
         """Refuse an address that is not a content cell near the layer's data (404 problem)."""
-        if z != CONTENT_ZOOM:
-            raise NoSuchTile(f"3D content tiles of {layer.id} are at level {CONTENT_ZOOM}, not {z}")
+        zoom = kind_of(layer).zoom
+        if z != zoom:
+            raise NoSuchTile(f"3D content tiles of {layer.id} are at level {zoom}, not {z}")
         size = cell_size_deg(z)
         if not (0 <= x < round(360 / size) and 0 <= y < round(180 / size)):
             raise NoSuchTile(f"tile {z}/{x}/{y} is outside the CGCS2000Quad grid")
@@ -109,7 +120,7 @@ class ThreeDService:
         """The glb of cell ``z/x/y`` of ``layer`` (an empty scene when no feature is there)."""
         kind = kind_of(layer)
         selection = selection or Current()
-        key = self._key(layer, z, x, y, TileQuery(selection=selection).variant)
+        key = self._content_key(layer, kind, z, x, y, TileQuery(selection=selection).variant)
         if use_cache:
             found = await self._cached(key)
             if found is not None:

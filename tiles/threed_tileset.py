@@ -2,8 +2,8 @@
 
 Layout (documented in the tileset's ``asset.extras``):
 
-* Content lives only in the leaves: the CGCS2000Quad cells of level :data:`CONTENT_ZOOM`
-  (≈ 245 m × 305 m in Changsha) that hold features. A leaf's content is ``{z}/{x}/{y}.glb``
+* Content lives only in the leaves: the CGCS2000Quad cells that hold features, at the layer kind's
+  level (16 for buildings, 15 for pipes: :mod:`tiles.threed_kinds`). A leaf's content is ``{z}/{x}/{y}.glb``
   (relative to the tileset, the query string — ``datetime`` — carried through), its ``transform``
   the east-north-up frame at the cell's centre, its region its features' extent plus the largest
   pipe radius, from the lowest mesh to the highest.

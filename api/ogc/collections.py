@@ -17,6 +17,7 @@ from api.errors import ApiError, InvalidParameter, NotAuthenticated
 from api.negotiation import negotiate
 from api.ogc import html
 from api.ogc.bodies import read_json_body
+from api.ogc.geovolumes import threed_links
 from api.ogc.links import GEOJSON, HTML, JSON, SCHEMA_JSON, base_url, link, self_and_alternate
 from api.ogc.params import check_known
 from layers.errors import FieldError, ValidationFailed
@@ -114,6 +115,7 @@ async def collection_doc(request: Request, ctx: AppContext, layer: Layer, fmt: s
                 "sortables",
             ),
             link(f"{base}/schema", REL_SCHEMA, SCHEMA_JSON, "schema of the features (Part 5)"),
+            *threed_links(base, layer),  # OGC API - 3D GeoVolumes (draft): api/ogc/geovolumes.py
         ],
     }
 

@@ -19,17 +19,18 @@ from starlette.responses import Response
 from api.audit import note_read
 from api.auth import ReadableCollection
 from api.errors import InvalidParameter
+from api.ogc.geovolumes import TILES3D_JSON
 from api.tiles.dependencies import CtxDep
 from api.tiles.params import parse_datetime
 from api.tiles.tile_routes import tile_headers
-from layers.temporal import AsOf, Current, Selection
+from layers.temporal import AsOf, Current, During, Selection
 from tiles.threed_service import GLB, ThreeDService
 
 router = APIRouter(tags=["3d tiles"])
 DatetimeQ = Annotated[
     str | None, Query(description="An instant: the city as it stood then (RFC 3339 date or date-time)")
 ]
-TILESET_JSON = "application/json"
+TILESET_JSON = TILES3D_JSON  # the GeoVolumes draft's media type for a 3D Tiles tileset
 
 
 def threed(request: Request) -> ThreeDService:
@@ -44,6 +45,10 @@ def threed(request: Request) -> ThreeDService:
 def instant(datetime: str | None) -> tuple[Selection, str]:
     """``datetime`` → a current or as-of selection and the query string content URIs carry (400 for intervals)."""
     selection = parse_datetime(datetime)
+    if isinstance(selection, During) and datetime and "/" not in datetime:
+        # A date: the city as it stood at the day's end (everything built that day stands).
+        assert selection.end is not None
+        selection = AsOf(selection.end)
     if not isinstance(selection, (Current, AsOf)):
         raise InvalidParameter("datetime must be one instant for 3D tiles (the city as it stood then), not an interval")
     query = urlencode({"datetime": datetime.strip()}, safe=":") if datetime and datetime.strip() else ""
@@ -61,7 +66,7 @@ async def tileset(layer: ReadableCollection, request: Request, ctx: CtxDep, date
     service.kind(layer)
     selection, query = instant(datetime)
     doc: dict[str, Any] = await service.tileset(layer, selection, query=query)
-    note_read(request, ctx, layer, kind="read.tileset3d", area=None, features=None)
+    note_read(request, ctx, layer, kind="read.tile", area="3dtiles:tileset.json", features=None)
     private = layer.access != "public"
     headers = {"Cache-Control": ("private" if private else "public") + ", no-cache", "Vary": "Authorization, Cookie"}
     return Response(orjson.dumps(doc), media_type=TILESET_JSON, headers=headers)
@@ -87,7 +92,7 @@ async def content(
     selection, _ = instant(datetime)
     await service.check_address(layer, level, x, y)
     result = await service.content(layer, level, x, y, selection)
-    note_read(request, ctx, layer, kind="read.tile", area=f"3dtile:CGCS2000Quad/{level}/{x}/{y}",
+    note_read(request, ctx, layer, kind="read.tile", area=f"3dtiles:CGCS2000Quad/{level}/{x}/{y}",
               features=result.features if result.features >= 0 else None)
     headers = tile_headers(result.data, private=layer.access != "public", source=result.source)
     if request.headers.get("if-none-match") == headers.get("ETag"):

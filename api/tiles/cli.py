@@ -12,10 +12,12 @@ from tqdm import tqdm
 
 from api.audit_cli import record
 from api.settings import Settings, load_settings
+from api.tiles import cli3d
 from layers.db import create_pool, resolve_database_url
 from layers.errors import LayerError
 from layers.model import Layer
 from layers.registry import Registry
+from layers.temporal import Selection
 from spatial.tms import TMS_IDS, WEB_MERCATOR_QUAD
 from tiles.seed import Box, TileRun, describe, export_pmtiles, layer_extent, parse_bbox, parse_zooms, planned, seed
 from tiles.service import TileService
@@ -37,6 +39,17 @@ RestrictedOpt = Annotated[
         "--include-restricted", help="Also take restricted layers (pipelines). Their tiles then leave access control."
     ),
 ]
+
+
+def cli3d_selection(datetime: str | None) -> Selection | None:
+    """``--datetime`` of a 3D export: an instant (a date means its end), or None for the current state."""
+    if datetime is None:
+        return None
+    try:
+        return cli3d.instant(datetime)
+    except ValueError as exc:
+        _fail(str(exc))
+        raise AssertionError from exc
 
 
 def _fail(message: str) -> None:
@@ -103,11 +116,19 @@ def seed_command(
     tms: Annotated[str, typer.Option("--tms", help="Tile matrix set: " + ", ".join(TMS_IDS))] = WEB_MERCATOR_QUAD,
     include_restricted: RestrictedOpt = False,
     concurrency: Annotated[int, typer.Option(help="Tiles rendered at once")] = 2,
+    three_d: Annotated[
+        bool, typer.Option("--3d", help="Seed the 3D Tiles (glb) of pipeline and building layers instead")
+    ] = False,
 ) -> None:
     """Render tiles into the shared disk cache, so the first visitor of an area waits for nothing."""
     settings = load_settings()
     if not settings.tiles.disk_cache:
         _fail("ONEMAP_TILE_DISK_CACHE is off: seeding would only warm this command's own memory")
+    if three_d:
+        typer.echo(describe(_run(_with_service(settings, lambda service, registry: cli3d.seed_job(
+            service, cli3d.with_3d(_choose(registry, layers, include_restricted=include_restricted),
+                                   explicit=layers is not None), concurrency=max(1, concurrency))))))
+        return
     if tms not in TMS_IDS:
         _fail(f"--tms must be one of {', '.join(TMS_IDS)}")
     zooms = parse_zooms(zoom)
@@ -130,17 +151,30 @@ def seed_command(
 
 @tiles_app.command("export")
 def export_command(
-    output: Annotated[Path, typer.Argument(help="File to write, e.g. changsha.pmtiles")],
-    format: Annotated[str, typer.Option("--format", help="Archive format (pmtiles)")] = "pmtiles",
+    output: Annotated[Path | None, typer.Argument(help="File to write, e.g. changsha.pmtiles")] = None,
+    format: Annotated[str, typer.Option("--format", help="pmtiles (one archive) or 3dtiles (a folder)")] = "pmtiles",
     layers: LayersOpt = None,
     bbox: BboxOpt = None,
     zoom: ZoomOpt = "10-16",
     include_restricted: RestrictedOpt = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Where to write (a folder for 3dtiles)")] = None,
+    datetime: Annotated[str | None, typer.Option("--datetime", help="3dtiles: the city as of this instant")] = None,
 ) -> None:
-    """Write the chosen layers' tiles (WebMercatorQuad, all layers in each tile) to one archive file."""
-    if format.lower() != "pmtiles":
-        _fail("only --format pmtiles is supported")
+    """Write the chosen layers' tiles: one PMTiles archive (vector, WebMercatorQuad), or a 3D Tiles folder."""
+    output = out or output
+    if output is None:
+        _fail("give the file or folder to write (--out)")
+        raise AssertionError
     settings = load_settings()
+    if format.lower() == "3dtiles":
+        selection = cli3d_selection(datetime)
+        typer.echo(describe(_run(_with_service(settings, lambda service, registry: cli3d.export_job(
+            service, cli3d.with_3d(_choose(registry, layers, include_restricted=include_restricted),
+                                   explicit=layers is not None), out=output, selection=selection,
+            datetime=datetime)))))
+        return
+    if format.lower() != "pmtiles":
+        _fail("--format must be pmtiles or 3dtiles")
     zooms = parse_zooms(zoom)
 
     async def job(service: TileService, registry: Registry) -> TileRun:
