@@ -19,11 +19,3 @@ export function setupTime(apply) {
     pending = setTimeout(apply, 300);
   };
 }
-
-/** Move the slider to ``year`` (null for now) and apply it at once (the tests' and links' way in). */
-export async function setYear(year, apply) {
-  view.year = year;
-  $("time-slider").value = String(year ?? view.config.time.max);
-  $("time-label").textContent = yearText();
-  await apply();
-}
