@@ -89,7 +89,9 @@ async def test_static_files_refuse_unknown_names(client3d: httpx.AsyncClient) ->
 async def test_config_lists_only_the_pipe_categories_the_caller_may_read(
     client3d: httpx.AsyncClient, principals: SampleCity
 ) -> None:
-    anon = (await client3d.get("/map3d/config")).json()
+    r = await client3d.get("/map3d/config")
+    assert "pipeline_" not in r.text  # not even the names of the layers an anonymous caller may not read
+    anon = r.json()
     assert anon["principal"]["anonymous"]
     assert anon["map3d"]["categories"] == []  # pipelines are restricted
     assert anon["map3d"]["buildings"] == "buildings"
