@@ -113,8 +113,11 @@ def kind_of(layer: Layer) -> Kind:
     if m and m.group(1) in DEPTH_RULES:
         key = m.group(1)
         if m.group(2) == "segments":
+            # A pipe measured to its invert rises above that depth by its height (5 m at most).
+            high = "greatest(1.0, 5.5 - min(least(t.start_depth_m, t.end_depth_m)))" \
+                if DEPTH_RULES[key].reference == "invert" else "1.0"
             return Kind("segments", "pipe_segment", tuple(SEGMENT_PROPS),
-                        "-(max(greatest(t.start_depth_m, t.end_depth_m)) + 5.5)", "1.0", key, PIPE_ZOOM)
+                        "-(max(greatest(t.start_depth_m, t.end_depth_m)) + 5.5)", high, key, PIPE_ZOOM)
         return Kind("points", "pipe_point", tuple(POINT_PROPS),
                     "-(coalesce(max(t.well_depth_m), 0) + 1.0)", "1.0", key, PIPE_ZOOM)
     if layer.is_vector and layer.geometry_type in ("Polygon", "MultiPolygon") and "height_m" in layer.attributes.names:

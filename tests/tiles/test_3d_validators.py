@@ -55,3 +55,10 @@ async def test_the_gltf_validator_can_fail(service: TileService, tmp_path: Path)
     broken.write_bytes(bytes(data[: len(data) - 64]))  # cut the binary chunk short
     (report,) = validate_glbs([broken])
     assert report["errors"] > 0
+
+
+async def test_an_empty_layer_has_a_valid_empty_tileset(service: TileService) -> None:
+    threed = ThreeDService(service)
+    doc = await threed.tileset(service.registry.get("pipeline_sewage_segments"))  # no sewers in the fixture city
+    assert schema_errors(doc, "tileset.schema.json") == []
+    assert leaves(doc["root"]) == [] and doc["geometricError"] == 0

@@ -6,7 +6,10 @@ import json
 import struct
 
 import httpx
+from fastapi import FastAPI
 
+from layers.audit import AuditQuery, search_events
+from layers.db import connect
 from tests.cityfixtures import City
 
 GLB = "model/gltf-binary"
@@ -120,3 +123,21 @@ async def test_bad_input_is_a_problem(client: httpx.AsyncClient) -> None:
     await _problem(client, f"/collections/buildings/3dtiles/{z}/{x}/abc.glb", 400)
     await _problem(client, f"/collections/buildings/3dtiles/{z}/-1/{y}.glb", 400)
     await _problem(client, f"/collections/buildings/3dtiles/{z}/{x}/{y}.glb?datetime=2000-13-45", 400)
+
+
+async def test_restricted_3d_reads_are_audited(client: httpx.AsyncClient, city: City, app: FastAPI) -> None:
+    doc = (await client.get("/collections/pipeline_water_points/3dtiles/tileset.json",
+                            headers=_auth(city.pipes_key))).json()
+    uri = _leaves(doc["root"])[0]["content"]["uri"]
+    tile = await client.get(f"/collections/pipeline_water_points/3dtiles/{uri}", headers=_auth(city.pipes_key))
+    assert tile.status_code == 200
+    await app.state.ctx.audit.flush()
+    conn = await connect(city.url)
+    try:
+        rows = await search_events(conn, AuditQuery(layer="pipeline_water_points", kind="read.tile"))
+    finally:
+        await conn.close()
+    areas = {r["area"]: r["features"] for r in rows}
+    assert "3dtiles:tileset.json" in areas
+    z, x, y = uri.removesuffix(".glb").split("/")
+    assert areas[f"3dtiles:CGCS2000Quad/{z}/{x}/{y}"] == _count(tile.content) > 0
