@@ -10,6 +10,7 @@ import { toggleLanguage, translate } from "/map/static/i18n.js";
 import { identify } from "/map/static/identify.js";
 import { HIDDEN_BY_DEFAULT, applyOpacity, applyVisibility, renderTree, setThreeD } from "/map/static/layers.js";
 import { renderLegend } from "/map/static/legend.js";
+import { setupMap3dButton } from "/map/static/map3d_link.js";
 import { setupSearch } from "/map/static/search.js";
 import { setupSignIn, showWho } from "/map/static/session.js";
 import { hooks, markReady, state } from "/map/static/state.js";
@@ -109,6 +110,7 @@ async function main() {
   setupSignIn(reload);
   $("toggle-3d").onclick = () => setThreeD(!state.threeD);
   $("lang").onclick = () => toggleLanguage(() => { renderTree(); renderLegend(); renderAnalysis(); renderCasesMenu(); });
+  setupMap3dButton();
   map.on("load", () => {
     document.querySelector(".maplibregl-ctrl-attrib")?.classList.remove("maplibregl-compact-show");
     applyAll();

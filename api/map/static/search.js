@@ -2,7 +2,8 @@
 import * as maplibregl from "/vendor/maplibre-gl/dist/maplibre-gl.mjs";
 import { $, esc } from "/map/static/dom.js";
 import { getJson } from "/map/static/http.js";
-import { t, title } from "/map/static/i18n.js";
+import { pick, t, title } from "/map/static/i18n.js";
+import { map3dHref } from "/map/static/map3d_link.js";
 import { state } from "/map/static/state.js";
 
 function showResults(list, results) {
@@ -16,7 +17,8 @@ function showResults(list, results) {
       const r = results[Number(b.dataset.i)];
       const [w, s, e, n] = r.bbox;
       state.map.fitBounds([[w, s], [e, n]], { maxZoom: 17, padding: 80, duration: 0 });
-      new maplibregl.Popup().setLngLat(r.point).setHTML(`<b>${esc(r.label)}</b><br>${esc(title(r))}`).addTo(state.map);
+      const to3d = `<a class="to-3d" href="${esc(map3dHref(r.point[0], r.point[1]))}">${esc(pick("三维", "3D"))}</a>`;
+      new maplibregl.Popup().setLngLat(r.point).setHTML(`<b>${esc(r.label)}</b><br>${esc(title(r))} · ${to3d}`).addTo(state.map);
       list.hidden = true;
     };
   });
