@@ -74,6 +74,20 @@ class _Buffer:
         return data + b"\0" * ((-len(data)) % 4)
 
 
+
+def linear_colours(srgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint16]:
+    """8-bit sRGB(A) colours → 16-bit normalized *linear* RGBA, which is what glTF's COLOR_0 holds.
+
+    Styles give sRGB; a viewer converts COLOR_0 from linear to sRGB on output, so writing the
+    style's bytes as they are brightened every colour that is not 0 or 255 (sewage's dark brown
+    came out tan). 16 bits keep dark colours exact through the round trip; alpha is not gamma-coded.
+    """
+    c = np.asarray(srgb, dtype=np.float64) / 255.0
+    rgb = c[:, :3]
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    out = np.concatenate([linear, c[:, 3:4]], axis=1)
+    return np.ascontiguousarray(np.rint(out * 65535.0), dtype=np.uint16)
+
 def empty_glb() -> bytes:
     """A valid glTF with a scene and nothing in it (an empty tile)."""
     gltf = g.GLTF2(asset=g.Asset(version="2.0", generator="One Map"), scene=0, scenes=[g.Scene(nodes=[])])
@@ -104,8 +118,7 @@ def write_glb(content: TileContent) -> bytes:
     attributes = g.Attributes(
         POSITION=vertex_accessor(positions, g.FLOAT, g.VEC3, bounds=True),
         NORMAL=vertex_accessor(normals, g.FLOAT, g.VEC3),
-        COLOR_0=vertex_accessor(np.ascontiguousarray(content.colours, dtype=np.uint8), g.UNSIGNED_BYTE, g.VEC4,
-                                normalized=True),
+        COLOR_0=vertex_accessor(linear_colours(content.colours), g.UNSIGNED_SHORT, g.VEC4, normalized=True),
     )
     setattr(attributes, FEATURE_ID, vertex_accessor(content.feature_index.astype(np.float32), g.FLOAT, g.SCALAR))
     wide = mesh.vertex_count > 65535
