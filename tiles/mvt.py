@@ -16,11 +16,12 @@ from typing import Any
 import asyncpg
 
 from layers.model import Layer
+from layers.overview import TILE_ZOOM
 from layers.query.cql2 import translate
 from layers.sql import Params, quote_ident
 from layers.temporal import Current, Selection, predicate
 from spatial.tms import degrees_per_pixel, tile_bounds, tile_bounds_lonlat, tms_info
-from tiles.generalise import Generalisation
+from tiles.generalise import Generalisation, filters_by_size, overview_zoom
 
 MAX_LEVEL = 5
 SIMPLIFY_MIN_POINTS = 24
@@ -111,12 +112,10 @@ def layer_subquery(
     g = generalisation.for_level(layer, tile.z, plan.level)
 
     where = [predicate(selection, params, alias="t")]
-    if g.min_size_px > 0 and layer.geometry_type not in ("Point", "MultiPoint"):
-        min_dx = params.add(g.min_size_px * dlon, "float8")
-        min_dy = params.add(g.min_size_px * dlat, "float8")
-        where.append(
-            f"(ST_XMax(t.geom) - ST_XMin(t.geom) >= {min_dx} OR ST_YMax(t.geom) - ST_YMin(t.geom) >= {min_dy})"
-        )
+    if filters_by_size(layer, g):
+        # The size test the (tile_zoom, geom) index answers (layers.overview): no row below the
+        # threshold is read, so an overview tile costs what it draws, not what lies under it.
+        where.append(f"t.{TILE_ZOOM} <= {params.add(overview_zoom(tile.tms, tile.z, g.min_size_px), 'int2')}")
     if extra_where:
         where.append(extra_where)
 
@@ -235,26 +234,23 @@ async def render_layers(
     return [bytes(row[i]) if row[i] is not None else b"" for i in range(len(plans))]
 
 
-# Candidates read to learn a tile's density; a tile with fewer features than this is counted exactly.
-DENSE_FEATURES = 6_000
-
-
 def density_sql(
     plan: LayerPlan,
     tile: TileAddress,
     *,
+    cap: int,
     selection: Selection | None = None,
     generalisation: Generalisation,
     extent: int,
     buffer: int,
     filters: dict[str, Any] | None = None,
 ) -> TileSql:
-    """How many of ``plan.layer``'s features survive each generalisation level in ``tile``.
+    """Features of ``plan.layer`` surviving each generalisation level in ``tile``, each count
+    stopping at ``cap``, from the most generalised level down until one reaches ``cap``.
 
-    Reads the bounding boxes of at most :data:`DENSE_FEATURES` candidates. A sparse tile is
-    counted exactly; for a dense one the statement also counts all candidates (an index probe
-    that reads no geometry) and the caller scales the sample's survival rate by it. Reading
-    every geometry's size would cost as much as rendering the tile.
+    Every count goes through the ``(tile_zoom, geom)`` index and reads at most ``cap`` rows, so
+    learning that a tile is too full costs about one tile's worth of rows, however much lies
+    under it. Rows ``(level, n)``; levels below the last one returned hold at least ``cap``.
     """
     layer = plan.layer
     params = Params()
@@ -262,40 +258,40 @@ def density_sql(
     where = [predicate(selection or Current(), params, alias="t")]
     if filters and layer.id in filters:
         where.append(translate(filters[layer.id], layer=layer, params=params))
-    dlon, dlat = degrees_per_pixel(tile.tms, tile.z, lat=tile.centre_lat)
-    levels = []
-    for level in range(MAX_LEVEL + 1):
-        g = generalisation.for_level(layer, tile.z, level)
-        if g.min_size_px > 0 and layer.geometry_type not in ("Point", "MultiPoint"):
-            dx = params.add(g.min_size_px * dlon, "float8")
-            dy = params.add(g.min_size_px * dlat, "float8")
-            levels.append(f"count(*) FILTER (WHERE w >= {dx} OR h >= {dy}) AS l{level}")
-        else:
-            levels.append(f"count(*) AS l{level}")
-    cap = params.add(DENSE_FEATURES, "int4")
-    candidates = f"FROM {layer.table} t WHERE t.geom && ST_MakeEnvelope({bbox}, 4490) AND {' AND '.join(where)}"
-    text = f"""
-        WITH probe AS (
-          SELECT ST_XMax(t.geom) - ST_XMin(t.geom) AS w, ST_YMax(t.geom) - ST_YMin(t.geom) AS h
-          {candidates} LIMIT {cap}
-        ), sample AS (SELECT count(*) AS n, {", ".join(levels)} FROM probe)
-        SELECT sample.*, CASE WHEN sample.n >= {cap} THEN (SELECT count(*) {candidates}) END AS total
-        FROM sample
-    """  # noqa: S608 - registry-vouched identifiers; every value is a bound parameter
+    rules = [generalisation.for_level(layer, tile.z, level) for level in range(MAX_LEVEL + 1)]
+    top, where_top, where_next = MAX_LEVEL, list(where), list(where)
+    if filters_by_size(layer, rules[0]):
+        bounds = params.add([overview_zoom(tile.tms, tile.z, r.min_size_px) if filters_by_size(layer, r) else 32767
+                             for r in rules], "int2[]")
+        # The anchor counts level `top`; each recursive step counts the level below the row it extends.
+        where_top.append(f"t.{TILE_ZOOM} <= ({bounds})[{MAX_LEVEL + 1}]")
+        where_next.append(f"t.{TILE_ZOOM} <= ({bounds})[c.level]")
+    else:
+        top = 0  # nothing is dropped by size: every level holds the same features
+    text = _template("level_counts.sql").format(
+        table=layer.table,
+        bbox_4490=bbox,
+        where_top=" AND ".join(where_top),
+        where_next=" AND ".join(where_next),
+        cap=params.add(cap, "int4"),
+        top=params.add(top, "int4"),
+    )
     return TileSql(text, params.values)
 
 
 async def density(
-    conn: asyncpg.Connection, plan: LayerPlan, tile: TileAddress, **kwargs: Any
+    conn: asyncpg.Connection, plan: LayerPlan, tile: TileAddress, *, cap: int, **kwargs: Any
 ) -> list[int] | None:
-    """Features surviving each generalisation level (estimated when the tile is dense), or None
-    when the tile holds fewer candidates than :data:`DENSE_FEATURES` and level 0 will do."""
-    sql = density_sql(plan, tile, **kwargs)
-    row = await conn.fetchrow(sql.text, *sql.params)
-    if row is None or row["n"] < DENSE_FEATURES or row["total"] is None:
+    """Features surviving each generalisation level, each count stopping at ``cap``; None when
+    level 0 holds fewer than ``cap`` (so level 0 will do)."""
+    sql = density_sql(plan, tile, cap=cap, **kwargs)
+    rows = await conn.fetch(sql.text, *sql.params)
+    counts = {int(r["level"]): int(r["n"]) for r in rows}
+    if len(counts) == 1 and 0 in counts:  # a layer without a size filter: one count for all levels
+        counts = dict.fromkeys(range(MAX_LEVEL + 1), counts[0])
+    if counts.get(0, cap) < cap:
         return None
-    scale = int(row["total"]) / max(int(row["n"]), 1)
-    return [round(int(row[f"l{level}"]) * scale) for level in range(MAX_LEVEL + 1)]
+    return [counts.get(level, cap) for level in range(MAX_LEVEL + 1)]
 
 
 def features_budget(size: int, count_hint: int, budget: int) -> int:
