@@ -21,7 +21,7 @@ from layers.query.cql2 import translate
 from layers.sql import Params, quote_ident
 from layers.temporal import Current, Selection, predicate
 from spatial.tms import degrees_per_pixel, tile_bounds, tile_bounds_lonlat, tms_info
-from tiles.generalise import Generalisation, filters_by_size, overview_zoom
+from tiles.generalise import Generalisation, LevelRule, filters_by_size, overview_zoom
 
 MAX_LEVEL = 5
 SIMPLIFY_MIN_POINTS = 24
@@ -112,10 +112,11 @@ def layer_subquery(
     g = generalisation.for_level(layer, tile.z, plan.level)
 
     where = [predicate(selection, params, alias="t")]
-    if filters_by_size(layer, g):
+    test = size_filter(layer, tile, g)
+    if test is not None:
         # The size test the (tile_zoom, geom) index answers (layers.overview): no row below the
         # threshold is read, so an overview tile costs what it draws, not what lies under it.
-        where.append(f"t.{TILE_ZOOM} <= {params.add(overview_zoom(tile.tms, tile.z, g.min_size_px), 'int2')}")
+        where.append(test)
     if extra_where:
         where.append(extra_where)
 
@@ -234,6 +235,20 @@ async def render_layers(
     return [bytes(row[i]) if row[i] is not None else b"" for i in range(len(plans))]
 
 
+def size_filter(layer: Layer, tile: TileAddress, rule: LevelRule) -> str | None:
+    """The overview-zoom test keeping ``layer``'s features that ``rule`` finds big enough in ``tile``,
+    or None when it drops nothing (points, full detail).
+
+    The bound is an integer literal, computed here from the zoom and level, never from input: so
+    the planner reads its selectivity from ``tile_zoom``'s statistics even in a generic plan,
+    and never mistakes ``tile_zoom <= 10`` (a few features) for a third of the table.
+    """
+    if not filters_by_size(layer, rule):
+        return None
+    # smallint like the column: btree_gist has no cross-type operators, so an int4 would miss the index.
+    return f"t.{TILE_ZOOM} <= {int(overview_zoom(tile.tms, tile.z, rule.min_size_px))}::smallint"
+
+
 def density_sql(
     plan: LayerPlan,
     tile: TileAddress,
@@ -250,7 +265,8 @@ def density_sql(
 
     Every count goes through the ``(tile_zoom, geom)`` index and reads at most ``cap`` rows, so
     learning that a tile is too full costs about one tile's worth of rows, however much lies
-    under it. Rows ``(level, n)``; levels below the last one returned hold at least ``cap``.
+    under it. One row, columns ``l<level>``; a level not counted (a higher one already reached
+    ``cap``) is ``cap``.
     """
     layer = plan.layer
     params = Params()
@@ -258,25 +274,23 @@ def density_sql(
     where = [predicate(selection or Current(), params, alias="t")]
     if filters and layer.id in filters:
         where.append(translate(filters[layer.id], layer=layer, params=params))
-    rules = [generalisation.for_level(layer, tile.z, level) for level in range(MAX_LEVEL + 1)]
-    top, where_top, where_next = MAX_LEVEL, list(where), list(where)
-    if filters_by_size(layer, rules[0]):
-        bounds = params.add([overview_zoom(tile.tms, tile.z, r.min_size_px) if filters_by_size(layer, r) else 32767
-                             for r in rules], "int2[]")
-        # The anchor counts level `top`; each recursive step counts the level below the row it extends.
-        where_top.append(f"t.{TILE_ZOOM} <= ({bounds})[{MAX_LEVEL + 1}]")
-        where_next.append(f"t.{TILE_ZOOM} <= ({bounds})[c.level]")
-    else:
-        top = 0  # nothing is dropped by size: every level holds the same features
-    text = _template("level_counts.sql").format(
-        table=layer.table,
-        bbox_4490=bbox,
-        where_top=" AND ".join(where_top),
-        where_next=" AND ".join(where_next),
-        cap=params.add(cap, "int4"),
-        top=params.add(top, "int4"),
-    )
-    return TileSql(text, params.values)
+    cap_p = params.add(cap, "int4")
+    levels = range(MAX_LEVEL, -1, -1)
+    if size_filter(layer, tile, generalisation.for_level(layer, tile.z, 0)) is None:
+        levels = range(0, -1, -1)  # nothing is dropped by size: every level holds the same features
+    blocks = []
+    for level in levels:
+        test = size_filter(layer, tile, generalisation.for_level(layer, tile.z, level))
+        blocks.append(_template("level_count.sql").format(
+            name=f"l{level}",
+            above=f"l{level + 1}" if blocks else "(SELECT 0::bigint AS n)",
+            table=layer.table,
+            bbox_4490=bbox,
+            where=" AND ".join([*where, *([test] if test else [])]),
+            cap=cap_p,
+        ))
+    columns = ", ".join(f"(SELECT n FROM l{level}) AS l{level}" for level in levels)
+    return TileSql(f"WITH {', '.join(blocks)} SELECT {columns}", params.values)
 
 
 async def density(
@@ -285,13 +299,12 @@ async def density(
     """Features surviving each generalisation level, each count stopping at ``cap``; None when
     level 0 holds fewer than ``cap`` (so level 0 will do)."""
     sql = density_sql(plan, tile, cap=cap, **kwargs)
-    rows = await conn.fetch(sql.text, *sql.params)
-    counts = {int(r["level"]): int(r["n"]) for r in rows}
-    if len(counts) == 1 and 0 in counts:  # a layer without a size filter: one count for all levels
-        counts = dict.fromkeys(range(MAX_LEVEL + 1), counts[0])
-    if counts.get(0, cap) < cap:
-        return None
-    return [counts.get(level, cap) for level in range(MAX_LEVEL + 1)]
+    row = await conn.fetchrow(sql.text, *sql.params)
+    assert row is not None
+    if len(row) == 1:  # a layer without a size filter: one count for all levels
+        return None if row["l0"] < cap else [cap] * (MAX_LEVEL + 1)
+    counts = [int(row[f"l{level}"]) for level in range(MAX_LEVEL + 1)]
+    return None if counts[0] < cap else counts
 
 
 def features_budget(size: int, count_hint: int, budget: int) -> int:
