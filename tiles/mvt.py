@@ -278,7 +278,7 @@ def density_sql(
     levels = range(MAX_LEVEL, -1, -1)
     if size_filter(layer, tile, generalisation.for_level(layer, tile.z, 0)) is None:
         levels = range(0, -1, -1)  # nothing is dropped by size: every level holds the same features
-    blocks = []
+    blocks: list[str] = []
     for level in levels:
         test = size_filter(layer, tile, generalisation.for_level(layer, tile.z, level))
         blocks.append(_template("level_count.sql").format(
@@ -289,7 +289,7 @@ def density_sql(
             where=" AND ".join([*where, *([test] if test else [])]),
             cap=cap_p,
         ))
-    columns = ", ".join(f"(SELECT n FROM l{level}) AS l{level}" for level in levels)
+    columns = ", ".join(f"(SELECT n FROM l{level}) AS l{level}" for level in levels)  # noqa: S608 - CTE names
     return TileSql(f"WITH {', '.join(blocks)} SELECT {columns}", params.values)
 
 
