@@ -48,16 +48,15 @@ def ensure_wrk() -> str:
 
 def lua_script(
     path_template: str, ctx: BenchContext, *, tile_zoom: int | None = None,
-    tile_bbox: tuple[float, float, float, float] | None = None, headers: tuple[tuple[str, str], ...] = (),
+    tile_bbox: tuple[float, float, float, float] | None = None,
 ) -> str:
     """A wrk Lua script requesting ``path_template`` filled with random boxes, ids or tiles from ``ctx``
-    (tiles drawn over ``tile_bbox``, default the city), sending ``headers``."""
+    (tiles drawn over ``tile_bbox``, default the city)."""
     xmin, ymin, xmax, ymax = CITY_BBOX_4490
     tx0, ty0, tx1, ty1 = tile_bbox or CITY_BBOX_4490
     dx, dy = ctx.box_deg
     z = ctx.tile_zoom if tile_zoom is None else tile_zoom
-    header_lines = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers)
-    return f"""{header_lines}
+    return f"""
 local counter = 0
 setup = function(thread) counter = counter + 1; thread:set("seed", counter) end
 init = function(args) math.randomseed(os.time() * 1000 + (seed or 0)) end
@@ -99,13 +98,12 @@ def _ms(text: str) -> float:
 def run_wrk(
     base_url: str, path_template: str, ctx: BenchContext, *, duration_s: int, concurrency: int,
     tile_zoom: int | None = None, tile_bbox: tuple[float, float, float, float] | None = None,
-    headers: tuple[tuple[str, str], ...] = (),
 ) -> Result:
     """Load ``base_url`` with wrk for ``duration_s`` at ``concurrency`` and return the measured result."""
     wrk = ensure_wrk()
     WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", dir=WORK, delete=False) as f:
-        f.write(lua_script(path_template, ctx, tile_zoom=tile_zoom, tile_bbox=tile_bbox, headers=headers))
+        f.write(lua_script(path_template, ctx, tile_zoom=tile_zoom, tile_bbox=tile_bbox))
         script = f.name
     threads = min(2, concurrency)  # wrk refuses more threads than connections (c=1 latency runs)
     try:

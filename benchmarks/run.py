@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {target:7s} {name} …", flush=True)
             results[name][target] = loadgen.run_wrk(
                 base, req.path, ctx, duration_s=opts.duration_s, concurrency=opts.concurrency, tile_zoom=req.tile_zoom,
-                tile_bbox=req.tile_bbox, headers=req.headers,
+                tile_bbox=req.tile_bbox,
             )
 
     if "onemap" in opts.targets:

@@ -43,13 +43,11 @@ class BenchContext:
 @dataclass(frozen=True)
 class RequestSpec:
     """An HTTP path template; ``tile_zoom`` overrides the context's zoom for ``{z}/{x}/{y}``,
-    ``tile_bbox`` the lon/lat box they are drawn in (default: the city), ``headers`` are sent
-    with every request (e.g. an API key for a restricted layer)."""
+    ``tile_bbox`` the lon/lat box they are drawn in (default: the city)."""
 
     path: str
     tile_zoom: int | None = None
     tile_bbox: tuple[float, float, float, float] | None = None
-    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
