@@ -8,6 +8,7 @@ messages, so concatenating them is a valid tile).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -254,14 +255,15 @@ def density_sql(
     tile: TileAddress,
     *,
     cap: int,
+    levels: Sequence[int] = range(MAX_LEVEL, -1, -1),
     selection: Selection | None = None,
     generalisation: Generalisation,
     extent: int,
     buffer: int,
     filters: dict[str, Any] | None = None,
 ) -> TileSql:
-    """Features of ``plan.layer`` surviving each generalisation level in ``tile``, each count
-    stopping at ``cap``, from the most generalised level down until one reaches ``cap``.
+    """Features of ``plan.layer`` surviving each of ``levels`` (most generalised first) in ``tile``,
+    each count stopping at ``cap``, until one reaches ``cap``.
 
     Every count goes through the ``(tile_zoom, geom)`` index and reads at most ``cap`` rows, so
     learning that a tile is too full costs about one tile's worth of rows, however much lies
@@ -275,9 +277,6 @@ def density_sql(
     if filters and layer.id in filters:
         where.append(translate(filters[layer.id], layer=layer, params=params))
     cap_p = params.add(cap, "int4")
-    levels = range(MAX_LEVEL, -1, -1)
-    if size_filter(layer, tile, generalisation.for_level(layer, tile.z, 0)) is None:
-        levels = range(0, -1, -1)  # nothing is dropped by size: every level holds the same features
     blocks: list[str] = []
     for level in levels:
         test = size_filter(layer, tile, generalisation.for_level(layer, tile.z, level))
@@ -297,14 +296,22 @@ async def density(
     conn: asyncpg.Connection, plan: LayerPlan, tile: TileAddress, *, cap: int, **kwargs: Any
 ) -> list[int] | None:
     """Features surviving each generalisation level, each count stopping at ``cap``; None when
-    level 0 holds fewer than ``cap`` (so level 0 will do)."""
-    sql = density_sql(plan, tile, cap=cap, **kwargs)
-    row = await conn.fetchrow(sql.text, *sql.params)
+    level 0 holds fewer than ``cap`` (so level 0 will do).
+
+    Level 0 is counted on its own first: most tiles fit, and one capped count is cheaper to plan
+    and run than the whole chain. Only a tile that does not fit pays for the levels above.
+    """
+    first = density_sql(plan, tile, cap=cap, levels=(0,), **kwargs)
+    level0 = await conn.fetchval(first.text, *first.params)
+    if level0 < cap:
+        return None
+    rule = kwargs["generalisation"].for_level(plan.layer, tile.z, 0)
+    if size_filter(plan.layer, tile, rule) is None:  # nothing is dropped by size: every level is as full
+        return [cap] * (MAX_LEVEL + 1)
+    rest = density_sql(plan, tile, cap=cap, levels=range(MAX_LEVEL, 0, -1), **kwargs)
+    row = await conn.fetchrow(rest.text, *rest.params)
     assert row is not None
-    if len(row) == 1:  # a layer without a size filter: one count for all levels
-        return None if row["l0"] < cap else [cap] * (MAX_LEVEL + 1)
-    counts = [int(row[f"l{level}"]) for level in range(MAX_LEVEL + 1)]
-    return None if counts[0] < cap else counts
+    return [int(level0), *(int(row[f"l{level}"]) for level in range(1, MAX_LEVEL + 1))]
 
 
 def features_budget(size: int, count_hint: int, budget: int) -> int:
