@@ -32,11 +32,13 @@ POINT_TYPES = frozenset({"Point", "MultiPoint"})
 # Mercator x of one pixel at zoom 0, in degrees of longitude (256-pixel tiles).
 Z0_PIXEL_DEG = 360.0 / 256
 
-# IMMUTABLE, so PostgreSQL accepts it in a generated column. The guards keep degenerate shapes
+# IMMUTABLE, so PostgreSQL accepts it in a generated column; not STRICT, so the planner inlines
+# it into the column's expression (measured on 1M rows: +1.8-2.9 s to compute inlined, +8.6 s
+# as a STRICT function call per row; geom is NOT NULL anyway). The guards keep degenerate shapes
 # (points, zero-width lines, the poles) finite: they get a zoom far beyond any tile matrix.
 FUNCTION_SQL = """
 CREATE OR REPLACE FUNCTION onemap.tile_zoom(g geometry) RETURNS smallint
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT ceil(-1.0 - ln(greatest(
            greatest(ST_XMax(g) - ST_XMin(g),
                     (ST_YMax(g) - ST_YMin(g)) / greatest(cos(radians((ST_YMin(g) + ST_YMax(g)) / 2)), 1e-6)),

@@ -25,7 +25,7 @@ depends_on = None
 # when the module does; a new definition needs a new migration that rewrites the column).
 FUNCTION = """
 CREATE OR REPLACE FUNCTION onemap.tile_zoom(g geometry) RETURNS smallint
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT ceil(-1.0 - ln(greatest(
            greatest(ST_XMax(g) - ST_XMin(g),
                     (ST_YMax(g) - ST_YMin(g)) / greatest(cos(radians((ST_YMin(g) + ST_YMax(g)) / 2)), 1e-6)),
