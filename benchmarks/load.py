@@ -46,9 +46,14 @@ def ensure_wrk() -> str:
     return found
 
 
-def lua_script(path_template: str, ctx: BenchContext, *, tile_zoom: int | None = None) -> str:
-    """A wrk Lua script requesting ``path_template`` filled with random boxes, ids or tiles from ``ctx``."""
+def lua_script(
+    path_template: str, ctx: BenchContext, *, tile_zoom: int | None = None,
+    tile_bbox: tuple[float, float, float, float] | None = None,
+) -> str:
+    """A wrk Lua script requesting ``path_template`` filled with random boxes, ids or tiles from ``ctx``
+    (tiles drawn over ``tile_bbox``, default the city)."""
     xmin, ymin, xmax, ymax = CITY_BBOX_4490
+    tx0, ty0, tx1, ty1 = tile_bbox or CITY_BBOX_4490
     dx, dy = ctx.box_deg
     z = ctx.tile_zoom if tile_zoom is None else tile_zoom
     return f"""
@@ -62,8 +67,8 @@ local function tile_range(lon, lat)
   local y = math.floor((1 - math.log(math.tan(r) + 1 / math.cos(r)) / math.pi) / 2 * n)
   return x, y
 end
-local tx1, ty2 = tile_range({xmin}, {ymin})
-local tx2, ty1 = tile_range({xmax}, {ymax})
+local tx1, ty2 = tile_range({tx0}, {ty0})
+local tx2, ty1 = tile_range({tx1}, {ty1})
 local template = [[{path_template}]]
 request = function()
   local x = {xmin} + math.random() * {xmax - xmin - dx}
@@ -92,25 +97,26 @@ def _ms(text: str) -> float:
 
 def run_wrk(
     base_url: str, path_template: str, ctx: BenchContext, *, duration_s: int, concurrency: int,
-    tile_zoom: int | None = None,
+    tile_zoom: int | None = None, tile_bbox: tuple[float, float, float, float] | None = None,
 ) -> Result:
     """Load ``base_url`` with wrk for ``duration_s`` at ``concurrency`` and return the measured result."""
     wrk = ensure_wrk()
     WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", dir=WORK, delete=False) as f:
-        f.write(lua_script(path_template, ctx, tile_zoom=tile_zoom))
+        f.write(lua_script(path_template, ctx, tile_zoom=tile_zoom, tile_bbox=tile_bbox))
         script = f.name
+    threads = min(2, concurrency)  # wrk refuses more threads than connections (c=1 latency runs)
     try:
         # Warm up first (pool connections, statement caches), then measure.
         subprocess.run(
-            [wrk, "-t2", f"-c{concurrency}", f"-d{min(3, duration_s)}s", "--timeout", WRK_TIMEOUT, "-s", script,
-             base_url],
+            [wrk, f"-t{threads}", f"-c{concurrency}", f"-d{min(3, duration_s)}s", "--timeout", WRK_TIMEOUT,
+             "-s", script, base_url],
             capture_output=True,
             timeout=duration_s + 60,
         )
         proc = subprocess.run(
-            [wrk, "-t2", f"-c{concurrency}", f"-d{duration_s}s", "--timeout", WRK_TIMEOUT, "--latency", "-s", script,
-             base_url],
+            [wrk, f"-t{threads}", f"-c{concurrency}", f"-d{duration_s}s", "--timeout", WRK_TIMEOUT, "--latency",
+             "-s", script, base_url],
             capture_output=True,
             text=True,
             timeout=duration_s + 60,

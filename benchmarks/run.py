@@ -63,7 +63,9 @@ async def prepare(url: str, size: int) -> BenchContext:
         )
     finally:
         await conn.close()
-    return BenchContext(layer=layer, fid_min=lo, fid_max=hi, deep_fid=deep or hi)
+    ctx = BenchContext(layer=layer, fid_min=lo, fid_max=hi, deep_fid=deep or hi)
+    ctx.extra["database_url"] = url  # workloads over other layers (tile_workloads) read them from here
+    return ctx
 
 
 def deep_cursor(base: str) -> str:
@@ -153,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             wait_until_idle(url)
             print(f"  {target:7s} {name} …", flush=True)
             results[name][target] = loadgen.run_wrk(
-                base, req.path, ctx, duration_s=opts.duration_s, concurrency=opts.concurrency, tile_zoom=req.tile_zoom
+                base, req.path, ctx, duration_s=opts.duration_s, concurrency=opts.concurrency, tile_zoom=req.tile_zoom,
+                tile_bbox=req.tile_bbox,
             )
 
     if "onemap" in opts.targets:

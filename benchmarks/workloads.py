@@ -42,10 +42,12 @@ class BenchContext:
 
 @dataclass(frozen=True)
 class RequestSpec:
-    """An HTTP path template; ``tile_zoom`` overrides the context's zoom for ``{z}/{x}/{y}``."""
+    """An HTTP path template; ``tile_zoom`` overrides the context's zoom for ``{z}/{x}/{y}``,
+    ``tile_bbox`` the lon/lat box they are drawn in (default: the city)."""
 
     path: str
     tile_zoom: int | None = None
+    tile_bbox: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True)

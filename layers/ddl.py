@@ -8,6 +8,7 @@ reads as fast as a table without history.
 from __future__ import annotations
 
 from layers.model import DATA_SCHEMA, Layer, LayerDef
+from layers.overview import COLUMN_SQL, INDEX_SUFFIX, index_statement
 from layers.sql import qualified, quote_ident
 from spatial.crs import STORAGE_SRID
 
@@ -35,6 +36,7 @@ def create_table_statements(layer: LayerDef) -> list[str]:
         # so a re-delivery can skip rows that did not change without re-validating them.
         "src_hash bytea",
         f"geom geometry({layer.geometry_type}, {STORAGE_SRID}) NOT NULL",
+        COLUMN_SQL,  # layers.overview: the zoom from which the feature is drawn
     ]
     columns += [f"{quote_ident(f.name)} {f.sql_type}" for f in layer.attributes.fields]
     columns += [
@@ -63,6 +65,9 @@ def index_statements(layer: LayerDef) -> list[str]:
     ]
     # What changeset N wrote, from the versions themselves (bulk merges keep no per-feature audit row).
     stmts.append(f"CREATE INDEX IF NOT EXISTS {index_name(lid, 'changeset')} ON {table} USING brin (changeset_id)")
+    overview = index_statement(layer, index_name(lid, INDEX_SUFFIX))
+    if overview is not None:
+        stmts.append(overview)
     if layer.attributes.key:
         cols = ", ".join(quote_ident(k) for k in layer.attributes.key)
         stmts.append(

@@ -19,7 +19,8 @@ from spatial.codelists import CODELISTS
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime", "code"]
 
 SYSTEM_COLUMNS = frozenset(
-    {"fid", "version", "valid_from", "valid_to", "recorded_at", "superseded_at", "changeset_id", "src_hash", "geom"}
+    {"fid", "version", "valid_from", "valid_to", "recorded_at", "superseded_at", "changeset_id", "src_hash", "geom",
+     "tile_zoom"}
 )
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 # The units layer definitions use → their UCUM codes (Part 5's default unit language).

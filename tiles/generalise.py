@@ -10,10 +10,13 @@ Rules, in pixels of a 256-px tile so they mean the same in every tile matrix set
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from layers.model import Layer
+from layers.overview import POINT_TYPES, Z0_PIXEL_DEG
+from spatial.tms import degrees_per_pixel
 
 FULL_DETAIL_ZOOM = 16
 
@@ -67,3 +70,22 @@ class Generalisation:
         else:
             wanted = set(names)
         return tuple(n for n in names if n in wanted)
+
+
+def overview_zoom(tms_id: str, z: int, min_size_px: float) -> int:
+    """The largest ``tile_zoom`` (:mod:`layers.overview`) a feature may have to be kept in a tile of
+    ``tms_id`` at zoom ``z`` whose size filter is ``min_size_px`` pixels.
+
+    ``tile_zoom`` counts in Web Mercator zooms; a geographic tile matrix set's zoom ``z`` has the
+    pixel width (in degrees of longitude) of Mercator zoom ``z + 1``, hence the offset. Exact when
+    ``min_size_px`` is a power of two (every generalisation level's is); otherwise the threshold
+    rounds up to the next power of two.
+    """
+    dlon, _ = degrees_per_pixel(tms_id, z, lat=0.0)
+    mercator_zoom = math.log2(Z0_PIXEL_DEG / dlon)
+    return math.floor(mercator_zoom - 1 - math.log2(min_size_px) + 1e-9)
+
+
+def filters_by_size(layer: Layer, rule: LevelRule) -> bool:
+    """Whether ``rule`` drops small features of ``layer`` (points have no size)."""
+    return rule.min_size_px > 0 and layer.geometry_type not in POINT_TYPES

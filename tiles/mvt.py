@@ -8,6 +8,7 @@ messages, so concatenating them is a valid tile).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -16,11 +17,12 @@ from typing import Any
 import asyncpg
 
 from layers.model import Layer
+from layers.overview import TILE_ZOOM
 from layers.query.cql2 import translate
 from layers.sql import Params, quote_ident
 from layers.temporal import Current, Selection, predicate
 from spatial.tms import degrees_per_pixel, tile_bounds, tile_bounds_lonlat, tms_info
-from tiles.generalise import Generalisation
+from tiles.generalise import Generalisation, LevelRule, filters_by_size, overview_zoom
 
 MAX_LEVEL = 5
 SIMPLIFY_MIN_POINTS = 24
@@ -111,12 +113,11 @@ def layer_subquery(
     g = generalisation.for_level(layer, tile.z, plan.level)
 
     where = [predicate(selection, params, alias="t")]
-    if g.min_size_px > 0 and layer.geometry_type not in ("Point", "MultiPoint"):
-        min_dx = params.add(g.min_size_px * dlon, "float8")
-        min_dy = params.add(g.min_size_px * dlat, "float8")
-        where.append(
-            f"(ST_XMax(t.geom) - ST_XMin(t.geom) >= {min_dx} OR ST_YMax(t.geom) - ST_YMin(t.geom) >= {min_dy})"
-        )
+    test = size_filter(layer, tile, g)
+    if test is not None:
+        # The size test the (tile_zoom, geom) index answers (layers.overview): no row below the
+        # threshold is read, so an overview tile costs what it draws, not what lies under it.
+        where.append(test)
     if extra_where:
         where.append(extra_where)
 
@@ -235,26 +236,39 @@ async def render_layers(
     return [bytes(row[i]) if row[i] is not None else b"" for i in range(len(plans))]
 
 
-# Candidates read to learn a tile's density; a tile with fewer features than this is counted exactly.
-DENSE_FEATURES = 6_000
+def size_filter(layer: Layer, tile: TileAddress, rule: LevelRule) -> str | None:
+    """The overview-zoom test keeping ``layer``'s features that ``rule`` finds big enough in ``tile``,
+    or None when it drops nothing (points, full detail).
+
+    The bound is an integer literal, computed here from the zoom and level, never from input: so
+    the planner reads its selectivity from ``tile_zoom``'s statistics even in a generic plan,
+    and never mistakes ``tile_zoom <= 10`` (a few features) for a third of the table.
+    """
+    if not filters_by_size(layer, rule):
+        return None
+    # smallint like the column: btree_gist has no cross-type operators, so an int4 would miss the index.
+    return f"t.{TILE_ZOOM} <= {int(overview_zoom(tile.tms, tile.z, rule.min_size_px))}::smallint"
 
 
 def density_sql(
     plan: LayerPlan,
     tile: TileAddress,
     *,
+    cap: int,
+    levels: Sequence[int] = range(MAX_LEVEL, -1, -1),
     selection: Selection | None = None,
     generalisation: Generalisation,
     extent: int,
     buffer: int,
     filters: dict[str, Any] | None = None,
 ) -> TileSql:
-    """How many of ``plan.layer``'s features survive each generalisation level in ``tile``.
+    """Features of ``plan.layer`` surviving each of ``levels`` (most generalised first) in ``tile``,
+    each count stopping at ``cap``, until one reaches ``cap``.
 
-    Reads the bounding boxes of at most :data:`DENSE_FEATURES` candidates. A sparse tile is
-    counted exactly; for a dense one the statement also counts all candidates (an index probe
-    that reads no geometry) and the caller scales the sample's survival rate by it. Reading
-    every geometry's size would cost as much as rendering the tile.
+    Every count goes through the ``(tile_zoom, geom)`` index and reads at most ``cap`` rows, so
+    learning that a tile is too full costs about one tile's worth of rows, however much lies
+    under it. One row, columns ``l<level>``; a level not counted (a higher one already reached
+    ``cap``) is ``cap``.
     """
     layer = plan.layer
     params = Params()
@@ -262,40 +276,42 @@ def density_sql(
     where = [predicate(selection or Current(), params, alias="t")]
     if filters and layer.id in filters:
         where.append(translate(filters[layer.id], layer=layer, params=params))
-    dlon, dlat = degrees_per_pixel(tile.tms, tile.z, lat=tile.centre_lat)
-    levels = []
-    for level in range(MAX_LEVEL + 1):
-        g = generalisation.for_level(layer, tile.z, level)
-        if g.min_size_px > 0 and layer.geometry_type not in ("Point", "MultiPoint"):
-            dx = params.add(g.min_size_px * dlon, "float8")
-            dy = params.add(g.min_size_px * dlat, "float8")
-            levels.append(f"count(*) FILTER (WHERE w >= {dx} OR h >= {dy}) AS l{level}")
-        else:
-            levels.append(f"count(*) AS l{level}")
-    cap = params.add(DENSE_FEATURES, "int4")
-    candidates = f"FROM {layer.table} t WHERE t.geom && ST_MakeEnvelope({bbox}, 4490) AND {' AND '.join(where)}"
-    text = f"""
-        WITH probe AS (
-          SELECT ST_XMax(t.geom) - ST_XMin(t.geom) AS w, ST_YMax(t.geom) - ST_YMin(t.geom) AS h
-          {candidates} LIMIT {cap}
-        ), sample AS (SELECT count(*) AS n, {", ".join(levels)} FROM probe)
-        SELECT sample.*, CASE WHEN sample.n >= {cap} THEN (SELECT count(*) {candidates}) END AS total
-        FROM sample
-    """  # noqa: S608 - registry-vouched identifiers; every value is a bound parameter
-    return TileSql(text, params.values)
+    cap_p = params.add(cap, "int4")
+    blocks: list[str] = []
+    for level in levels:
+        test = size_filter(layer, tile, generalisation.for_level(layer, tile.z, level))
+        blocks.append(_template("level_count.sql").format(
+            name=f"l{level}",
+            above=f"l{level + 1}" if blocks else "(SELECT 0::bigint AS n)",
+            table=layer.table,
+            bbox_4490=bbox,
+            where=" AND ".join([*where, *([test] if test else [])]),
+            cap=cap_p,
+        ))
+    columns = ", ".join(f"(SELECT n FROM l{level}) AS l{level}" for level in levels)  # noqa: S608 - CTE names
+    return TileSql(f"WITH {', '.join(blocks)} SELECT {columns}", params.values)
 
 
 async def density(
-    conn: asyncpg.Connection, plan: LayerPlan, tile: TileAddress, **kwargs: Any
+    conn: asyncpg.Connection, plan: LayerPlan, tile: TileAddress, *, cap: int, **kwargs: Any
 ) -> list[int] | None:
-    """Features surviving each generalisation level (estimated when the tile is dense), or None
-    when the tile holds fewer candidates than :data:`DENSE_FEATURES` and level 0 will do."""
-    sql = density_sql(plan, tile, **kwargs)
-    row = await conn.fetchrow(sql.text, *sql.params)
-    if row is None or row["n"] < DENSE_FEATURES or row["total"] is None:
+    """Features surviving each generalisation level, each count stopping at ``cap``; None when
+    level 0 holds fewer than ``cap`` (so level 0 will do).
+
+    Level 0 is counted on its own first: most tiles fit, and one capped count is cheaper to plan
+    and run than the whole chain. Only a tile that does not fit pays for the levels above.
+    """
+    first = density_sql(plan, tile, cap=cap, levels=(0,), **kwargs)
+    level0 = await conn.fetchval(first.text, *first.params)
+    if level0 < cap:
         return None
-    scale = int(row["total"]) / max(int(row["n"]), 1)
-    return [round(int(row[f"l{level}"]) * scale) for level in range(MAX_LEVEL + 1)]
+    rule = kwargs["generalisation"].for_level(plan.layer, tile.z, 0)
+    if size_filter(plan.layer, tile, rule) is None:  # nothing is dropped by size: every level is as full
+        return [cap] * (MAX_LEVEL + 1)
+    rest = density_sql(plan, tile, cap=cap, levels=range(MAX_LEVEL, 0, -1), **kwargs)
+    row = await conn.fetchrow(rest.text, *rest.params)
+    assert row is not None
+    return [int(level0), *(int(row[f"l{level}"]) for level in range(1, MAX_LEVEL + 1))]
 
 
 def features_budget(size: int, count_hint: int, budget: int) -> int:

@@ -282,13 +282,13 @@ class TileService:
         plan = self.plan(layer, tile.z, query)
         if tile.z >= self.generalisation.full_detail_zoom:
             return plan  # full-detail tiles are small on the ground; the retry loop covers the rare overflow
-        counts = await density(conn, plan, tile, selection=query.selection, generalisation=self.generalisation,
-                               extent=self.settings.extent, buffer=self.settings.buffer,
-                               filters=query.filters or None)
-        if counts is None:
-            return plan
         per_feature = BYTES_PER_FEATURE.get(layer.geometry_type or "", 48)
         fits = int(budget * 0.9 / per_feature)
+        counts = await density(conn, plan, tile, cap=fits + 1, selection=query.selection,
+                               generalisation=self.generalisation, extent=self.settings.extent,
+                               buffer=self.settings.buffer, filters=query.filters or None)
+        if counts is None:
+            return plan
         for level, n in enumerate(counts):
             if n <= fits:
                 return plan if level == 0 else self.plan(layer, tile.z, query, level)

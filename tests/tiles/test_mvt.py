@@ -286,14 +286,16 @@ async def test_dense_tile_starts_at_the_level_that_fits(service: TileService, mo
     full = _decode((await service.vector_tile([buildings], tile, use_cache=False)).data)["buildings"]["features"]
 
     assert len(full) >= 40
-    # Treat this tile as dense: a quarter of its features is read as the sample, the rest counted.
-    monkeypatch.setattr(tiles.mvt, "DENSE_FEATURES", len(full) // 4)
+    # Counted level by level through the (tile_zoom, geom) index, each count stopping at the cap.
+    kwargs = {"generalisation": service.generalisation, "extent": service.settings.extent,
+              "buffer": service.settings.buffer}
     async with service.pool.acquire() as conn:
         plan = service.plan(buildings, tile.z, TileQuery())
-        counts = await tiles.mvt.density(conn, plan, tile, generalisation=service.generalisation,
-                                         extent=service.settings.extent, buffer=service.settings.buffer)
+        assert await tiles.mvt.density(conn, plan, tile, cap=10 * len(full), **kwargs) is None  # level 0 fits
+        cap = len(full) // 2
+        counts = await tiles.mvt.density(conn, plan, tile, cap=cap, **kwargs)
     assert counts is not None and counts == sorted(counts, reverse=True)
-    assert 0.5 * len(full) <= counts[0] <= 2 * len(full) and counts[-1] < counts[0]
+    assert counts[0] == cap and counts[-1] < cap
 
     renders = 0
     real_run = service._run
