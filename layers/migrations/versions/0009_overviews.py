@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_overviews"
-down_revision = "0011_cases"
+down_revision = "0010_import"
 branch_labels = None
 depends_on = None
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0011_cases"
-down_revision = "0010_import"
+down_revision = "0009_overviews"
 branch_labels = None
 depends_on = None
 
@@ -179,6 +179,8 @@ def _create_rollup() -> None:
 def _create_case_table() -> None:
     # The registry's sync (after the migrations) creates every other layer's table; this one is
     # created here from the same definition so the guard can be attached in the same revision.
+    # The definition's DDL is today's code, so this revision must follow every revision that DDL
+    # relies on (0009_overviews: onemap.tile_zoom for the tile_zoom column).
     from layers.ddl import create_table_statements
     from layers.definitions import builtin_layers
 
