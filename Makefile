@@ -14,7 +14,7 @@ demo:
 
 test:
 	@scripts/bootstrap.sh test
-	@.venv/bin/pytest
+	@.venv/bin/pytest -n 2 --dist loadfile
 
 lint:
 	@scripts/bootstrap.sh test

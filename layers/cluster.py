@@ -252,7 +252,10 @@ class PrivateCluster:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             raise ClusterError(f"initdb failed: {(result.stderr or result.stdout).strip()[-800:]}")
         self._write_conf()
-        self._save_state(port=port or find_free_port(DEFAULT_PORT))
+        # Throwaway clusters (tests, often several sessions or xdist workers at once) start their
+        # search at a per-process offset, so two of them rarely probe the same port first.
+        start = DEFAULT_PORT + 100 + os.getpid() % 800 if self.throwaway else DEFAULT_PORT
+        self._save_state(port=port or find_free_port(start))
         return True
 
     def _write_conf(self) -> None:
@@ -296,13 +299,19 @@ class PrivateCluster:
             port = new_port
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._chown_for_server(self.log_file.parent, self.socket_dir)
-        self._pg_ctl(
-            [
-                "start", "-D", str(self.data_dir), "-l", str(self.log_file),
-                "-o", f"-p {port}", "-w", "-t", str(int(timeout_s)),
-            ],
-            check=False,
-        )
+        for _ in range(5):
+            self._pg_ctl(
+                [
+                    "start", "-D", str(self.data_dir), "-l", str(self.log_file),
+                    "-o", f"-p {port}", "-w", "-t", str(int(timeout_s)),
+                ],
+                check=False,
+            )
+            if self.status() == "running" or port_is_free(port):
+                break
+            # Another process bound the port between our check and the server's bind: move on.
+            port = find_free_port(port + 1)
+            self._save_state(port=port)
         if self.status() != "running":
             tail = self.log_file.read_text(errors="replace")[-1500:] if self.log_file.exists() else ""
             raise ClusterError(f"PostgreSQL did not start; the end of {self.log_file} says:\n{tail}")
