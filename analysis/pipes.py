@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +25,7 @@ from analysis.features import METRES_PER_DEGREE_MIN, selection_at, statement
 from analysis.network.categories import CategoryLayers
 from layers.sql import Params
 from layers.temporal import predicate
-
-_SECTION = re.compile(r"^(\d{2,5})[×xX*](\d{2,5})$")
+from spatial.codelists.cjj61 import parse_section
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,17 +45,17 @@ class Pipe:
     @property
     def width_m(self) -> float:
         """Outer width: the diameter, or the section's width; 0 when unknown."""
-        sec = _SECTION.match(self.row.get("section") or "")
+        sec = parse_section(self.row.get("section"))
         if sec:
-            return int(sec.group(1)) / 1000.0
+            return sec[0] / 1000.0
         return (self.row.get("diameter_mm") or 0) / 1000.0
 
     @property
     def height_m(self) -> float:
         """Outer height: the diameter, or the section's height; 0 when unknown."""
-        sec = _SECTION.match(self.row.get("section") or "")
+        sec = parse_section(self.row.get("section"))
         if sec:
-            return int(sec.group(2)) / 1000.0
+            return sec[1] / 1000.0
         return (self.row.get("diameter_mm") or 0) / 1000.0
 
     @property

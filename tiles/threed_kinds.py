@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from layers.model import Layer
+from spatial.codelists.cjj61 import PLATFORM_CATEGORIES, parse_section
 from tiles.errors import NotATileLayer
 from tiles.gltf_writer import Prop
 
@@ -42,10 +43,9 @@ class DepthRule:
 
 _TOP = DepthRule("top", "GK", "压力管与电缆量至管顶 (domain.md §1.3, verify §5 of CJJ 61)")
 _INVERT = DepthRule("invert", "GK", "重力排水量至管内底，沟道量至沟底 (domain.md §1.3, verify §5 of CJJ 61)")
+# Which categories are measured to the invert is spatial.codelists.cjj61's one rule (the analyses read it too).
 DEPTH_RULES: dict[str, DepthRule] = {
-    "water": _TOP, "gas": _TOP, "power": _TOP, "streetlight": _TOP, "signal": _TOP,
-    "telecom": _TOP, "cabletv": _TOP,
-    "sewage": _INVERT, "storm": _INVERT,
+    key: _INVERT if cat.depth_to_invert else _TOP for key, cat in PLATFORM_CATEGORIES.items()
 }
 
 # Sizes used when a row does not give one [GK]: a 检查井 shaft is about Ø1 m inside; a pipe with
@@ -55,7 +55,6 @@ MARKER_SIZE_M = 0.6
 DEFAULT_PIPE_DIAMETER_MM = 100
 DEFAULT_BUILDING_HEIGHT_M = 10.0
 STOREY_M = 3.0
-SECTION = re.compile(r"^\s*(\d{2,5})\s*[×xX*]\s*(\d{2,5})\s*$")
 
 _S, _F, _I = "STRING", "FLOAT64", "INT32"
 _IDENTITY = [Prop("id", _I, "Feature id: /collections/{layer}/items/{id}"), Prop("layer", _S, "Collection id")]
@@ -153,8 +152,8 @@ def points_layer_id(layer_id: str) -> str:
 
 def pipe_size(diameter_mm: int | None, section: str | None) -> tuple[str, float, float]:
     """(shape, width m, height m) of a pipe: "box" from a 断面 W×H, else "tube" from 管径 (or the default)."""
-    if section and (m := SECTION.match(section)):
-        return "box", int(m.group(1)) / 1000, int(m.group(2)) / 1000
+    if (wh := parse_section(section)) is not None:
+        return "box", wh[0] / 1000, wh[1] / 1000
     d = (diameter_mm or DEFAULT_PIPE_DIAMETER_MM) / 1000
     return "tube", d, d
 

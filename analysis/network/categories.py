@@ -15,8 +15,6 @@ from layers.definitions import builtin_layers
 from layers.model import Layer
 from spatial.codelists.cjj61 import PLATFORM_CATEGORIES, PlatformCategory
 
-# Gravity networks: depth is measured to the invert and water runs downhill (domain.md §1.3).
-GRAVITY = frozenset({"storm", "sewage"})
 # 附属物 codes that close (domain.md §1.3: 阀门 FM, 阀门井 FMJ).
 VALVE_CODES = frozenset({"FM", "FMJ"})
 
@@ -43,7 +41,7 @@ class CategoryLayers:
     @property
     def gravity(self) -> bool:
         """Whether flow follows the invert elevations (雨水, 污水 and 雨污合流)."""
-        return self.category.key in GRAVITY
+        return self.category.depth_to_invert
 
 
 @cache

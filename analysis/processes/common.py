@@ -19,7 +19,7 @@ from analysis.contract import JSON, InvalidInput, ProcessContext
 from analysis.features import nearest_segment
 from analysis.inputs import geometry, to_metric
 from analysis.network.cache import NETWORKS
-from analysis.network.categories import CategoryLayers
+from analysis.network.categories import CategoryLayers, resolve_category
 from analysis.network.model import PipeNetwork
 from analysis.network.trace import Start
 
@@ -44,6 +44,12 @@ DATETIME_INPUT: JSON = {
 }
 FC_SCHEMA: JSON = {"type": "object", "contentMediaType": "application/geo+json",
                    "$ref": "https://geojson.org/schema/FeatureCollection.json"}
+
+
+def category_reads(inputs: JSON) -> list[str]:
+    """``reads`` of a process over one network: the named category's segments and points layers."""
+    cat = resolve_category(inputs.get("category"))
+    return [cat.segments.id, cat.points.id]
 
 
 def output(title: str, description: str, schema: JSON | None = None) -> JSON:

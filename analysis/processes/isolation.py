@@ -19,6 +19,7 @@ from analysis.processes.common import (
     CATEGORY_INPUT,
     DATETIME_INPUT,
     REF_SCHEMA,
+    category_reads,
     length_m,
     network,
     node_fids,
@@ -32,12 +33,6 @@ BUILDINGS, COMPONENTS = "buildings", "city_components"
 DEFAULT_BUFFER_M = 30.0
 NO_VALVE = "no valve bounds the break: closing valves cannot isolate it; the whole connected network is returned"
 _REF_LIST = {"type": "array", "items": REF_SCHEMA}
-
-
-def reads(inputs: JSON) -> list[str]:
-    """The category's two layers; buildings and components are optional (dropped when unreadable)."""
-    cat = resolve_category(inputs.get("category"))
-    return [cat.segments.id, cat.points.id]
 
 
 async def run(ctx: ProcessContext, inputs: JSON) -> JSON:
@@ -119,7 +114,7 @@ PROCESS = ProcessDefinition(
         "summary": output("摘要 / Summary", "Counts, lengths (m), and a message when no valve bounds the break.",
                           {"type": "object"}),
     },
-    reads=reads,
+    reads=category_reads,
     run=run,
     examples=[
         {"inputs": {"category": "给水", "break": {"type": "Point", "coordinates": [112.97021, 28.19553]}}},

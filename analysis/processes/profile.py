@@ -10,6 +10,7 @@ from analysis.processes.common import (
     CATEGORY_INPUT,
     DATETIME_INPUT,
     REF_SCHEMA,
+    category_reads,
     network,
     output,
     point_ref,
@@ -19,12 +20,6 @@ from analysis.processes.profile_svg import draw_profile
 from analysis.profile import Leg, chain, figures, path_between
 
 MAX_SEGMENTS = 500
-
-
-def reads(inputs: JSON) -> list[str]:
-    """The category's segments and points layers."""
-    cat = resolve_category(inputs.get("category"))
-    return [cat.segments.id, cat.points.id]
 
 
 async def run(ctx: ProcessContext, inputs: JSON) -> JSON:
@@ -96,7 +91,7 @@ PROCESS = ProcessDefinition(
                       {"type": "string", "contentMediaType": "image/svg+xml"}),
         "summary": output("摘要 / Summary", "Length, counts, and what the level is.", {"type": "object"}),
     },
-    reads=reads,
+    reads=category_reads,
     run=run,
     examples=[{"inputs": {"category": "污水", "from": {"type": "Point", "coordinates": [112.96917, 28.19542]},
                           "to": {"type": "Point", "coordinates": [112.97032, 28.19552]}}}],

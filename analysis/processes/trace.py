@@ -13,6 +13,7 @@ from analysis.processes.common import (
     CATEGORY_INPUT,
     DATETIME_INPUT,
     REF_SCHEMA,
+    category_reads,
     length_m,
     network,
     node_fids,
@@ -22,12 +23,6 @@ from analysis.processes.common import (
 )
 
 DIRECTIONS = ("connected", "upstream", "downstream")
-
-
-def reads(inputs: JSON) -> list[str]:
-    """The category's segments and points layers."""
-    cat = resolve_category(inputs.get("category"))
-    return [cat.segments.id, cat.points.id]
 
 
 async def run(ctx: ProcessContext, inputs: JSON) -> JSON:
@@ -84,7 +79,7 @@ PROCESS = ProcessDefinition(
         "points": output("管点 / Points", "Points at the ends of traced segments, with their layer properties."),
         "summary": output("摘要 / Summary", "Counts and total length (m).", {"type": "object"}),
     },
-    reads=reads,
+    reads=category_reads,
     run=run,
     examples=[
         {"inputs": {"category": "storm", "start": {"type": "Point", "coordinates": [112.96995, 28.19539]},

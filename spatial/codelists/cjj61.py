@@ -7,6 +7,7 @@ category; the platform's nine categories map onto CJJ 61 as domain.md §1.1 says
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from spatial.codelists.base import CodeList
@@ -81,6 +82,25 @@ class PlatformCategory:
     @property
     def rgb(self) -> tuple[int, int, int]:
         return CATEGORIES[self.category].rgb
+
+    @property
+    def depth_to_invert(self) -> bool:
+        """Whether 埋深 is measured to the invert (管内底/沟底) rather than the pipe top (管顶)."""
+        return self.key in INVERT_DEPTH
+
+
+# Gravity drainage (雨水; 污水, which holds 雨污合流): 埋深 is measured to the invert and water runs
+# downhill; pressure pipes and cables are measured to the pipe top (domain.md §1.3) [GK: verify
+# against §5 of CJJ 61]. The analyses, the 3D tiles and the sample generator all read this one rule.
+INVERT_DEPTH = frozenset({"storm", "sewage"})
+# 断面尺寸 of a 管块/方沟 as surveys write it: width × height in millimetres (``800×600``).
+SECTION = re.compile(r"^\s*(\d{2,5})\s*[×xX*]\s*(\d{2,5})\s*$")
+
+
+def parse_section(section: str | None) -> tuple[int, int] | None:
+    """``"800×600"`` → (800, 600): a 断面's width and height in mm; None when absent or malformed."""
+    m = SECTION.match(section or "")
+    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 PLATFORM_CATEGORIES: dict[str, PlatformCategory] = {

@@ -87,3 +87,12 @@ def test_every_codelist_has_unique_name_and_labels() -> None:
     for name, cl in CODELISTS.items():
         assert name == cl.name
         assert cl.codes() and all(cl.label(c) for c in cl.codes())
+
+
+def test_one_rule_for_depth_reference_and_section() -> None:
+    from spatial.codelists.cjj61 import PLATFORM_CATEGORIES, parse_section
+
+    inverts = {k for k, c in PLATFORM_CATEGORIES.items() if c.depth_to_invert}
+    assert inverts == {"storm", "sewage"}  # gravity drainage; pressure pipes and cables to the top
+    assert parse_section("800×600") == (800, 600) and parse_section(" 1200 x 900 ") == (1200, 900)
+    assert parse_section("DN300") is None and parse_section(None) is None
