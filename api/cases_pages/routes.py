@@ -15,17 +15,17 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth import PrincipalDep
 from api.errors import ApiError
 from api.negotiation import wants_lang
+from api.static_files import NO_CACHE, page_file
 from layers.principals import Principal
 
 HERE = FsPath(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
-NO_CACHE = {"Cache-Control": "no-cache"}
 STATIC_PREFIX = "/cases-static"
 
 
@@ -103,9 +103,6 @@ def cases_pages_router() -> APIRouter:
     @router.get(STATIC_PREFIX + "/{name}")
     async def cases_static(name: Annotated[str, Path(pattern=r"^[a-z0-9_.-]+$")]) -> Response:
         """One of the pages' ES modules or stylesheet."""
-        path = (STATIC_DIR / name).resolve()
-        if not path.is_relative_to(STATIC_DIR) or not path.is_file() or path.suffix not in STATIC_TYPES:
-            raise CasesFileNotFound(f"no case page file {name!r}")
-        return FileResponse(path, media_type=STATIC_TYPES[path.suffix] + "; charset=utf-8", headers=NO_CACHE)
+        return page_file(STATIC_DIR, name, STATIC_TYPES, lambda n: CasesFileNotFound(f"no case page file {n!r}"))
 
     return router

@@ -16,6 +16,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from api.auth import PrincipalDep
 from api.context import AppContext
 from api.errors import ApiError
+from api.static_files import NO_CACHE, page_file
 from api.styles.documents import MAP_STYLE_ID, visible_layers
 from api.tiles.dependencies import CtxDep, TilesDep
 from layers.model import GROUPS_EN, Layer
@@ -29,7 +30,6 @@ CHANGSHA = (112.939, 28.228)
 GROUP_ORDER = ["一张图", "管线", "建筑", "网格", "overlay"]
 EARLIEST_YEAR = 1970
 FOCUS_LAYERS = ("streets_sample", "grid_cells", "buildings")
-NO_CACHE = {"Cache-Control": "no-cache"}
 
 
 class MapFileNotFound(ApiError):
@@ -52,10 +52,7 @@ async def map_page() -> Response:
 @router.get("/map/static/{name}", include_in_schema=False)
 async def map_static(name: Annotated[str, Path(pattern=r"^[a-z0-9_.-]+$")]) -> Response:
     """One of the web map's files from ``api/map/static`` (its ES modules and stylesheet)."""
-    path = (STATIC_DIR / name).resolve()
-    if not path.is_relative_to(STATIC_DIR) or not path.is_file() or path.suffix not in STATIC_TYPES:
-        raise MapFileNotFound(f"no web map file {name!r}")
-    return FileResponse(path, media_type=STATIC_TYPES[path.suffix] + "; charset=utf-8", headers=NO_CACHE)
+    return page_file(STATIC_DIR, name, STATIC_TYPES, lambda n: MapFileNotFound(f"no web map file {n!r}"))
 
 
 def _year(value: dt.datetime | None) -> int | None:

@@ -16,13 +16,13 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from api.auth import PrincipalDep
 from api.errors import ApiError
 from api.map.routes import map_config
+from api.static_files import NO_CACHE, page_file
 from api.tiles.dependencies import CtxDep, TilesDep
 from spatial.codelists.cjj61 import PLATFORM_CATEGORIES
 
 MAP3D_DIR = FsPath(__file__).resolve().parent
 STATIC_DIR = MAP3D_DIR / "static"
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css"}
-NO_CACHE = {"Cache-Control": "no-cache"}
 TILESET = "/collections/{id}/3dtiles/tileset.json"
 BUILDINGS = "buildings"
 # Drawn on the ground (from the 2D map's style and vector tiles); pipes and buildings are 3D instead.
@@ -51,10 +51,7 @@ async def map3d_page() -> Response:
 @router.get("/map3d/static/{name}", include_in_schema=False)
 async def map3d_static(name: Annotated[str, Path(pattern=r"^[a-z0-9_.-]+$")]) -> Response:
     """One of the 3D viewer's files from ``api/map3d/static`` (its ES modules and stylesheet)."""
-    path = (STATIC_DIR / name).resolve()
-    if not path.is_relative_to(STATIC_DIR) or not path.is_file() or path.suffix not in STATIC_TYPES:
-        raise Map3dFileNotFound(f"no 3D viewer file {name!r}")
-    return FileResponse(path, media_type=STATIC_TYPES[path.suffix] + "; charset=utf-8", headers=NO_CACHE)
+    return page_file(STATIC_DIR, name, STATIC_TYPES, lambda n: Map3dFileNotFound(f"no 3D viewer file {n!r}"))
 
 
 def pipe_categories(readable: set[str]) -> list[dict[str, Any]]:
