@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,8 @@ CITY_BBOX_4490 = (112.85, 28.10, 113.10, 28.30)
 BENCH_LAYER = "bench_buildings"
 TIPG_SCHEMA = "bench"
 TIPG_VIEW = "buildings"
+# Several checkouts may benchmark at once on one machine; each can move its servers' ports.
+PORT_BASE = int(os.environ.get("ONEMAP_BENCH_PORT_BASE", "8901"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,5 +27,5 @@ class RunOptions:
     workers: int
     workloads: tuple[str, ...]
     targets: tuple[str, ...]
-    port_onemap: int = 8901
-    port_tipg: int = 8902
+    port_onemap: int = PORT_BASE
+    port_tipg: int = PORT_BASE + 1
