@@ -254,6 +254,7 @@ async def get_changes(
             "actor": r["actor"],
             "source": r["source"],
             "note": r["note"],
+            "comment": r["comment"],
         }
         for r in rows
     ]
