@@ -195,7 +195,8 @@ async def test_undo_restores_previous_versions_as_a_new_changeset(client: httpx.
     r = await post(client, seed, {"comment": "to be undone", "edits": [
         {"op": "insert", "collection": "test_parcels", "feature": parcel("U-C")},
         {"op": "update", "collection": "test_parcels", "id": a, "if_match": etag_a,
-         "patch": {"properties": {"n": 2, "kind": None}, "geometry": {"type": "Point", "coordinates": [112.96, 28.19]}}},
+         "patch": {"properties": {"n": 2, "kind": None},
+                   "geometry": {"type": "Point", "coordinates": [112.96, 28.19]}}},
         {"op": "retire", "collection": "test_parcels", "id": b},
     ]})
     assert r.status_code == 201, r.text
@@ -221,7 +222,8 @@ async def test_undo_restores_previous_versions_as_a_new_changeset(client: httpx.
 async def test_undo_refuses_later_edits_unless_forced(client: httpx.AsyncClient, seed: Seed) -> None:
     a, etag_a = await new_parcel(client, seed, "UC-A", n=1)
     first = await post(client, seed, {"edits": [
-        {"op": "update", "collection": "test_parcels", "id": a, "if_match": etag_a, "patch": {"properties": {"n": 2}}}]})
+        {"op": "update", "collection": "test_parcels", "id": a, "if_match": etag_a,
+         "patch": {"properties": {"n": 2}}}]})
     assert first.status_code == 201
     later = await client.patch(f"{PARCELS}/{a}", json={"properties": {"n": 3}}, headers=seed.auth("editor"))
     assert later.status_code == 200
