@@ -124,3 +124,22 @@ async def test_pipe_layers_need_a_grant(client: httpx.AsyncClient, seed: Seed) -
     assert (await client.post("/changesets", json=body, headers=seed.auth("pipes"))).status_code == 403
     gas = {"edits": [{"op": "insert", "collection": POINTS, "feature": point("ACL-2", 112.95, 28.18)}]}
     assert (await client.post("/changesets", json=gas, headers=seed.auth("gas_editor"))).status_code == 404
+
+
+async def test_bulk_edit_checks_rules_of_every_merged_feature(client: httpx.AsyncClient, seed: Seed) -> None:
+    net = await network(client, seed, "BK")
+    url = f"/collections/{SEGMENTS}/bulk-edit"
+    # Each segment alone is fine without a diameter only if it has a section: the layer rule says so.
+    broken = await client.post(url, headers=seed.auth("admin"),
+                               json={"filter": "segment_no LIKE 'BK-%'", "set": {"diameter_mm": None}})
+    assert broken.status_code == 422, broken.text
+    assert {e["field"] for e in broken.json()["errors"]} == {"diameter_mm"}
+    assert all(str(net["s1"]) in e["message"] or str(net["s2"]) in e["message"] for e in broken.json()["errors"])
+    r = await client.get(f"/collections/{SEGMENTS}/items/{net['s1']}", headers=seed.auth("admin"))
+    assert r.json()["properties"]["diameter_mm"] == 200 and r.headers["etag"] == f'"{net["s1"]}.1"'
+    renumber = await client.post(f"/collections/{POINTS}/bulk-edit", headers=seed.auth("admin"),
+                                 json={"filter": "point_no = 'BK-P1'", "set": {"point_no": "BK-P7"}})
+    assert renumber.status_code == 422 and renumber.json()["errors"][0]["code"] == "topology"
+    owner = await client.post(url, headers=seed.auth("admin"),
+                              json={"filter": "segment_no LIKE 'BK-%'", "set": {"owner": "长沙水务"}})
+    assert owner.status_code == 201 and owner.json()["count"] == 2
