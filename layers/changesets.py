@@ -37,7 +37,8 @@ from layers.versioning import (
 )
 
 __all__ = [
-    "ANY", "Conflict", "Edit", "Written", "apply_edits", "changeset_edits", "changeset_row", "derived_of",
+    "ANY", "Conflict", "Edit", "Written", "apply_edits", "changeset_edits", "changeset_layers", "changeset_row",
+    "derived_of",
     "list_changesets", "precheck", "stale_edits",
 ]
 EditOp = Literal["insert", "replace", "update", "retire"]
@@ -206,6 +207,15 @@ async def changeset_edits(conn: asyncpg.Connection, changeset_id: int) -> Sequen
     """The per-feature changes of a changeset in order (layer_id, fid, op, version_before, version_after)."""
     rows: list[asyncpg.Record] = await conn.fetch(_EDITS, changeset_id)
     return rows
+
+
+async def changeset_layers(conn: asyncpg.Connection, changeset_id: int) -> list[str]:
+    """Every layer a changeset wrote, per-feature or in bulk (an import's ``onemap.bulk_changes`` rows)."""
+    rows = await conn.fetch(
+        "SELECT layer_id FROM onemap.changes WHERE changeset_id = $1 "
+        "UNION SELECT layer_id FROM onemap.bulk_changes WHERE changeset_id = $1 ORDER BY 1", changeset_id,
+    )
+    return [r["layer_id"] for r in rows]
 
 
 async def list_changesets(

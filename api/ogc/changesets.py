@@ -29,6 +29,7 @@ from layers.changesets import (
     Written,
     apply_edits,
     changeset_edits,
+    changeset_layers,
     changeset_row,
     derived_of,
     list_changesets,
@@ -222,12 +223,14 @@ async def changeset_document(request: Request, ctx: AppContext, principal: Princ
     async with ctx.pool.acquire() as conn:
         row = await changeset_row(conn, cs)
         rows = await changeset_edits(conn, cs) if row is not None else []
-    readable = {lid for lid in {r["layer_id"] for r in rows} if _may_read(ctx, principal, lid)}
-    if row is None or (rows and not readable):
+        touched = await changeset_layers(conn, cs) if row is not None else []
+    readable = {lid for lid in touched if _may_read(ctx, principal, lid)}
+    if row is None or (touched and not readable):
         raise ChangesetNotFound(f"there is no changeset {cs}")
     edits = [{"collection": r["layer_id"], "id": r["fid"], "op": r["op"], "version_before": r["version_before"],
               "version_after": r["version_after"]} for r in rows if r["layer_id"] in readable]
-    return {**_summary(request, row), "edits": edits, "complete": len(edits) == len(rows)}
+    return {**_summary(request, row), "collections": sorted(readable), "edits": edits,
+            "complete": len(readable) == len(touched) and len(edits) == len(rows)}
 
 
 def _may_read(ctx: AppContext, principal: Principal, layer_id: str) -> bool:

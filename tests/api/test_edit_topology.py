@@ -143,3 +143,17 @@ async def test_bulk_edit_checks_rules_of_every_merged_feature(client: httpx.Asyn
     owner = await client.post(url, headers=seed.auth("admin"),
                               json={"filter": "segment_no LIKE 'BK-%'", "set": {"owner": "长沙水务"}})
     assert owner.status_code == 201 and owner.json()["count"] == 2
+
+
+async def test_changesets_on_restricted_layers_stay_hidden(client: httpx.AsyncClient, seed: Seed) -> None:
+    r = await client.post("/changesets", headers=seed.auth("admin"), json={"comment": "管点补测", "edits": [
+        {"op": "insert", "collection": POINTS, "feature": point("HID-1", 112.95, 28.18)}]})
+    assert r.status_code == 201
+    url = f"/changesets/{r.json()['id']}"
+    assert (await client.get(url, headers=seed.auth("editor"))).status_code == 404
+    seen = await client.get(url, headers=seed.auth("pipes"))
+    assert seen.status_code == 200 and seen.json()["comment"] == "管点补测" and seen.json()["complete"] is True
+    listed = (await client.get(f"/changesets?collection={POINTS}", headers=seed.auth("editor")))
+    assert listed.status_code == 404
+    mine = (await client.get("/changesets?actor=admin&limit=500", headers=seed.auth("editor"))).json()
+    assert r.json()["id"] not in {c["id"] for c in mine["changesets"]}
