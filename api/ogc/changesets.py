@@ -16,6 +16,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from api.audit import note_event
 from api.auth import AdminDep, PrincipalDep, readable_layer, writable_layer
 from api.context import AppContext, get_context
 from api.errors import InvalidParameter, NotAuthenticated
@@ -301,6 +302,8 @@ async def post_undo(changesetId: str, request: Request, ctx: Ctx, principal: Adm
 
     async with ctx.pool.acquire() as conn:
         new = await in_own_transaction(conn, work)
+    note_event(ctx, request, kind="changeset.undone", who=principal.name, status=201,
+               detail={"changeset": cs, "undo": new, "force": force, "comment": (comment or "")[:300]})
     doc = await changeset_document(request, ctx, principal, new)
     return Response(orjson.dumps(doc), status_code=201, media_type=JSON,
                     headers={"Location": changeset_url(request, new), CHANGESET_HEADER: str(new)})
