@@ -149,7 +149,8 @@ async def apply_edits(
 
     Raises:
         ValidationFailed: with every edit's problems (``index`` set); nothing is kept.
-        VersionConflict: an ``expected_version`` is stale (the caller lists them with :func:`stale_edits`).
+        VersionConflict: an ``expected_version`` is stale (the caller lists them with :func:`stale_edits`
+            first: the check here only sees versions this changeset did not write itself).
         LayerError: any other refusal of an edit (404, 410, 409 topology …), with ``index`` set on it.
     """
     precheck(edits, repair=repair)
@@ -158,7 +159,12 @@ async def apply_edits(
         details["valid_from"] = valid_from.isoformat()
     cs = await open_changeset(conn, actor=actor, source="api", note=note, details=details)
     written = []
+    # Versions this changeset wrote so far: an if_match read before saving still holds for a feature
+    # an earlier edit (or its topology follow-up: a segment dragged by its point) already changed.
+    ours: dict[tuple[str, int], int] = {}
     for e in edits:
+        if e.fid is not None and e.expected_version is not None and (e.layer.id, e.fid) in ours:
+            e = replace(e, expected_version=ours[(e.layer.id, e.fid)])
         try:
             ref = await _apply_one(conn, e, changeset_id=cs, valid_from=valid_from, repair=repair)
         except ValidationFailed as exc:
@@ -167,6 +173,8 @@ async def apply_edits(
             exc.index = e.index  # type: ignore[attr-defined]  # reported as the problem's "index"
             raise
         written.append(Written(e, ref))
+        ours[(e.layer.id, ref.fid)] = ref.version
+        ours.update({(d.collection, d.fid): d.version for d in ref.derived})
     return cs, written
 
 

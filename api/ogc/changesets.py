@@ -187,7 +187,10 @@ async def post_changeset(request: Request, ctx: Ctx, principal: PrincipalDep) ->
             if exc.conflicts:
                 raise
             # A concurrent writer won between our check and our lock: say which edits are stale now.
-            raise _conflict_error(await _conflicts(conn, await stale_edits(conn, edits))) from None
+            conflicts = await _conflicts(conn, await stale_edits(conn, edits))
+            if not conflicts:
+                raise
+            raise _conflict_error(conflicts) from None
     doc = {
         "id": cs, "comment": comment, "actor": principal.name, "recorded_at": rfc3339(row["recorded_at"]),
         "valid_from": rfc3339(valid_from or row["recorded_at"]),

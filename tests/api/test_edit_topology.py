@@ -157,3 +157,18 @@ async def test_changesets_on_restricted_layers_stay_hidden(client: httpx.AsyncCl
     assert listed.status_code == 404
     mine = (await client.get("/changesets?actor=admin&limit=500", headers=seed.auth("editor"))).json()
     assert r.json()["id"] not in {c["id"] for c in mine["changesets"]}
+
+
+async def test_a_changeset_may_edit_a_segment_its_point_move_dragged(client: httpx.AsyncClient, seed: Seed) -> None:
+    """The editor read S1 at version 1, moved its end point and fixed S1's owner: both land."""
+    net = await network(client, seed, "DR")
+    r = await client.post("/changesets", headers=seed.auth("admin"), json={"edits": [
+        {"op": "update", "collection": POINTS, "id": net["p2"], "if_match": f'"{net["p2"]}.1"',
+         "patch": {"geometry": {"type": "Point", "coordinates": [112.9511, 28.1801]}}},
+        {"op": "update", "collection": SEGMENTS, "id": net["s1"], "if_match": f'"{net["s1"]}.1"',
+         "patch": {"properties": {"owner": "长沙水务"}}}]})
+    assert r.status_code == 201, r.text
+    assert r.json()["results"][1]["version"] == 3
+    got = await client.get(f"/collections/{SEGMENTS}/items/{net['s1']}", headers=seed.auth("admin"))
+    assert got.json()["properties"]["owner"] == "长沙水务"
+    assert got.json()["geometry"]["coordinates"][-1] == [112.9511, 28.1801]
