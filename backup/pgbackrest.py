@@ -33,6 +33,12 @@ def _server_user() -> tuple[int, int] | None:
     return entry.pw_uid, entry.pw_gid
 
 
+def give_to_server(path: Path) -> None:
+    """Make ``path`` (and all below it) the server account's, and its parents walkable by it."""
+    _own(path)
+    _walkable(path)
+
+
 def _own(path: Path) -> None:
     owner = _server_user()
     if owner is None:
@@ -88,7 +94,8 @@ class BackupSite:
 
     def archive_command(self) -> str:
         """The ``archive_command`` the server runs for each finished WAL segment."""
-        return f"{shutil.which('pgbackrest') or 'pgbackrest'} --config={self.config_file} --stanza={STANZA} archive-push %p"
+        exe = shutil.which("pgbackrest") or "pgbackrest"
+        return f"{exe} --config={self.config_file} --stanza={STANZA} archive-push %p"
 
     def cipher_pass(self) -> str:
         """repo2's passphrase: from settings, else the one generated into ``repo2.pass`` on first use."""
@@ -138,8 +145,7 @@ class BackupSite:
         self.config_file.touch(mode=0o600)
         self.config_file.write_text(self.render())
         for folder in (self.dir, self.remote_path):
-            _own(folder)
-            _walkable(folder)
+            give_to_server(folder)
 
     def refresh(self) -> None:
         """Rewrite the configuration when the cluster moved port (``start`` may pick another one)."""

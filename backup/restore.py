@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backup.errors import RestoreFailed
-from backup.pgbackrest import BackupSite, _own
+from backup.pgbackrest import BackupSite, give_to_server
 from layers.cluster import DEFAULT_PORT, SUPERUSER, PrivateCluster, find_free_port
 from layers.errors import ClusterError
 
@@ -58,7 +58,7 @@ def restore(site: BackupSite, target: Path, *, to: dt.datetime | None = None, re
     for d in (new.data_dir, new.socket_dir, new.log_file.parent):
         d.mkdir(parents=True, exist_ok=True)
     new.data_dir.chmod(0o700)
-    _own(new.root)
+    give_to_server(new.root)
     args = [f"--pg1-path={new.data_dir}", "--archive-mode=off", "--target-action=promote"]
     args += [f"--repo={repo}"] if repo else []
     args += ["--type=immediate"] if to is None else ["--type=time", f"--target={pg_target(to)}"]
@@ -82,7 +82,7 @@ def _point_at_own_folders(new: PrivateCluster) -> None:
         f.write(f"# Restored by One Map (backup/restore.py)\nunix_socket_directories = '{new.socket_dir}'\n")
     port = find_free_port(DEFAULT_PORT + 100 + os.getpid() % 800)
     new.state_file.write_text(json.dumps({"port": port, "superuser": SUPERUSER}))
-    _own(new.root)
+    give_to_server(new.root)
 
 
 def _wait_promoted(new: PrivateCluster, timeout_s: float) -> None:
