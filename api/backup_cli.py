@@ -13,7 +13,7 @@ import typer
 from api.settings import load_settings
 from backup.archiving import setup
 from backup.compare import Comparison, compare
-from backup.errors import BackupError, BackupNotConfigured
+from backup.errors import BackupError
 from backup.pgbackrest import BackupSite
 from backup.restore import restore
 from backup.runs import BackupType, archive_status, list_backups, run_backup
@@ -187,8 +187,9 @@ def backup_schedule(
     """Print cron lines (or systemd timers) for a weekly full, daily incrementals and a weekly verify."""
     if not print_:
         _fail("only --print is offered: install the printed lines yourself")
-    workdir = Path.cwd()
-    if not (_site().configured):
-        typer.secho(f"# note: {BackupNotConfigured.__doc__}", err=True)
+    site = _site()
+    if not site.configured:
+        typer.secho("note: run `onemap backup setup` before the first scheduled backup", err=True)
     user = getpass.getuser()
-    typer.echo(systemd_units(workdir, user) if systemd else crontab(workdir, user), nl=False)
+    text = systemd_units(Path.cwd(), user) if systemd else crontab(Path.cwd(), user, site.dir / "log")
+    typer.echo(text, nl=False)

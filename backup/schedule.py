@@ -25,17 +25,17 @@ def onemap_exe() -> str:
     return str(beside) if beside.exists() else shutil.which("onemap") or "onemap"
 
 
-def crontab(workdir: Path, user: str = "root") -> str:
-    """/etc/cron.d lines (with the user field) that run the backup jobs from ``workdir``."""
+def crontab(workdir: Path, user: str, log_dir: Path) -> str:
+    """/etc/cron.d lines (with the user field) that run the backup jobs from ``workdir``, logging to ``log_dir``."""
     exe = onemap_exe()
     lines = ["# One Map backups (onemap backup schedule --print); times are the machine's local time",
              "SHELL=/bin/sh"]
-    lines += [f"{cron} {user} cd {workdir} && {exe} {args} >> var/backup/log/cron.log 2>&1"
+    lines += [f"{cron} {user} cd {workdir} && {exe} {args} >> {log_dir / 'cron.log'} 2>&1"
               for _, _, cron, args in JOBS]
     return "\n".join(lines) + "\n"
 
 
-def systemd_units(workdir: Path, user: str = "root") -> str:
+def systemd_units(workdir: Path, user: str) -> str:
     """A service and a timer per job, separated by ``# file:`` headers naming where each goes."""
     exe = onemap_exe()
     parts: list[str] = []
