@@ -138,14 +138,14 @@ def backup_restore(
     moment = parse_moment(to) if to else None
     site = _site()
     try:
-        if moment is not None and site.cluster.status() == "running":
-            site.refresh()
-            site.run("check")  # switches WAL, so the archive reaches --to (recovery needs WAL past it)
         done = restore(site, target.resolve(), to=moment, repo=repo)
     except (BackupError, LayerError) as exc:
         _fail(str(exc))
         return
     typer.echo(f"restored in {done.restore_s:.1f} s, recovered in {done.recovery_s:.1f} s: {done.cluster.url()}")
+    if not done.target_reached:
+        typer.secho("the WAL archive ends before --to: restored to its end, the newest state that survived",
+                    fg=typer.colors.YELLOW)
     typer.echo(f"stop it with: runuser -u postgres -- {done.cluster.install.exe('pg_ctl')} -D {done.cluster.data_dir} "
                "stop" if getpass.getuser() == "root" else
                f"stop it with: {done.cluster.install.exe('pg_ctl')} -D {done.cluster.data_dir} stop")

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from backup.archiving import psql
 from backup.errors import RestoreFailed
 from backup.pgbackrest import BackupSite, give_to_server
 from layers.cluster import DEFAULT_PORT, SUPERUSER, PrivateCluster, find_free_port
@@ -23,12 +24,18 @@ from layers.errors import ClusterError
 
 @dataclass(frozen=True, slots=True)
 class Restored:
-    """A restored cluster, running, and how long each step took (seconds)."""
+    """A restored cluster, running, and how long each step took (seconds).
+
+    ``target_reached`` is False when the archive ended before ``target_time`` and the whole archive
+    was replayed instead; ``total_s`` includes the empty commit and WAL switch on the live cluster.
+    """
 
     cluster: PrivateCluster
     target_time: dt.datetime | None
     restore_s: float
     recovery_s: float
+    target_reached: bool = True
+    total_s: float = 0.0
 
 
 def pg_target(at: dt.datetime) -> str:
@@ -46,8 +53,15 @@ def restore(site: BackupSite, target: Path, *, to: dt.datetime | None = None, re
     WAL is replayed to ``to`` (commit time, inclusive) and the server promoted there. The newest
     backup that ended before ``to`` is chosen. ``repo`` 2 restores from the remote copy.
 
+    Recovery knows it has passed ``to`` only on reading a commit made after it. So while the live
+    cluster runs, one empty transaction is committed there and its WAL archived (``pgbackrest
+    check``); its data is not touched. When the live cluster is gone and the archive ends before
+    ``to``, the restore replays the whole archive instead (``target_reached`` False): that is the
+    newest state that survived.
+
     Raises:
-        RestoreFailed: the folder is in use, pgBackRest failed, or recovery did not reach ``to``.
+        RestoreFailed: the folder is in use, ``to`` is in the future, pgBackRest failed, or the
+            restored server did not come up.
     """
     site.refresh()
     new = PrivateCluster(target)
@@ -55,13 +69,50 @@ def restore(site: BackupSite, target: Path, *, to: dt.datetime | None = None, re
         raise RestoreFailed(f"{new.data_dir} is not empty; restore into a new folder")
     if new.data_dir.resolve() == site.cluster.data_dir.resolve():
         raise RestoreFailed("refusing to restore over the running cluster's own data folder")
+    if to is not None and site.cluster.status() == "running":
+        _commit_past(site, to)
+    began = time.monotonic()
+    _fresh_folders(new)
+    kind = ["--type=immediate"] if to is None else ["--type=time", f"--target={pg_target(to)}"]
+    try:
+        restore_s, recovery_s = _restore_and_start(site, new, kind, repo, timeout_s)
+        reached = True
+    except RestoreFailed as exc:
+        if to is None or _ENDED_EARLY not in str(exc):
+            raise
+        new.destroy()
+        _fresh_folders(new)
+        restore_s, recovery_s = _restore_and_start(site, new, ["--type=default"], repo, timeout_s)
+        reached = False
+    return Restored(cluster=new, target_time=to, restore_s=restore_s, recovery_s=recovery_s,
+                    target_reached=reached, total_s=time.monotonic() - began)
+
+
+_ENDED_EARLY = "recovery ended before configured recovery target was reached"
+
+
+def _commit_past(site: BackupSite, to: dt.datetime) -> None:
+    now = dt.datetime.fromisoformat(psql(site, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                                               "'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00'"))
+    if to > now:
+        raise RestoreFailed(f"{to.isoformat()} is in the future (the server's clock says {now.isoformat()})")
+    psql(site, "SELECT txid_current()")  # an empty commit, after `to`, for recovery to stop at
+    site.run("check")  # switches to a new WAL segment and waits until the old one is archived
+
+
+def _fresh_folders(new: PrivateCluster) -> None:
     for d in (new.data_dir, new.socket_dir, new.log_file.parent):
         d.mkdir(parents=True, exist_ok=True)
     new.data_dir.chmod(0o700)
     give_to_server(new.root)
-    args = [f"--pg1-path={new.data_dir}", "--archive-mode=off", "--target-action=promote"]
+
+
+def _restore_and_start(site: BackupSite, new: PrivateCluster, kind: list[str], repo: int | None,
+                       timeout_s: float) -> tuple[float, float]:
+    # Promote at the target; a restore to the end of the archive (``default``) promotes there anyway.
+    promote = [] if kind == ["--type=default"] else ["--target-action=promote"]
+    args = [f"--pg1-path={new.data_dir}", "--archive-mode=off", *promote, *kind]
     args += [f"--repo={repo}"] if repo else []
-    args += ["--type=immediate"] if to is None else ["--type=time", f"--target={pg_target(to)}"]
     began = time.monotonic()
     site.run("restore", *args, timeout_s=timeout_s)
     restored_at = time.monotonic()
@@ -71,8 +122,7 @@ def restore(site: BackupSite, target: Path, *, to: dt.datetime | None = None, re
         _wait_promoted(new, timeout_s)
     except ClusterError as exc:
         raise RestoreFailed(f"the restored cluster did not come up: {exc}") from exc
-    return Restored(cluster=new, target_time=to, restore_s=restored_at - began,
-                    recovery_s=time.monotonic() - restored_at)
+    return restored_at - began, time.monotonic() - restored_at
 
 
 def _point_at_own_folders(new: PrivateCluster) -> None:
