@@ -21,6 +21,7 @@ import asyncio
 import datetime as dt
 import random
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable
@@ -109,6 +110,14 @@ def _timed_restore(site: BackupSite, folder: Path, **kw: Any) -> Restored:
     return done
 
 
+class _Facts(dict[str, Any]):
+    """The figures, each also printed to stderr as it is measured (a long run keeps what it got)."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        print(f"[backup bench] {key} = {value}", file=sys.stderr, flush=True)
+        super().__setitem__(key, value)
+
+
 def _row(name: str, b: BackupSet) -> str:
     return (f"| {name} | repo{b.repo} {b.type} | {b.db_bytes / 1e6:,.0f} | {b.delta_bytes / 1e6:,.0f} | "
             f"{b.repo_bytes / 1e6:,.1f} | {(b.stop - b.start).total_seconds():.0f} |")
@@ -131,7 +140,7 @@ def main() -> None:
     settings = BackupSettings(cipher_pass=SecretStr("benchmark-passphrase"), archive_timeout_s=args.archive_timeout)
     site = BackupSite.for_cluster(cluster, settings, root)
     rows: list[str] = []
-    facts: dict[str, Any] = {}
+    facts = _Facts()
     try:
         cluster.init()
         cluster.start()
@@ -145,6 +154,7 @@ def main() -> None:
         facts["sample_load_s"] = time.monotonic() - began
         full = run_backup(site, "full")
         rows += [_row("sample city", b) for b in full]
+        facts["rows"] = list(rows)
         for repo in (1, 2):
             r = _timed_restore(site, root / f"rto-sample-{repo}", repo=repo)
             facts[f"rto_sample_repo{repo}"] = (r.restore_s, r.recovery_s)
@@ -158,6 +168,7 @@ def main() -> None:
         facts["rpo_edits"] = asyncio.run(edit_step())
         facts["edits"] = edits[0]
         rows += [_row("after the edits", b) for b in run_backup(site, "incr")]
+        facts["rows"] = list(rows)
         load_s: list[float] = []
 
         async def bulk_step() -> dict[str, float]:
@@ -174,6 +185,7 @@ def main() -> None:
         facts["rto_pitr_replay"] = (r.restore_s, r.recovery_s)
         big = run_backup(site, "full")
         rows += [_row(f"{args.size:,} buildings", b) for b in big]
+        facts["rows"] = list(rows)
         for repo in (1, 2):
             r = _timed_restore(site, root / f"rto-big-{repo}", repo=repo)
             facts[f"rto_big_repo{repo}"] = (r.restore_s, r.recovery_s)
