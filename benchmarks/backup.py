@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--edit-seconds", type=float, default=90.0)
     parser.add_argument("--archive-timeout", type=int, default=60, help="archive_timeout in seconds")
-    parser.add_argument("--sample-bbox", default="112.93,28.17,113.02,28.23",
+    parser.add_argument("--sample-bbox", default="all",
                         help="part of the sample city to load (lon,lat,lon,lat); 'all' for the whole")
     args = parser.parse_args()
 
