@@ -158,8 +158,11 @@ class BackupSite:
         """Run ``pgbackrest <command>`` for this stanza and return its standard output.
 
         Raises:
+            BackupNotConfigured: ``setup`` has not written the configuration yet.
             PgBackRestFailed: it exited non-zero.
         """
+        if not self.configured:
+            raise BackupNotConfigured(f"no {self.config_file}; run `onemap backup setup` first")
         cmd = [*self._run_as(), shutil.which("pgbackrest") or "pgbackrest", f"--config={self.config_file}",
                f"--stanza={STANZA}", *args, command]
         result = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=timeout_s)

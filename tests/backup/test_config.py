@@ -72,3 +72,8 @@ def test_schedule_prints_a_weekly_full_daily_incrementals_and_a_verify(tmp_path:
     assert "backup run --type full" in lines[0] and "backup run --type incr" in lines[1] and "backup verify" in lines[2]
     units = systemd_units(tmp_path, "onemap")
     assert units.count("[Timer]") == 3 and "OnCalendar=Sun *-*-* 01:30:00" in units
+
+
+def test_pgbackrest_is_not_run_before_setup(tmp_path: Path) -> None:
+    with pytest.raises(BackupNotConfigured, match="onemap backup setup"):
+        _site(tmp_path).info()
