@@ -141,6 +141,18 @@ async def test_restore_equals_the_live_answer_at_t(archived: Archived, drill: di
     later = await compare(archived.url, restored.cluster.url(), await _now(archived.url))  # type: ignore[attr-defined]
     assert not later.equal
     assert {d.table for d in later.tables if not d.equal} >= {"data.buildings", "data.city_cases", "onemap.changesets"}
+    # ...and one attribute of one version changed in the restore is named as changed.
+    first = drill["first"]
+    assert isinstance(first, list)
+    conn = await connect(restored.cluster.url())  # type: ignore[attr-defined]
+    try:
+        await conn.execute("UPDATE data.buildings SET height_m = height_m + 1 WHERE fid = $1", first[3])
+        tampered = await compare(archived.url, restored.cluster.url(), t)  # type: ignore[attr-defined]
+        await conn.execute("UPDATE data.buildings SET height_m = height_m - 1 WHERE fid = $1", first[3])
+    finally:
+        await conn.close()
+    diff = {d.table: d for d in tampered.tables}["data.buildings"]
+    assert diff.changed == [(first[3], 1)] and not diff.missing and not diff.extra
 
 
 async def _now(url: str) -> dt.datetime:
