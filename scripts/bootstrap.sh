@@ -42,6 +42,8 @@ if [ "$mode" = test ]; then
   have_pkg qgis-providers || need+=(qgis-providers)
   # A small CJK font, so browser tests and their screenshots render Chinese labels instead of boxes.
   have_pkg fonts-wqy-microhei || need+=(fonts-wqy-microhei)
+  # Backup and point-in-time restore (backup/, tests/backup): WAL archiving and backups.
+  command -v pgbackrest >/dev/null || need+=(pgbackrest)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

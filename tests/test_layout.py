@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["spatial", "layers", "styles", "ingest", "tiles", "sample", "import", "api", "benchmarks"]
+PACKAGES = ["spatial", "layers", "styles", "ingest", "tiles", "sample", "import", "api", "backup", "benchmarks"]
 # The code base writes SQL keywords in capitals, which keeps English prose ("Select the …") out.
 SQL = re.compile(r"\b(SELECT\b.+\bFROM|INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM|CREATE\s+TABLE)\b", re.DOTALL)
 # A module past this many lines is split along what it holds (the house style says "about 400").
