@@ -37,14 +37,19 @@ export function layerIds() {
   return [...m.categories.flatMap((c) => c.layers), ...(m.buildings ? [m.buildings] : [])];
 }
 
+/** How every tileset is drawn (the server's and an opened folder's alike). */
+export function tilesetOptions() {
+  return {
+    maximumScreenSpaceError: SCREEN_SPACE_ERROR, customShader: headlamp(),
+    // A picked feature is mixed with the highlight colour; unpicked (white) features keep their own.
+    colorBlendMode: Cesium.Cesium3DTileColorBlendMode.MIX, colorBlendAmount: 0.6,
+  };
+}
+
 async function loadOne(id, generation) {
   const resource = new Cesium.Resource({ url: tilesetUrl(id), headers: authHeaders() });
   try {
-    const tileset = await Cesium.Cesium3DTileset.fromUrl(resource, {
-      maximumScreenSpaceError: SCREEN_SPACE_ERROR, customShader: headlamp(),
-      // A picked feature is mixed with the highlight colour; unpicked (white) features keep their own.
-      colorBlendMode: Cesium.Cesium3DTileColorBlendMode.MIX, colorBlendAmount: 0.6,
-    });
+    const tileset = await Cesium.Cesium3DTileset.fromUrl(resource, tilesetOptions());
     if (generation !== view.generation) { tileset.destroy(); return; }  // the slider moved on meanwhile
     tileset.show = view.visible[id] !== false;
     tileset.onemapLayer = id;
