@@ -18,7 +18,7 @@ import pytest
 from playwright.async_api import Browser
 
 from api.settings import PROJECT_ROOT
-from tests.browser import Watch, chromium
+from tests.browser import chromium
 from tests.map3d.conftest import CENTRE, LiveServer
 from tests.map3d.test_map3d_browser import (
     LOAD_MS,
@@ -102,6 +102,6 @@ async def test_a_folder_without_a_tileset_is_refused(browser: Browser, live3d: L
         await page.wait_for_function("!!document.body.dataset.folderError", timeout=30_000)
         assert "tileset.json" in await page.evaluate("document.body.dataset.folderError")
         assert not await page.evaluate("document.body.dataset.folder || ''")
+        assert watch.foreign() == [], watch.foreign()
     finally:
         await page.context.close()
-    assert isinstance(watch, Watch)

@@ -25,6 +25,8 @@ async function rewrite(path, files, urls) {
   const file = files.get(path);
   if (!file) throw new Error(`${path} is not in the chosen folder`);
   const doc = JSON.parse(await file.text());
+  // Cesium appends ?v=<tilesetVersion> to each content URL, and a blob: URL with a query is not found.
+  if (doc.asset) delete doc.asset.tilesetVersion;
   const stack = [doc.root];
   while (stack.length) {
     const tile = stack.pop();
@@ -71,8 +73,9 @@ export async function openFolder(fileList, options) {
   tileset.onemapLayer = `folder:${root}`;
   view.viewer.scene.primitives.add(tileset);
   view.local = { tileset, urls, name: root.split("/")[0] };
-  document.body.dataset.folder = view.local.name;
+  tileset.tileFailed.addEventListener((e) => console.warn(`a tile of the folder failed: ${e.message}`));
   await view.viewer.zoomTo(tileset);
+  document.body.dataset.folder = view.local.name;
   return tileset;
 }
 
