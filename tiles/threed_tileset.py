@@ -32,7 +32,8 @@ ERROR_DIVISOR = 16.0
 HEIGHTS_NOTE = (
     "Heights are metres relative to the local ground: the ellipsoid stands for the ground surface "
     "(no terrain), pipes lie at their depth below it and buildings stand on it. Absolute elevations "
-    "(1985 national height datum) are in each feature's metadata where the ground elevation was surveyed."
+    "(1985 national height datum) are in each feature's metadata: from the surveyed 地面高程, else the sample "
+    "terrain, as its elevation_source says."
 )
 
 
