@@ -29,17 +29,31 @@ from tiles.threed_kinds import (
     axis_depth,
     pipe_size,
 )
-from tiles.threed_mesh import EMPTY, F64, Mesh, box, extrusion, marker, merge, orient_rings, tube, vertical_cylinder
+from tiles.threed_mesh import (
+    EMPTY,
+    F64,
+    TUBE_SIDES,
+    Mesh,
+    box,
+    extrusion,
+    marker,
+    merge,
+    orient_rings,
+    tube,
+    vertical_cylinder,
+)
 
 Row = Mapping[str, Any]
+COARSE_TUBE_SIDES = 4  # a trunk main seen from kilometres away needs no round cross-section
 
 
-def build_content(layer: Layer, kind: Kind, rows: Sequence[Row], frame: EnuFrame) -> TileContent:
-    """The tile content of ``rows`` (one cell of ``layer``) in ``frame``."""
+def build_content(layer: Layer, kind: Kind, rows: Sequence[Row], frame: EnuFrame, *,
+                  coarse: bool = False) -> TileContent:
+    """The tile content of ``rows`` (one cell of ``layer``) in ``frame``; simplified shapes when ``coarse``."""
     builder: Callable[[Kind, Row, EnuFrame], tuple[Mesh, dict[str, Any]]] = _BUILDERS[kind.name]
     meshes, table = [], []
     for row in rows:
-        mesh, props = builder(kind, row, frame)
+        mesh, props = builder(kind, _coarse(kind, row) if coarse else row, frame)
         if mesh.vertex_count == 0:
             continue
         props = {"id": int(row["fid"]), "layer": layer.id, **props}
@@ -50,6 +64,17 @@ def build_content(layer: Layer, kind: Kind, rows: Sequence[Row], frame: EnuFrame
     colours = np.repeat(np.array([feature_rgba(layer, p) for p in table], dtype=np.uint8).reshape(-1, 4), counts,
                         axis=0)
     return TileContent(merge(meshes), feature_index, colours, kind.class_id, layer.title_en, kind.props, table)
+
+
+def _coarse(kind: Kind, row: Row) -> Row:
+    """A city-scale version of ``row``: a line simplified to 5 m, a footprint to its oriented box."""
+    geom = shapely.from_wkb(row["wkb"])
+    if kind.name == "segments":
+        # ≈ 5 m in degrees at Changsha: a trunk main seen from kilometres away loses nothing visible.
+        geom = shapely.simplify(geom, 0.00005)
+    elif kind.name == "buildings":
+        geom = shapely.oriented_envelope(geom)
+    return {**row, "wkb": shapely.to_wkb(geom), "_sides": COARSE_TUBE_SIDES}
 
 
 def _attrs(kind: Kind, row: Row) -> dict[str, Any]:
@@ -77,7 +102,7 @@ def segment_mesh(kind: Kind, row: Row, frame: EnuFrame) -> tuple[Mesh, dict[str,
     depth = axis_depth(rule, d0, height) + (axis_depth(rule, d1, height) - axis_depth(rule, d0, height)) * share
     axis = frame.local(lonlat[:, 0], lonlat[:, 1], -depth)
     pieces = [
-        tube(axis[k], axis[k + 1], width / 2, caps=False) if shape == "tube"
+        tube(axis[k], axis[k + 1], width / 2, int(row.get("_sides") or TUBE_SIDES), caps=False) if shape == "tube"
         else box(axis[k], axis[k + 1], width, height)
         for k in range(len(axis) - 1)
     ]

@@ -29,6 +29,13 @@ Reference = Literal["top", "invert"]
 # tile's fixed glTF and metadata overhead outweighed its geometry.
 CONTENT_ZOOM = 16
 PIPE_ZOOM = 15
+# City scale (LOD): the cells two levels up (≈ 1.1 km for buildings, ≈ 2.2 km for pipes) carry coarse
+# content — trunk mains (管径 ≥ 400 mm or a 断面 duct) as 4-sided tubes, high-rise buildings (≥ 24 m,
+# GB 50352's 高层 threshold) as their oriented bounding boxes — shown from afar until the viewer
+# comes close enough for the full leaves, which then replace them (refine REPLACE).
+LOD_LEVELS_UP = 2
+TRUNK_MAIN_MM = 400
+HIGH_RISE_M = 24.0
 # Padding of a tile's region beyond its features' boxes: the largest tube radius (5 m pipe / 2).
 REGION_PAD_M = 3.0
 
@@ -95,6 +102,12 @@ class Kind:
     high_sql: str
     category: str | None = None  # platform category key of a pipeline layer
     zoom: int = CONTENT_ZOOM  # the CGCS2000Quad level of the content tiles
+    lod_sql: str | None = None  # which features the coarse (city-scale) tiles keep; None: no coarse tiles
+
+    @property
+    def lod_zoom(self) -> int | None:
+        """The CGCS2000Quad level of the coarse content tiles (None: this kind has none)."""
+        return self.zoom - LOD_LEVELS_UP if self.lod_sql else None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -121,12 +134,14 @@ def kind_of(layer: Layer) -> Kind:
             high = "greatest(1.0, 5.5 - min(least(t.start_depth_m, t.end_depth_m)))" \
                 if DEPTH_RULES[key].reference == "invert" else "1.0"
             return Kind("segments", "pipe_segment", tuple(SEGMENT_PROPS),
-                        "-(max(greatest(t.start_depth_m, t.end_depth_m)) + 5.5)", high, key, PIPE_ZOOM)
+                        "-(max(greatest(t.start_depth_m, t.end_depth_m)) + 5.5)", high, key, PIPE_ZOOM,
+                        f"(t.diameter_mm >= {TRUNK_MAIN_MM} OR t.section IS NOT NULL)")
         return Kind("points", "pipe_point", tuple(POINT_PROPS),
                     "-(coalesce(max(t.well_depth_m), 0) + 1.0)", "1.0", key, PIPE_ZOOM)
     if layer.is_vector and layer.geometry_type in ("Polygon", "MultiPolygon") and "height_m" in layer.attributes.names:
-        return Kind("buildings", "building", tuple(BUILDING_PROPS), "-1.0",
-                    f"max(coalesce(t.height_m, t.floors * {STOREY_M}, {DEFAULT_BUILDING_HEIGHT_M})) + 1.0")
+        height = f"coalesce(t.height_m, t.floors * {STOREY_M}, {DEFAULT_BUILDING_HEIGHT_M})"
+        return Kind("buildings", "building", tuple(BUILDING_PROPS), "-1.0", f"max({height}) + 1.0",
+                    lod_sql=f"{height} >= {HIGH_RISE_M}")
     raise NotATileLayer(f"{layer.id} has no 3D tiles; pipeline segments and points and buildings do")
 
 

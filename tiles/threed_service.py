@@ -89,7 +89,10 @@ class ThreeDService:
         token = memory.token(key.layers)
         async with self.tiles.pool.acquire() as conn:
             found = await cells(conn, layer, kind, kind.zoom, selection)
-        doc = build_tileset(found, query=query, title=f"{layer.id}", zoom=kind.zoom)
+            coarse = (await cells(conn, layer, kind, kind.lod_zoom, selection, coarse=True)
+                      if kind.lod_zoom is not None else [])
+        doc = build_tileset(found, query=query, title=f"{layer.id}", zoom=kind.zoom, coarse=coarse,
+                            coarse_zoom=kind.lod_zoom)
         # The feature classes with their descriptions, for viewers that label what a click shows.
         doc["schema"] = {"id": "onemap", "classes": {kind.class_id: {
             "name": layer.title_en, "description": f"{layer.title_zh} — features of /collections/{layer.id}/items",
@@ -100,9 +103,10 @@ class ThreeDService:
 
     async def check_address(self, layer: Layer, z: int, x: int, y: int) -> None:
         """Refuse an address that is not a content cell near the layer's data (404 problem)."""
-        zoom = kind_of(layer).zoom
-        if z != zoom:
-            raise NoSuchTile(f"3D content tiles of {layer.id} are at level {zoom}, not {z}")
+        kind = kind_of(layer)
+        if z not in (kind.zoom, kind.lod_zoom):
+            levels = " and ".join(str(v) for v in (kind.lod_zoom, kind.zoom) if v is not None)
+            raise NoSuchTile(f"3D content tiles of {layer.id} are at level {levels}, not {z}")
         size = cell_size_deg(z)
         if not (0 <= x < round(360 / size) and 0 <= y < round(180 / size)):
             raise NoSuchTile(f"tile {z}/{x}/{y} is outside the CGCS2000Quad grid")
@@ -127,7 +131,8 @@ class ThreeDService:
                 return found
         token = self.tiles.memory.token(key.layers)
         async with self.tiles.pool.acquire() as conn:
-            rows = await cell_rows(conn, self.tiles.registry, layer, kind, z, x, y, selection)
+            rows = await cell_rows(conn, self.tiles.registry, layer, kind, z, x, y, selection,
+                                   coarse=z == kind.lod_zoom)
         data = await asyncio.to_thread(self._render, layer, kind, rows, z, x, y)
         if use_cache:
             await self._store(key, data, token)
@@ -137,7 +142,7 @@ class ThreeDService:
     def _render(layer: Layer, kind: Kind, rows: list[dict[str, Any]], z: int, x: int, y: int) -> bytes:
         if not rows:
             return empty_glb()
-        return write_glb(build_content(layer, kind, rows, leaf_frame(z, x, y)))
+        return write_glb(build_content(layer, kind, rows, leaf_frame(z, x, y), coarse=z == kind.lod_zoom))
 
     async def _cached(self, key: TileKey) -> ContentResult | None:
         memory, inv = self.tiles.memory, self.tiles.invalidation
