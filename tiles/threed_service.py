@@ -25,6 +25,7 @@ from layers.model import Layer
 from layers.temporal import Current, Selection
 from spatial.tms import CGCS2000_QUAD
 from tiles.cache import TileKey
+from tiles.disk import THREED_SET
 from tiles.errors import TileError
 from tiles.gltf_writer import class_schema, empty_glb, write_glb
 from tiles.query import TileQuery
@@ -34,7 +35,7 @@ from tiles.threed_kinds import GROUND_TAG, Kind, kind_of, points_layer_id
 from tiles.threed_query import cell_rows, cell_size_deg, cells
 from tiles.threed_tileset import build_tileset, leaf_frame
 
-PSEUDO_LAYER = "@3d"
+PSEUDO_LAYER = THREED_SET  # the disk tier names these tiles .glb
 GLB = "model/gltf-binary"
 
 

@@ -66,7 +66,7 @@ async def test_cli_seed_and_export(city: City, tmp_path: Path) -> None:
     code, out, err = await run("seed", "--3d", "--layers", "buildings")
     assert code == 0, err
     assert "content tiles" in out and "tiles (" in out
-    assert list((tmp_path / "var" / "tiles" / "CGCS2000Quad" / "@3d+buildings").rglob("*.mvt"))
+    assert list((tmp_path / "var" / "tiles" / "CGCS2000Quad" / "@3d+buildings").rglob("*.glb"))
     code, _, err = await run("seed", "--3d", "--layers", "pipeline_water_segments")
     assert code == 2 and "restricted" in err
     code, _, err = await run("seed", "--3d", "--layers", "rail_stations")
