@@ -119,8 +119,11 @@ def empty_glb() -> bytes:
     return b"".join(gltf.save_to_bytes())
 
 
-def write_glb(content: TileContent) -> bytes:
-    """The tile as GLB bytes (an empty scene when the mesh has no triangles)."""
+def write_glb(content: TileContent, *, quantize: bool = True) -> bytes:
+    """The tile as GLB bytes (an empty scene when the mesh has no triangles).
+
+    ``quantize=False`` writes float32 positions and normals instead (the benchmark's "before").
+    """
     mesh = content.mesh
     if mesh.indices.size == 0:
         return empty_glb()
@@ -141,10 +144,18 @@ def write_glb(content: TileContent) -> bytes:
         accessors.append(acc)
         return len(accessors) - 1
 
-    positions, centre, step = quantized_positions(enu_to_gltf(mesh.positions))
+    if quantize:
+        positions, centre, step = quantized_positions(enu_to_gltf(mesh.positions))
+        position = vertex_accessor(positions, g.SHORT, g.VEC3, bounds=True)
+        normal = vertex_accessor(quantized_normals(enu_to_gltf(mesh.normals)), g.BYTE, g.VEC3, normalized=True)
+        node = g.Node(mesh=0, translation=[float(v) for v in centre], scale=[step, step, step])
+    else:
+        position = vertex_accessor(enu_to_gltf(mesh.positions).astype(np.float32), g.FLOAT, g.VEC3, bounds=True)
+        normal = vertex_accessor(enu_to_gltf(mesh.normals).astype(np.float32), g.FLOAT, g.VEC3)
+        node = g.Node(mesh=0)
     attributes = g.Attributes(
-        POSITION=vertex_accessor(positions, g.SHORT, g.VEC3, bounds=True),
-        NORMAL=vertex_accessor(quantized_normals(enu_to_gltf(mesh.normals)), g.BYTE, g.VEC3, normalized=True),
+        POSITION=position,
+        NORMAL=normal,
         COLOR_0=vertex_accessor(linear_colours(content.colours), g.UNSIGNED_SHORT, g.VEC4, normalized=True),
     )
     setattr(attributes, FEATURE_ID, vertex_accessor(content.feature_index.astype(np.float32), g.FLOAT, g.SCALAR))
@@ -164,7 +175,7 @@ def write_glb(content: TileContent) -> bytes:
         asset=g.Asset(version="2.0", generator="One Map"),
         scene=0,
         scenes=[g.Scene(nodes=[0])],
-        nodes=[g.Node(mesh=0, translation=[float(v) for v in centre], scale=[step, step, step])],
+        nodes=[node],
         meshes=[g.Mesh(primitives=[primitive])],
         materials=[g.Material(
             pbrMetallicRoughness=g.PbrMetallicRoughness(baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0,
@@ -173,8 +184,8 @@ def write_glb(content: TileContent) -> bytes:
         )],
         accessors=accessors,
         bufferViews=buf.views,
-        extensionsUsed=["EXT_mesh_features", "EXT_structural_metadata", QUANTIZATION],
-        extensionsRequired=[QUANTIZATION],
+        extensionsUsed=["EXT_mesh_features", "EXT_structural_metadata", *([QUANTIZATION] if quantize else [])],
+        extensionsRequired=[QUANTIZATION] if quantize else None,
         extensions={"EXT_structural_metadata": table},
     )
     blob = buf.blob()
