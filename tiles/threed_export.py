@@ -7,6 +7,10 @@ byte for byte what the server sends. An export writes, under ``out``:
   served, without a query string);
 * ``tileset.json``: a root tileset whose children are the layers' tilesets (external tilesets), so
   one file opens the whole export.
+
+The folder opens from disk in the 3D viewer (``/map3d`` → 打开本地文件夹, ``api/map3d/static/localfolder.js``),
+which reads the picked files itself: every URI in the folder is relative, so the folder may be copied
+anywhere (a field laptop) and keeps working.
 """
 
 from __future__ import annotations
