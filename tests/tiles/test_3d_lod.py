@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import shapely
 from shapely.geometry import LineString
 
 from layers.db import connect
@@ -113,3 +114,27 @@ async def test_coarse_pipe_tiles_hold_only_trunk_mains(service: TileService, cit
     # Coarse: 4-sided, and the 3-vertex line simplified to one piece (2 rings of 4 vertices).
     positions = glb_json(data)["accessors"][0]
     assert positions["count"] == 8
+
+
+def test_coarse_buildings_are_oriented_boxes() -> None:
+    from shapely.geometry import Polygon
+
+    from layers.definitions import builtin_layers
+    from layers.model import Layer
+    from tiles.threed_build import build_content
+    from tiles.threed_frame import EnuFrame
+    from tiles.threed_kinds import kind_of
+
+    layer = next(Layer.model_validate(d.model_dump()) for d in builtin_layers() if d.id == "buildings")
+    lon, lat = 112.95, 28.19
+    d = 0.0002
+    l_shape = Polygon([(lon, lat), (lon + 3 * d, lat), (lon + 3 * d, lat + d), (lon + d, lat + d),
+                       (lon + d, lat + 3 * d), (lon, lat + 3 * d)])
+    row = {"fid": 5, "wkb": shapely.to_wkb(l_shape), "height_m": 80.0, "floors": 26, "use": "residential"}
+    frame = EnuFrame(lon, lat)
+    full = build_content(layer, kind_of(layer), [row], frame)
+    coarse = build_content(layer, kind_of(layer), [row], frame, coarse=True)
+    roof = coarse.mesh.positions[np.abs(coarse.mesh.positions[:, 2] - coarse.mesh.positions[:, 2].max()) < 0.5]
+    assert len(np.unique(np.round(roof[:, :2], 2), axis=0)) == 4  # a rectangle
+    assert coarse.mesh.vertex_count < full.mesh.vertex_count
+    assert coarse.rows[0]["id"] == 5 and coarse.rows[0]["height_m"] == 80.0
