@@ -35,6 +35,7 @@ async def test_export_writes_a_folder_a_viewer_opens(service: TileService, tmp_p
     out = tmp_path / "city3d"
     run = await export_3dtiles(threed, layers, out=out)
     root = json.loads((out / "tileset.json").read_text())
+    assert "打开本地文件夹" in (out / "README.txt").read_text(encoding="utf-8")
     assert schema_errors(root, "tileset.schema.json") == []
     assert [c["content"]["uri"] for c in root["root"]["children"]] == [f"{layer.id}/tileset.json" for layer in layers]
     files = []
