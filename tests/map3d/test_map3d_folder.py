@@ -68,6 +68,7 @@ async def test_an_exported_folder_opens_from_disk(browser: Browser, live3d: Live
         await page.wait_for_function("!!document.body.dataset.folder || !!document.body.dataset.folderError",
                                      timeout=LOAD_MS)
         assert await page.evaluate("document.body.dataset.folder") == "city3d"
+        assert "本地文件夹: city3d" in await page.inner_text("#tree .layer[data-layer=folder]")
         await page.evaluate("([lon, lat]) => window.onemap3d.lookAt({lon, lat, range: 150, heading: 20, pitch: -60})",
                             list(CENTRE))
         await _settle(page)

@@ -7,6 +7,7 @@
 import * as Cesium from "/vendor/cesium/Build/Cesium/index.js";
 import { $ } from "/map/static/dom.js";
 import { view } from "/map3d/static/state3d.js";
+import { renderTree } from "/map3d/static/tilesets.js";
 
 /** A folder path without "." and ".." segments (the picked files are keyed by such paths). */
 function normalise(path) {
@@ -74,6 +75,7 @@ export async function openFolder(fileList, options) {
   view.viewer.scene.primitives.add(tileset);
   view.local = { tileset, urls, name: root.split("/")[0] };
   tileset.tileFailed.addEventListener((e) => console.warn(`a tile of the folder failed: ${e.message}`));
+  renderTree();
   await view.viewer.zoomTo(tileset);
   document.body.dataset.folder = view.local.name;
   return tileset;

@@ -118,5 +118,12 @@ export function renderTree() {
   others.push(row("ground", t("ground"), [], null, view.draped ? view.draped.show : true, (on) => {
     if (view.draped) view.draped.show = on;
   }));
+  if (view.local) {
+    // The folder opened from disk (localfolder.js): shown until another folder is opened.
+    others.push(row("folder", `${t("folder")}: ${view.local.name}`, [], null, view.local.tileset.show, (on) => {
+      view.local.tileset.show = on;
+      view.viewer.scene.requestRender();
+    }));
+  }
   group(t("layers"), others);
 }
