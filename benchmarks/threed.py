@@ -8,7 +8,7 @@ database given with ``--database-url``) it reports, in one run on the same machi
   SQL floor (the content query alone) and an MVT tile of the same cell (CGCS2000Quad, same level);
   then the cached time and the cold/cached ratio;
 * seeding every content tile of the 18 pipeline layers: time, tiles, bytes, peak memory (RSS);
-* bytes per 1,000 pipe segments as glb (quantized, and as before quantization) and as MVT over the
+* bytes per 1,000 pipe segments as glb (compact, and as before quantization) and as MVT over the
   same full-detail cells (MVT with every attribute, as the glb carries them; the CGCS2000Quad tile
   of the same level and address); the city-scale (coarse) tiles' count and bytes apart.
 """
@@ -183,7 +183,7 @@ async def seeding(service: TileService, threed: ThreeDService, pipes: list[Layer
                 coarse_tiles += 1
                 continue
             glb_bytes += len((await threed.content(layer, z, x, y)).data)
-            float_bytes += len(await unquantized(service, layer, z, x, y))
+            float_bytes += len(await uncompact(service, layer, z, x, y))
             mvt_bytes += len((await service.vector_tile([layer], TileAddress(CGCS2000_QUAD, z, x, y), every,
                                                         use_cache=False)).data)
     return {"tiles": run.tiles, "bytes": run.bytes, "seconds": run.seconds, "largest": run.largest,
@@ -192,12 +192,12 @@ async def seeding(service: TileService, threed: ThreeDService, pipes: list[Layer
             "mvt_per_1000": mvt_bytes / count * 1000, "coarse_tiles": coarse_tiles, "coarse_bytes": coarse_bytes}
 
 
-async def unquantized(service: TileService, layer: Layer, z: int, x: int, y: int) -> bytes:
-    """The leaf glb as it was written before quantization (float32 positions and normals)."""
+async def uncompact(service: TileService, layer: Layer, z: int, x: int, y: int) -> bytes:
+    """The leaf glb as it was written before (float32 positions and normals, a colour per vertex)."""
     kind = kind_of(layer)
     async with service.pool.acquire() as conn:
         rows = await cell_rows(conn, service.registry, layer, kind, z, x, y, Current())
-    return write_glb(build_content(layer, kind, rows, leaf_frame(z, x, y)), quantize=False) if rows else b""
+    return write_glb(build_content(layer, kind, rows, leaf_frame(z, x, y)), compact=False) if rows else b""
 
 
 async def main_async(opts: argparse.Namespace) -> None:
@@ -231,8 +231,9 @@ async def main_async(opts: argparse.Namespace) -> None:
                   f"(largest {s['largest'] / 1024:.0f} KB) in {s['seconds']:.1f} s; peak RSS {s['rss_peak_mb']:.0f} MB "
                   f"(was {s['rss_before_mb']:.0f} MB before seeding)")
             print(f"bytes per 1,000 pipe segments ({s['segments']} segments, full-detail tiles): glb "
-                  f"{s['glb_per_1000'] / 1024:.0f} KB quantized, {s['float_per_1000'] / 1024:.0f} KB with float32 "
-                  f"positions and normals (before); MVT of the same cells {s['mvt_per_1000'] / 1024:.0f} KB "
+                  f"{s['glb_per_1000'] / 1024:.0f} KB compact, {s['float_per_1000'] / 1024:.0f} KB with float32 "
+                  f"positions and normals and vertex colours (before); "
+                  f"MVT of the same cells {s['mvt_per_1000'] / 1024:.0f} KB "
                   f"({s['glb_per_1000'] / s['mvt_per_1000']:.1f}× MVT, was "
                   f"{s['float_per_1000'] / s['mvt_per_1000']:.1f}×)")
             print(f"city-scale (coarse) pipe tiles: {s['coarse_tiles']} tiles, "

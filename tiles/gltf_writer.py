@@ -6,7 +6,8 @@ colour of each feature) and a feature id per vertex. Positions and normals are q
 mesh's centre, the node's ``translation`` and ``scale`` turning them back into metres of the tile's
 ENU frame (glTF y-up) — a step is the mesh's largest extent / 65534, ≈ 9 mm for a 600 m pipe tile;
 normals are normalized int8. One scale on all three axes keeps the normals right (a non-uniform
-node scale would bend them): 24 instead of 36 bytes per vertex. ``EXT_mesh_features`` ties the ids
+node scale would bend them). A tile whose features share one colour (a pipe layer) has it in its
+material, not per vertex: 16 instead of 36 bytes per vertex (24 with vertex colours). ``EXT_mesh_features`` ties the ids
 to an ``EXT_structural_metadata`` property table holding each feature's identity (``id`` as in
 ``/collections/{layer}/items/{id}``, ``layer``) and key attributes, so a click in a viewer names
 the feature and can link to its page and versions.
@@ -119,10 +120,11 @@ def empty_glb() -> bytes:
     return b"".join(gltf.save_to_bytes())
 
 
-def write_glb(content: TileContent, *, quantize: bool = True) -> bytes:
+def write_glb(content: TileContent, *, compact: bool = True) -> bytes:
     """The tile as GLB bytes (an empty scene when the mesh has no triangles).
 
-    ``quantize=False`` writes float32 positions and normals instead (the benchmark's "before").
+    ``compact=False`` writes the layout before quantization and material colours (float32 positions
+    and normals, a colour per vertex): the benchmark's "before".
     """
     mesh = content.mesh
     if mesh.indices.size == 0:
@@ -144,7 +146,7 @@ def write_glb(content: TileContent, *, quantize: bool = True) -> bytes:
         accessors.append(acc)
         return len(accessors) - 1
 
-    if quantize:
+    if compact:
         positions, centre, step = quantized_positions(enu_to_gltf(mesh.positions))
         position = vertex_accessor(positions, g.SHORT, g.VEC3, bounds=True)
         normal = vertex_accessor(quantized_normals(enu_to_gltf(mesh.normals)), g.BYTE, g.VEC3, normalized=True)
@@ -153,10 +155,16 @@ def write_glb(content: TileContent, *, quantize: bool = True) -> bytes:
         position = vertex_accessor(enu_to_gltf(mesh.positions).astype(np.float32), g.FLOAT, g.VEC3, bounds=True)
         normal = vertex_accessor(enu_to_gltf(mesh.normals).astype(np.float32), g.FLOAT, g.VEC3)
         node = g.Node(mesh=0)
+    # One colour for the whole tile (a pipe layer's CJJ 61 colour): the material carries it and the
+    # vertices none, a third of the vertex bytes; several colours (buildings by use): per vertex.
+    colours = content.colours
+    uniform = compact and bool(len(colours)) and bool((colours == colours[0]).all())
+    base = [float(v) / 65535 for v in linear_colours(colours[:1])[0]] if uniform else [1.0, 1.0, 1.0, 1.0]
     attributes = g.Attributes(
         POSITION=position,
         NORMAL=normal,
-        COLOR_0=vertex_accessor(linear_colours(content.colours), g.UNSIGNED_SHORT, g.VEC4, normalized=True),
+        COLOR_0=None if uniform else vertex_accessor(linear_colours(colours), g.UNSIGNED_SHORT, g.VEC4,
+                                                     normalized=True),
     )
     setattr(attributes, FEATURE_ID, vertex_accessor(content.feature_index.astype(np.float32), g.FLOAT, g.SCALAR))
     wide = mesh.vertex_count > 65535
@@ -178,14 +186,14 @@ def write_glb(content: TileContent, *, quantize: bool = True) -> bytes:
         nodes=[node],
         meshes=[g.Mesh(primitives=[primitive])],
         materials=[g.Material(
-            pbrMetallicRoughness=g.PbrMetallicRoughness(baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0,
+            pbrMetallicRoughness=g.PbrMetallicRoughness(baseColorFactor=base, metallicFactor=0.0,
                                                         roughnessFactor=0.8),
             doubleSided=True,
         )],
         accessors=accessors,
         bufferViews=buf.views,
-        extensionsUsed=["EXT_mesh_features", "EXT_structural_metadata", *([QUANTIZATION] if quantize else [])],
-        extensionsRequired=[QUANTIZATION] if quantize else None,
+        extensionsUsed=["EXT_mesh_features", "EXT_structural_metadata", *([QUANTIZATION] if compact else [])],
+        extensionsRequired=[QUANTIZATION] if compact else None,
         extensions={"EXT_structural_metadata": table},
     )
     blob = buf.blob()
