@@ -8,8 +8,9 @@ database given with ``--database-url``) it reports, in one run on the same machi
   SQL floor (the content query alone) and an MVT tile of the same cell (CGCS2000Quad, same level);
   then the cached time and the cold/cached ratio;
 * seeding every content tile of the 18 pipeline layers: time, tiles, bytes, peak memory (RSS);
-* bytes per 1,000 pipe segments as glb and as MVT over the same cells (MVT with every attribute, as
-  the glb carries them; the CGCS2000Quad tile of the same level and address).
+* bytes per 1,000 pipe segments as glb (compact, and as before quantization) and as MVT over the
+  same full-detail cells (MVT with every attribute, as the glb carries them; the CGCS2000Quad tile
+  of the same level and address); the city-scale (coarse) tiles' count and bytes apart.
 """
 
 from __future__ import annotations
@@ -34,14 +35,17 @@ from layers.registry import Registry
 from layers.settings import DatabaseSettings
 from layers.temporal import Current
 from spatial.tms import CGCS2000_QUAD
+from tiles.gltf_writer import write_glb
 from tiles.mvt import TileAddress
 from tiles.query import TileQuery
 from tiles.service import TileService
 from tiles.settings import TileSettings
+from tiles.threed_build import build_content
 from tiles.threed_export import content_cells, seed_3d
 from tiles.threed_kinds import CONTENT_ZOOM, kind_of
 from tiles.threed_query import Cell, cell_rows, cells
 from tiles.threed_service import ThreeDService
+from tiles.threed_tileset import leaf_frame
 
 MB = 1024 * 1024
 
@@ -165,20 +169,35 @@ async def seeding(service: TileService, threed: ThreeDService, pipes: list[Layer
     run = await seed_3d(threed, pipes, concurrency=2)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     segments = [layer for layer in pipes if layer.id.endswith("_segments")]
-    glb_bytes = mvt_bytes = count = 0
+    glb_bytes = float_bytes = mvt_bytes = coarse_bytes = count = coarse_tiles = 0
     for layer in segments:
+        kind = kind_of(layer)
         every = TileQuery(properties=tuple(layer.attributes.names))  # MVT with every attribute, as the glb has
         doc = await threed.tileset(layer)
         async with service.pool.acquire() as conn:
-            found = await cells(conn, layer, kind_of(layer), kind_of(layer).zoom, Current())
+            found = await cells(conn, layer, kind, kind.zoom, Current())
             count += sum(c.count for c in found)
         for z, x, y in content_cells(doc):
+            if z != kind.zoom:  # a city-scale tile: counted apart, it holds trunk mains again
+                coarse_bytes += len((await threed.content(layer, z, x, y)).data)
+                coarse_tiles += 1
+                continue
             glb_bytes += len((await threed.content(layer, z, x, y)).data)
+            float_bytes += len(await uncompact(service, layer, z, x, y))
             mvt_bytes += len((await service.vector_tile([layer], TileAddress(CGCS2000_QUAD, z, x, y), every,
                                                         use_cache=False)).data)
     return {"tiles": run.tiles, "bytes": run.bytes, "seconds": run.seconds, "largest": run.largest,
             "rss_before_mb": rss_before / 1024, "rss_peak_mb": rss_after / 1024, "segments": count,
-            "glb_per_1000": glb_bytes / count * 1000, "mvt_per_1000": mvt_bytes / count * 1000}
+            "glb_per_1000": glb_bytes / count * 1000, "float_per_1000": float_bytes / count * 1000,
+            "mvt_per_1000": mvt_bytes / count * 1000, "coarse_tiles": coarse_tiles, "coarse_bytes": coarse_bytes}
+
+
+async def uncompact(service: TileService, layer: Layer, z: int, x: int, y: int) -> bytes:
+    """The leaf glb as it was written before (float32 positions and normals, a colour per vertex)."""
+    kind = kind_of(layer)
+    async with service.pool.acquire() as conn:
+        rows = await cell_rows(conn, service.registry, layer, kind, z, x, y, Current())
+    return write_glb(build_content(layer, kind, rows, leaf_frame(z, x, y)), compact=False) if rows else b""
 
 
 async def main_async(opts: argparse.Namespace) -> None:
@@ -211,9 +230,14 @@ async def main_async(opts: argparse.Namespace) -> None:
             print(f"\nseeding all {len(pipes)} pipeline layers: {s['tiles']} tiles, {s['bytes'] / MB:.1f} MB "
                   f"(largest {s['largest'] / 1024:.0f} KB) in {s['seconds']:.1f} s; peak RSS {s['rss_peak_mb']:.0f} MB "
                   f"(was {s['rss_before_mb']:.0f} MB before seeding)")
-            print(f"bytes per 1,000 pipe segments ({s['segments']} segments): glb {s['glb_per_1000'] / 1024:.0f} KB, "
+            print(f"bytes per 1,000 pipe segments ({s['segments']} segments, full-detail tiles): glb "
+                  f"{s['glb_per_1000'] / 1024:.0f} KB compact, {s['float_per_1000'] / 1024:.0f} KB with float32 "
+                  f"positions and normals and vertex colours (before); "
                   f"MVT of the same cells {s['mvt_per_1000'] / 1024:.0f} KB "
-                  f"({s['glb_per_1000'] / s['mvt_per_1000']:.1f}×)")
+                  f"({s['glb_per_1000'] / s['mvt_per_1000']:.1f}× MVT, was "
+                  f"{s['float_per_1000'] / s['mvt_per_1000']:.1f}×)")
+            print(f"city-scale (coarse) pipe tiles: {s['coarse_tiles']} tiles, "
+                  f"{s['coarse_bytes'] / 1024:.0f} KB in all")
         finally:
             await service.stop()
             await pool.close()

@@ -1,7 +1,9 @@
 """The disk tier of the tile cache: default tiles shared by every worker and filled by seeding.
 
-Layout: ``<root>/<tms>/<layer set>/<z>/<x>/<y>.mvt``; a layer set's folder holds ``layers.txt``
-naming its layers. An empty tile is a zero-byte file (so "nothing here" is cached too). Writes
+Layout: ``<root>/<tms>/<layer set>/<z>/<x>/<y>.mvt`` (``.glb`` for a 3D layer set, whose first
+"layer" is ``@3d``); a layer set's folder holds ``layers.txt`` naming its layers. 3D tiles were once
+written as ``.mvt``: such files are never read, and dropping or clearing a set deletes them too.
+An empty tile is a zero-byte file (so "nothing here" is cached too). Writes
 go to a temporary file and are renamed into place, so readers never see half a tile.
 
 ``watermark.json`` records the id of the last ``onemap.changes`` row whose tiles this cache has
@@ -23,6 +25,9 @@ from pathlib import Path
 from tiles.cache import Box, TileKey, touched_ranges
 
 SUFFIX = ".mvt"
+SUFFIX_3D = ".glb"
+THREED_SET = "@3d"  # tiles.threed_service.PSEUDO_LAYER: the first "layer" of a 3D tile's key
+TILE_SUFFIXES = (SUFFIX, SUFFIX_3D)
 WATERMARK = "watermark.json"
 
 
@@ -42,7 +47,8 @@ class DiskTileCache:
     buffer_px: float = 4.0
 
     def _path(self, key: TileKey) -> Path:
-        return self.root / key.tms / layer_set_dir(key.layers) / str(key.z) / str(key.x) / f"{key.y}{SUFFIX}"
+        suffix = SUFFIX_3D if key.layers and key.layers[0] == THREED_SET else SUFFIX
+        return self.root / key.tms / layer_set_dir(key.layers) / str(key.z) / str(key.x) / f"{key.y}{suffix}"
 
     def get(self, key: TileKey) -> bytes | None:
         """The stored bytes of a default-variant tile, or None (b"" is a cached empty tile)."""
@@ -85,7 +91,7 @@ class DiskTileCache:
                 if layer_id not in layers:
                     continue
                 if boxes is None:
-                    removed += sum(1 for _ in set_dir.rglob(f"*{SUFFIX}"))
+                    removed += _count(set_dir)
                     shutil.rmtree(set_dir, ignore_errors=True)
                     continue
                 removed += self._invalidate_set(tms_dir.name, set_dir, boxes)
@@ -108,7 +114,7 @@ class DiskTileCache:
                 if not rows:
                     continue
                 for tile in x_dir.iterdir():
-                    stem = tile.name.removesuffix(SUFFIX)
+                    stem = tile.name.removesuffix(SUFFIX).removesuffix(SUFFIX_3D)
                     if stem.isdigit() and any(r.y0 <= int(stem) <= r.y1 for r in rows):
                         try:
                             tile.unlink()
@@ -126,7 +132,7 @@ class DiskTileCache:
 
     def count(self) -> int:
         """How many tiles are on disk."""
-        return sum(1 for _ in self.root.rglob(f"*{SUFFIX}")) if self.root.exists() else 0
+        return _count(self.root) if self.root.exists() else 0
 
     def read_watermark(self) -> int | None:
         """The last ``onemap.changes`` id whose tiles were dropped, or None when unknown."""
@@ -139,6 +145,10 @@ class DiskTileCache:
         """Record that the tiles of every change up to ``change_id`` are gone."""
         self.root.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.root / WATERMARK, json.dumps({"change_id": change_id}).encode())
+
+
+def _count(folder: Path) -> int:
+    return sum(1 for p in folder.rglob("*") if p.suffix in TILE_SUFFIXES)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -7,6 +7,7 @@ follow the local vertical and long pipes the Earth's curvature.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ import numpy as np
 import shapely
 
 from layers.model import Layer
+from spatial.terrain import terrain_elevation
 from styles.threed import feature_rgba
 from tiles.gltf_writer import TileContent
 from tiles.threed_frame import EnuFrame
@@ -27,17 +29,31 @@ from tiles.threed_kinds import (
     axis_depth,
     pipe_size,
 )
-from tiles.threed_mesh import EMPTY, Mesh, box, extrusion, marker, merge, orient_rings, tube, vertical_cylinder
+from tiles.threed_mesh import (
+    EMPTY,
+    F64,
+    TUBE_SIDES,
+    Mesh,
+    box,
+    extrusion,
+    marker,
+    merge,
+    orient_rings,
+    tube,
+    vertical_cylinder,
+)
 
 Row = Mapping[str, Any]
+COARSE_TUBE_SIDES = 4  # a trunk main seen from kilometres away needs no round cross-section
 
 
-def build_content(layer: Layer, kind: Kind, rows: Sequence[Row], frame: EnuFrame) -> TileContent:
-    """The tile content of ``rows`` (one cell of ``layer``) in ``frame``."""
+def build_content(layer: Layer, kind: Kind, rows: Sequence[Row], frame: EnuFrame, *,
+                  coarse: bool = False) -> TileContent:
+    """The tile content of ``rows`` (one cell of ``layer``) in ``frame``; simplified shapes when ``coarse``."""
     builder: Callable[[Kind, Row, EnuFrame], tuple[Mesh, dict[str, Any]]] = _BUILDERS[kind.name]
     meshes, table = [], []
     for row in rows:
-        mesh, props = builder(kind, row, frame)
+        mesh, props = builder(kind, _coarse(kind, row) if coarse else row, frame)
         if mesh.vertex_count == 0:
             continue
         props = {"id": int(row["fid"]), "layer": layer.id, **props}
@@ -48,6 +64,17 @@ def build_content(layer: Layer, kind: Kind, rows: Sequence[Row], frame: EnuFrame
     colours = np.repeat(np.array([feature_rgba(layer, p) for p in table], dtype=np.uint8).reshape(-1, 4), counts,
                         axis=0)
     return TileContent(merge(meshes), feature_index, colours, kind.class_id, layer.title_en, kind.props, table)
+
+
+def _coarse(kind: Kind, row: Row) -> Row:
+    """A city-scale version of ``row``: a line simplified to 5 m, a footprint to its oriented box."""
+    geom = shapely.from_wkb(row["wkb"])
+    if kind.name == "segments":
+        # ≈ 5 m in degrees at Changsha: a trunk main seen from kilometres away loses nothing visible.
+        geom = shapely.simplify(geom, 0.00005)
+    elif kind.name == "buildings":
+        geom = shapely.oriented_envelope(geom)
+    return {**row, "wkb": shapely.to_wkb(geom), "_sides": COARSE_TUBE_SIDES}
 
 
 def _attrs(kind: Kind, row: Row) -> dict[str, Any]:
@@ -75,42 +102,44 @@ def segment_mesh(kind: Kind, row: Row, frame: EnuFrame) -> tuple[Mesh, dict[str,
     depth = axis_depth(rule, d0, height) + (axis_depth(rule, d1, height) - axis_depth(rule, d0, height)) * share
     axis = frame.local(lonlat[:, 0], lonlat[:, 1], -depth)
     pieces = [
-        tube(axis[k], axis[k + 1], width / 2, caps=False) if shape == "tube"
+        tube(axis[k], axis[k + 1], width / 2, int(row.get("_sides") or TUBE_SIDES), caps=False) if shape == "tube"
         else box(axis[k], axis[k + 1], width, height)
         for k in range(len(axis) - 1)
     ]
-    g0, g1, source = _ground(row)
+    (g0, s0), (g1, s1) = _ground(row, lonlat[0], lonlat[-1])
     props = _attrs(kind, row)
     props.update(
         depth_ref=rule.reference,
         ground_start_m=g0,
         ground_end_m=g1,
-        elev_start_m=None if g0 is None else round(float(g0) - d0, 3),
-        elev_end_m=None if g1 is None else round(float(g1) - d1, 3),
-        elev_source=source,
+        elev_start_m=None if g0 is None else round(g0 - d0, 3),
+        elev_end_m=None if g1 is None else round(g1 - d1, 3),
+        elevation_source=s0 if s0 == s1 else f"start: {s0}, end: {s1}",
         size_source="section" if shape == "box" else ("diameter" if row.get("diameter_mm") else "default"),
     )
     return merge(pieces), props
 
 
-def _ground(row: Row) -> tuple[float | None, float | None, str]:
-    """Ground elevation at each end and where it came from (its own point, a point nearby, none)."""
+def _ground(row: Row, start: F64, end: F64) -> tuple[tuple[float | None, str], tuple[float | None, str]]:
+    """Ground elevation (m, 1985 datum) at each end and its source (:data:`ELEVATION_SOURCES`).
+
+    Delivered: the 地面高程 of the end's own point, else of a point within 50 m; otherwise the
+    sample terrain at the end; otherwise none ("default": the pipe is placed by depth alone).
+    """
     ends: list[tuple[float | None, str]] = []
-    for own, near in (("ground_start", "ground_start_near"), ("ground_end", "ground_end_near")):
+    for (own, near), at in ((("ground_start", "ground_start_near"), start), (("ground_end", "ground_end_near"), end)):
         if row.get(own) is not None:
-            ends.append((float(row[own]), "point"))
+            ends.append((float(row[own]), "delivered"))
         elif row.get(near) is not None:
-            ends.append((float(row[near]), "nearest point"))
+            ends.append((float(row[near]), "delivered nearby"))
         else:
-            ends.append((None, "none"))
-    (g0, s0), (g1, s1) = ends
-    if s0 == s1 == "point":
-        source = "points.ground_elev_m"
-    elif s0 == s1 == "none":
-        source = "none: no ground elevation surveyed near the segment; placed by depth below the ground"
-    else:
-        source = f"start: {s0}, end: {s1} (points.ground_elev_m; nearest within 50 m where the end's point is missing)"
-    return g0, g1, source
+            ends.append(_terrain(float(at[0]), float(at[1])))
+    return ends[0], ends[1]
+
+
+def _terrain(lon: float, lat: float) -> tuple[float | None, str]:
+    height = float(terrain_elevation([lon], [lat])[0])
+    return (None, "default") if math.isnan(height) else (round(height, 2), "terrain")
 
 
 def point_mesh(kind: Kind, row: Row, frame: EnuFrame) -> tuple[Mesh, dict[str, Any]]:
@@ -123,10 +152,12 @@ def point_mesh(kind: Kind, row: Row, frame: EnuFrame) -> tuple[Mesh, dict[str, A
         mesh = vertical_cylinder(top, float(bottom[2]), WELL_RADIUS_M)
     else:
         mesh = marker(top, MARKER_SIZE_M)
-    ground = row.get("ground_elev_m")
+    delivered = row.get("ground_elev_m")
+    ground, source = (float(delivered), "delivered") if delivered is not None else _terrain(float(lon), float(lat))
     props = _attrs(kind, row)
-    props["well_bottom_elev_m"] = None if ground is None or well is None else round(float(ground) - float(well), 3)
-    props["elev_source"] = "points.ground_elev_m" if ground is not None else "placed on the ground (no elevation)"
+    props["ground_m"] = ground
+    props["well_bottom_elev_m"] = None if ground is None or well is None else round(ground - float(well), 3)
+    props["elevation_source"] = source
     return mesh, props
 
 
@@ -145,7 +176,7 @@ def building_mesh(kind: Kind, row: Row, frame: EnuFrame) -> tuple[Mesh, dict[str
         top = [frame.local(r[:, 0], r[:, 1], np.full(len(r), float(height))) for r in rings]
         parts.append(extrusion(base, top))
     props = _attrs(kind, row)
-    props["elev_source"] = "ground (extruded from the local ground)"
+    props["elevation_source"] = "ground"
     return (merge(parts) if parts else EMPTY), props
 
 

@@ -7,6 +7,10 @@ byte for byte what the server sends. An export writes, under ``out``:
   served, without a query string);
 * ``tileset.json``: a root tileset whose children are the layers' tilesets (external tilesets), so
   one file opens the whole export.
+
+The folder opens from disk in the 3D viewer (``/map3d`` → 打开本地文件夹, ``api/map3d/static/localfolder.js``),
+which reads the picked files itself: every URI in the folder is relative, so the folder may be copied
+anywhere (a field laptop) and keeps working.
 """
 
 from __future__ import annotations
@@ -23,6 +27,15 @@ from layers.temporal import Selection
 from tiles.seed import Progress, TileRun
 from tiles.threed_kinds import kind_of
 from tiles.threed_service import ThreeDService
+
+README = """一张图 三维瓦片导出 (3D Tiles 1.1)
+打开方法：在一张图三维页面 /map3d 点击“打开本地文件夹”，选择本文件夹（数据只在本机读取，不上传）。
+任何支持 3D Tiles 1.1 的软件也可打开 tileset.json。
+
+One Map 3D Tiles export (3D Tiles 1.1).
+To view it: open /map3d, press "Open folder" and choose this folder (read on this computer, never uploaded).
+Any 3D Tiles 1.1 viewer can also open tileset.json.
+"""
 
 
 def content_cells(tileset: dict[str, Any]) -> list[tuple[int, int, int]]:
@@ -110,6 +123,7 @@ def _write_tilesets(out: Path, layers: Sequence[Layer], tilesets: dict[str, dict
         (out / layer.id).mkdir(parents=True, exist_ok=True)
         (out / layer.id / "tileset.json").write_text(json.dumps(tilesets[layer.id], ensure_ascii=False))
     (out / "tileset.json").write_text(json.dumps(root_tileset(layers, tilesets), ensure_ascii=False))
+    (out / "README.txt").write_text(README, encoding="utf-8")
 
 
 def _write_tile(path: Path, data: bytes) -> None:

@@ -3,8 +3,9 @@
 Three kinds: pipeline segments (tubes and boxes), pipeline points (wells and markers) and
 buildings (extruded footprints). Heights are metres relative to the local ground: the offline
 viewer has no terrain, the ellipsoid stands for the ground, so a pipe 1.5 m deep is drawn 1.5 m
-below it. The absolute elevations (1985 datum) of each pipe end are in the metadata where the
-points layer delivers the ground elevation (``elev_source``).
+below it. The absolute elevations (1985 datum) of each pipe end are in the metadata: from the
+points' delivered 地面高程, else the sample terrain (:mod:`spatial.terrain`), with their source
+(``elevation_source``: delivered | delivered nearby | terrain | default).
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ Reference = Literal["top", "invert"]
 # tile's fixed glTF and metadata overhead outweighed its geometry.
 CONTENT_ZOOM = 16
 PIPE_ZOOM = 15
+# City scale (LOD): the cells two levels up (≈ 1.1 km for buildings, ≈ 2.2 km for pipes) carry coarse
+# content — trunk mains (管径 ≥ 400 mm or a 断面 duct) as 4-sided tubes, high-rise buildings (≥ 24 m,
+# GB 50352's 高层 threshold) as their oriented bounding boxes — shown from afar until the viewer
+# comes close enough for the full leaves, which then replace them (refine REPLACE).
+LOD_LEVELS_UP = 2
+TRUNK_MAIN_MM = 400
+HIGH_RISE_M = 24.0
 # Padding of a tile's region beyond its features' boxes: the largest tube radius (5 m pipe / 2).
 REGION_PAD_M = 3.0
 
@@ -57,6 +65,9 @@ DEFAULT_BUILDING_HEIGHT_M = 10.0
 STOREY_M = 3.0
 
 _S, _F, _I = "STRING", "FLOAT64", "INT32"
+ELEVATION_SOURCES = ("Where the ground elevation (地面高程) comes from: delivered (the point's own survey), delivered "
+                     "nearby (a surveyed point within 50 m), terrain (the sample terrain, 示例数据), default (none: "
+                     "placed by depth below the local ground); a segment says it per end when they differ")
 _IDENTITY = [Prop("id", _I, "Feature id: /collections/{layer}/items/{id}"), Prop("layer", _S, "Collection id")]
 SEGMENT_PROPS = [*_IDENTITY, *(Prop(n, t) for n, t in [
     ("segment_no", _S), ("category", _S), ("subcategory", _S), ("material", _S), ("diameter_mm", _I),
@@ -67,13 +78,14 @@ SEGMENT_PROPS = [*_IDENTITY, *(Prop(n, t) for n, t in [
     Prop("ground_end_m", _F, "地面高程 at the end point (1985 datum)"),
     Prop("elev_start_m", _F, "管顶/管底高程 at the start = ground − depth"),
     Prop("elev_end_m", _F, "管顶/管底高程 at the end = ground − depth"),
-    Prop("elev_source", _S, "Where the ground elevations come from"),
+    Prop("elevation_source", _S, ELEVATION_SOURCES),
     Prop("size_source", _S, "diameter, section or default")]
 POINT_PROPS = [*_IDENTITY, *(Prop(n, t) for n, t in [
     ("point_no", _S), ("category", _S), ("subcategory", _S), ("feature_point", _S), ("appurtenance", _S),
     ("ground_elev_m", _F), ("well_depth_m", _F), ("owner", _S), ("status", _S), ("road_name", _S),
-]), Prop("well_bottom_elev_m", _F, "井底高程 = ground − well depth"),
-    Prop("elev_source", _S, "Where the ground elevation comes from")]
+]), Prop("ground_m", _F, "Ground elevation used: ground_elev_m where delivered, else the sample terrain"),
+    Prop("well_bottom_elev_m", _F, "井底高程 = ground − well depth"),
+    Prop("elevation_source", _S, ELEVATION_SOURCES)]
 BUILDING_PROPS = [*_IDENTITY, *(Prop(n, t) for n, t in [
     ("name", _S), ("use", _S), ("height_m", _F), ("height_source", _S), ("floors", _I), ("year_built", _I),
 ]), Prop("elev_source", _S, "Base of the extrusion: the local ground")]
@@ -90,12 +102,18 @@ class Kind:
     high_sql: str
     category: str | None = None  # platform category key of a pipeline layer
     zoom: int = CONTENT_ZOOM  # the CGCS2000Quad level of the content tiles
+    lod_sql: str | None = None  # which features the coarse (city-scale) tiles keep; None: no coarse tiles
+
+    @property
+    def lod_zoom(self) -> int | None:
+        """The CGCS2000Quad level of the coarse content tiles (None: this kind has none)."""
+        return self.zoom - LOD_LEVELS_UP if self.lod_sql else None
 
     @property
     def columns(self) -> tuple[str, ...]:
         """Attribute columns the content query reads (the rest of the props are computed)."""
         computed = {"id", "layer", "depth_ref", "ground_start_m", "ground_end_m", "elev_start_m", "elev_end_m",
-                    "elev_source", "size_source", "well_bottom_elev_m"}
+                    "elevation_source", "size_source", "well_bottom_elev_m", "ground_m"}
         return tuple(p.name for p in self.props if p.name not in computed)
 
 
@@ -116,12 +134,14 @@ def kind_of(layer: Layer) -> Kind:
             high = "greatest(1.0, 5.5 - min(least(t.start_depth_m, t.end_depth_m)))" \
                 if DEPTH_RULES[key].reference == "invert" else "1.0"
             return Kind("segments", "pipe_segment", tuple(SEGMENT_PROPS),
-                        "-(max(greatest(t.start_depth_m, t.end_depth_m)) + 5.5)", high, key, PIPE_ZOOM)
+                        "-(max(greatest(t.start_depth_m, t.end_depth_m)) + 5.5)", high, key, PIPE_ZOOM,
+                        f"(t.diameter_mm >= {TRUNK_MAIN_MM} OR t.section IS NOT NULL)")
         return Kind("points", "pipe_point", tuple(POINT_PROPS),
                     "-(coalesce(max(t.well_depth_m), 0) + 1.0)", "1.0", key, PIPE_ZOOM)
     if layer.is_vector and layer.geometry_type in ("Polygon", "MultiPolygon") and "height_m" in layer.attributes.names:
-        return Kind("buildings", "building", tuple(BUILDING_PROPS), "-1.0",
-                    f"max(coalesce(t.height_m, t.floors * {STOREY_M}, {DEFAULT_BUILDING_HEIGHT_M})) + 1.0")
+        height = f"coalesce(t.height_m, t.floors * {STOREY_M}, {DEFAULT_BUILDING_HEIGHT_M})"
+        return Kind("buildings", "building", tuple(BUILDING_PROPS), "-1.0", f"max({height}) + 1.0",
+                    lod_sql=f"{height} >= {HIGH_RISE_M}")
     raise NotATileLayer(f"{layer.id} has no 3D tiles; pipeline segments and points and buildings do")
 
 

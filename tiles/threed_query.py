@@ -48,12 +48,19 @@ class Cell:
     high: float
 
 
-async def cells(conn: asyncpg.Connection, layer: Layer, kind: Kind, z: int, selection: Selection) -> list[Cell]:
-    """Every cell of level ``z`` holding at least one of ``layer``'s features as ``selection`` reads them."""
+def _where(selection: Selection, params: Params, kind: Kind, coarse: bool) -> str:
+    where = predicate(selection, params, alias="t")
+    return f"{where} AND {kind.lod_sql}" if coarse and kind.lod_sql else where
+
+
+async def cells(conn: asyncpg.Connection, layer: Layer, kind: Kind, z: int, selection: Selection, *,
+                coarse: bool = False) -> list[Cell]:
+    """Every cell of level ``z`` holding at least one of ``layer``'s features as ``selection`` reads them
+    (only the features the kind's coarse tiles keep when ``coarse``)."""
     params = Params()
     params.add(cell_size_deg(z), "float8")
     text = _template("threed_cells.sql").format(
-        table=layer.table, where=predicate(selection, params, alias="t"), low=kind.low_sql, high=kind.high_sql
+        table=layer.table, where=_where(selection, params, kind, coarse), low=kind.low_sql, high=kind.high_sql
     )
     rows = await conn.fetch(text, *params.values)
     return [
@@ -72,15 +79,18 @@ async def cell_rows(
     x: int,
     y: int,
     selection: Selection,
+    *,
+    coarse: bool = False,
 ) -> list[dict[str, Any]]:
-    """The rows of cell ``z/x/y`` (fid, wkb, the kind's columns, and ground elevations of segment ends)."""
+    """The rows of cell ``z/x/y`` (fid, wkb, the kind's columns, and ground elevations of segment ends);
+    only the features the kind's coarse tiles keep when ``coarse``."""
     params = Params()
     west, south, east, north = tile_bounds_lonlat(CGCS2000_QUAD, z, x, y)
     for value in (west, south, east, north, cell_size_deg(z)):
         params.add(value, "float8")
     params.add(float(x))
     params.add(float(y))
-    where = predicate(selection, params, alias="t")
+    where = _where(selection, params, kind, coarse)
     names = [c for c in kind.columns if c in layer.attributes.names]
     columns = "".join(f", t.{quote_ident(c)}" for c in names)
     joins, ground = "", ""

@@ -25,6 +25,7 @@ from layers.model import Layer
 from layers.temporal import Current, Selection
 from spatial.tms import CGCS2000_QUAD
 from tiles.cache import TileKey
+from tiles.disk import THREED_SET
 from tiles.errors import TileError
 from tiles.gltf_writer import class_schema, empty_glb, write_glb
 from tiles.query import TileQuery
@@ -34,7 +35,7 @@ from tiles.threed_kinds import GROUND_TAG, Kind, kind_of, points_layer_id
 from tiles.threed_query import cell_rows, cell_size_deg, cells
 from tiles.threed_tileset import build_tileset, leaf_frame
 
-PSEUDO_LAYER = "@3d"
+PSEUDO_LAYER = THREED_SET  # the disk tier names these tiles .glb
 GLB = "model/gltf-binary"
 
 
@@ -89,7 +90,10 @@ class ThreeDService:
         token = memory.token(key.layers)
         async with self.tiles.pool.acquire() as conn:
             found = await cells(conn, layer, kind, kind.zoom, selection)
-        doc = build_tileset(found, query=query, title=f"{layer.id}", zoom=kind.zoom)
+            coarse = (await cells(conn, layer, kind, kind.lod_zoom, selection, coarse=True)
+                      if kind.lod_zoom is not None else [])
+        doc = build_tileset(found, query=query, title=f"{layer.id}", zoom=kind.zoom, coarse=coarse,
+                            coarse_zoom=kind.lod_zoom)
         # The feature classes with their descriptions, for viewers that label what a click shows.
         doc["schema"] = {"id": "onemap", "classes": {kind.class_id: {
             "name": layer.title_en, "description": f"{layer.title_zh} — features of /collections/{layer.id}/items",
@@ -100,9 +104,10 @@ class ThreeDService:
 
     async def check_address(self, layer: Layer, z: int, x: int, y: int) -> None:
         """Refuse an address that is not a content cell near the layer's data (404 problem)."""
-        zoom = kind_of(layer).zoom
-        if z != zoom:
-            raise NoSuchTile(f"3D content tiles of {layer.id} are at level {zoom}, not {z}")
+        kind = kind_of(layer)
+        if z not in (kind.zoom, kind.lod_zoom):
+            levels = " and ".join(str(v) for v in (kind.lod_zoom, kind.zoom) if v is not None)
+            raise NoSuchTile(f"3D content tiles of {layer.id} are at level {levels}, not {z}")
         size = cell_size_deg(z)
         if not (0 <= x < round(360 / size) and 0 <= y < round(180 / size)):
             raise NoSuchTile(f"tile {z}/{x}/{y} is outside the CGCS2000Quad grid")
@@ -127,7 +132,8 @@ class ThreeDService:
                 return found
         token = self.tiles.memory.token(key.layers)
         async with self.tiles.pool.acquire() as conn:
-            rows = await cell_rows(conn, self.tiles.registry, layer, kind, z, x, y, selection)
+            rows = await cell_rows(conn, self.tiles.registry, layer, kind, z, x, y, selection,
+                                   coarse=z == kind.lod_zoom)
         data = await asyncio.to_thread(self._render, layer, kind, rows, z, x, y)
         if use_cache:
             await self._store(key, data, token)
@@ -137,7 +143,7 @@ class ThreeDService:
     def _render(layer: Layer, kind: Kind, rows: list[dict[str, Any]], z: int, x: int, y: int) -> bytes:
         if not rows:
             return empty_glb()
-        return write_glb(build_content(layer, kind, rows, leaf_frame(z, x, y)))
+        return write_glb(build_content(layer, kind, rows, leaf_frame(z, x, y), coarse=z == kind.lod_zoom))
 
     async def _cached(self, key: TileKey) -> ContentResult | None:
         memory, inv = self.tiles.memory, self.tiles.invalidation

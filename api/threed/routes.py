@@ -79,14 +79,16 @@ async def tileset(layer: ReadableCollection, request: Request, ctx: CtxDep, date
 )
 async def content(
     layer: ReadableCollection,
-    level: Annotated[int, Path(ge=0, le=30, description="CGCS2000Quad level (the tileset's content level)")],
+    level: Annotated[int, Path(ge=0, le=30, description="CGCS2000Quad level: the tileset's leaves, or its "
+                                                        "city-scale level two above them")],
     x: Annotated[int, Path(ge=0, description="Column")],
     y: Annotated[int, Path(ge=0, description="Row")],
     request: Request,
     ctx: CtxDep,
     datetime: DatetimeQ = None,
 ) -> Response:
-    """A content tile: the features whose box centre lies in cell level/x/y, as glb with feature metadata."""
+    """A content tile: the features whose box centre lies in cell level/x/y, as glb with feature metadata
+    (at the city-scale level only trunk mains and high-rises, simplified)."""
     service = threed(request)
     service.kind(layer)
     selection, _ = instant(datetime)

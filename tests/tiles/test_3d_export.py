@@ -35,6 +35,7 @@ async def test_export_writes_a_folder_a_viewer_opens(service: TileService, tmp_p
     out = tmp_path / "city3d"
     run = await export_3dtiles(threed, layers, out=out)
     root = json.loads((out / "tileset.json").read_text())
+    assert "打开本地文件夹" in (out / "README.txt").read_text(encoding="utf-8")
     assert schema_errors(root, "tileset.schema.json") == []
     assert [c["content"]["uri"] for c in root["root"]["children"]] == [f"{layer.id}/tileset.json" for layer in layers]
     files = []
@@ -66,7 +67,7 @@ async def test_cli_seed_and_export(city: City, tmp_path: Path) -> None:
     code, out, err = await run("seed", "--3d", "--layers", "buildings")
     assert code == 0, err
     assert "content tiles" in out and "tiles (" in out
-    assert list((tmp_path / "var" / "tiles" / "CGCS2000Quad" / "@3d+buildings").rglob("*.mvt"))
+    assert list((tmp_path / "var" / "tiles" / "CGCS2000Quad" / "@3d+buildings").rglob("*.glb"))
     code, _, err = await run("seed", "--3d", "--layers", "pipeline_water_segments")
     assert code == 2 and "restricted" in err
     code, _, err = await run("seed", "--3d", "--layers", "rail_stations")

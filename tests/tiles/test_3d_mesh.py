@@ -13,12 +13,14 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
 from layers.definitions import builtin_layers
 from layers.model import Layer
+from spatial.terrain import terrain_elevation
 from tiles.threed_build import building_mesh, point_mesh, segment_mesh
 from tiles.threed_frame import EnuFrame
 from tiles.threed_kinds import DEPTH_RULES, axis_depth, kind_of, pipe_size
 from tiles.threed_mesh import Mesh, box, tube
 
 ORIGIN = (112.92, 28.28)
+IN_TERRAIN = (112.96, 28.19)  # central Changsha, inside the sample terrain grid
 CM = 0.01
 
 
@@ -160,10 +162,32 @@ def test_ground_elevation_sources_are_recorded(layers: dict[str, Layer]) -> None
     base = {"fid": 1, "wkb": shapely.to_wkb(LineString([ORIGIN, (ORIGIN[0] + 0.0003, ORIGIN[1])])),
             "start_depth_m": 1.0, "end_depth_m": 2.0, "diameter_mm": 200}
     _, own = segment_mesh(kind_of(layer), {**base, "ground_start": 40.0, "ground_end": 41.0}, _frame())
-    assert own["elev_source"] == "points.ground_elev_m"
+    assert own["elevation_source"] == "delivered"
     assert (own["elev_start_m"], own["elev_end_m"]) == (39.0, 39.0)
     _, near = segment_mesh(kind_of(layer), {**base, "ground_start": 40.0, "ground_end_near": 42.5}, _frame())
-    assert near["elev_source"].startswith("start: point, end: nearest point")
+    assert near["elevation_source"] == "start: delivered, end: delivered nearby"
     assert near["elev_end_m"] == 40.5
+    # ORIGIN lies outside the sample terrain: nothing to fall back on.
     _, none = segment_mesh(kind_of(layer), base, _frame())
-    assert none["elev_source"].startswith("none") and none["elev_start_m"] is None
+    assert none["elevation_source"] == "default" and none["elev_start_m"] is None
+
+
+def test_without_a_delivered_elevation_the_sample_terrain_is_used(layers: dict[str, Layer]) -> None:
+    lon, lat = IN_TERRAIN
+    frame = EnuFrame(lon, lat)
+    segments = layers["pipeline_water_segments"]
+    row = {"fid": 1, "wkb": shapely.to_wkb(LineString([(lon, lat), (lon + 0.003, lat)])),
+           "start_depth_m": 1.0, "end_depth_m": 2.0, "diameter_mm": 200, "ground_start": 40.0}
+    _, props = segment_mesh(kind_of(segments), row, frame)
+    terrain_end = float(terrain_elevation([lon + 0.003], [lat])[0])
+    assert props["elevation_source"] == "start: delivered, end: terrain"
+    assert props["ground_start_m"] == 40.0 and props["ground_end_m"] == pytest.approx(terrain_end, abs=0.01)
+    assert props["elev_end_m"] == pytest.approx(terrain_end - 2.0, abs=0.01)
+    points = layers["pipeline_water_points"]
+    well = {"fid": 2, "wkb": shapely.to_wkb(Point(lon, lat)), "well_depth_m": 2.5, "ground_elev_m": None}
+    _, p = point_mesh(kind_of(points), well, frame)
+    assert p["elevation_source"] == "terrain" and p["ground_elev_m"] is None
+    assert p["ground_m"] == pytest.approx(float(terrain_elevation([lon], [lat])[0]), abs=0.01)
+    assert p["well_bottom_elev_m"] == pytest.approx(p["ground_m"] - 2.5, abs=0.01)
+    _, delivered = point_mesh(kind_of(points), {**well, "ground_elev_m": 44.0}, frame)
+    assert delivered["elevation_source"] == "delivered" and delivered["well_bottom_elev_m"] == 41.5

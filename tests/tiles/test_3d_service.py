@@ -58,8 +58,9 @@ async def test_a_past_date_excludes_a_later_pipe(service: TileService, city: Cit
     current = (await threed.content(layer, PIPE_ZOOM, x, y)).data
     assert ref.fid in glb_property(current, "id")
     i = glb_property(current, "segment_no").index("JS-NEW-1")
-    # Its points N1 and N2 do not exist and no surveyed point lies within 50 m: no elevation, and it says so.
-    assert glb_property(current, "elev_source")[i].startswith("none")
+    # Its points N1 and N2 do not exist, no surveyed point lies within 50 m and the fixture city lies
+    # outside the sample terrain: no elevation, and it says so.
+    assert glb_property(current, "elevation_source")[i] == "default"
     assert glb_property(current, "elev_start_m")[i] == -9999.0  # noData
     then = await threed.content(layer, PIPE_ZOOM, x, y, AsOf(dt.datetime(2020, 1, 1, tzinfo=dt.UTC)))
     assert then.features == 0
@@ -141,7 +142,7 @@ async def test_a_point_edit_drops_the_pipe_tiles_showing_its_ground(service: Til
         before = await threed.content(pipes, *here)
         i = glb_property(before.data, "id").index(seg["fid"])
         assert glb_property(before.data, "ground_start_m")[i] == pytest.approx(45.0)
-        assert glb_property(before.data, "elev_source")[i] == "points.ground_elev_m"
+        assert glb_property(before.data, "elevation_source")[i] == "delivered"
         await threed.content(pipes, *far[0])
         point = await conn.fetchval("SELECT fid FROM data.pipeline_water_points WHERE point_no = $1 "
                                     "AND valid_to IS NULL", seg["start_point"])

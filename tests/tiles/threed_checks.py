@@ -84,10 +84,16 @@ def glb_property(data: bytes, name: str) -> list[Any]:
 
 
 def leaves(tile: dict[str, Any]) -> list[dict[str, Any]]:
-    """The content tiles under ``tile`` (itself included)."""
-    if "content" in tile:
-        return [tile]
-    return [leaf for child in tile.get("children", []) for leaf in leaves(child)]
+    """The full-detail content tiles under ``tile`` (itself included): those without children."""
+    if "children" not in tile:
+        return [tile] if "content" in tile else []
+    return [leaf for child in tile["children"] for leaf in leaves(child)]
+
+
+def coarse_tiles(tile: dict[str, Any]) -> list[dict[str, Any]]:
+    """The city-scale content tiles under ``tile``: those with content and children."""
+    own = [tile] if "content" in tile and "children" in tile else []
+    return own + [c for child in tile.get("children", []) for c in coarse_tiles(child)]
 
 
 def leaf_address(leaf: dict[str, Any]) -> tuple[int, int, int]:

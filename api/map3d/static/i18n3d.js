@@ -10,12 +10,14 @@ const TEXT = {
     groundOpacity: "地表透明度", pipes: "地下管线", buildings: "建筑", ground: "地表（道路、水系、用地、网格）",
     depth: "埋深", noTileset: "无三维数据", close: "关闭", items: "要素",
     segments: "管段", points: "管点", layer: "图层",
+    openFolder: "打开本地文件夹", folder: "本地文件夹", openFolderHint: "打开 onemap tiles export 导出的三维瓦片文件夹（离线）",
   },
   en: {
     title3d: "One Map 3D", subtitle3d: "Underground pipelines in 3D", to2d: "2D", underground: "Underground",
     groundOpacity: "Ground opacity", pipes: "Underground pipelines", buildings: "Buildings",
     ground: "Ground (roads, water, land use, grid)", depth: "Depth",
     noTileset: "no 3D data", close: "Close", items: "Feature", segments: "segments", points: "points", layer: "Layer",
+    openFolder: "Open folder", folder: "Folder", openFolderHint: "Open a 3D Tiles folder written by onemap tiles export (offline)",
   },
 };
 

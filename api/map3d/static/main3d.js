@@ -12,7 +12,8 @@ import { toggleLanguage, translate } from "/map3d/static/i18n3d.js";
 import { setupPick, identifyAt } from "/map3d/static/pick3d.js";
 import { hooks3d, markReady, view } from "/map3d/static/state3d.js";
 import { setupTime } from "/map3d/static/time3d.js";
-import { asOfParam, loadTilesets, renderTree } from "/map3d/static/tilesets.js";
+import { setupFolder } from "/map3d/static/localfolder.js";
+import { asOfParam, loadTilesets, renderTree, tilesetOptions } from "/map3d/static/tilesets.js";
 import { setupUnderground } from "/map3d/static/underground.js";
 
 async function loadConfig() {
@@ -65,7 +66,8 @@ function setupPanel() {
 /** Whether the ground and every shown tileset have loaded what the current view needs. */
 function settled() {
   const scene = view.viewer.scene;
-  return scene.globe.tilesLoaded && Object.values(view.tilesets).every((ts) => !ts.show || ts.tilesLoaded);
+  const shown = [...Object.values(view.tilesets), ...(view.local ? [view.local.tileset] : [])];
+  return scene.globe.tilesLoaded && shown.every((ts) => !ts.show || ts.tilesLoaded);
 }
 
 /** Resolves once three frames in a row were drawn settled (a frame drawn before a move does not count). */
@@ -93,6 +95,7 @@ async function main() {
   setupSignIn(reload);
   setupUnderground();
   setupPick();
+  setupFolder(tilesetOptions);
   setupTime(async () => { drapeGround(); await loadTilesets(); });
   $("lang").onclick = () => toggleLanguage(renderTree);
   hooks3d.identifyAt = (x, y) => identifyAt(new Cesium.Cartesian2(x, y));

@@ -37,14 +37,19 @@ export function layerIds() {
   return [...m.categories.flatMap((c) => c.layers), ...(m.buildings ? [m.buildings] : [])];
 }
 
+/** How every tileset is drawn (the server's and an opened folder's alike). */
+export function tilesetOptions() {
+  return {
+    maximumScreenSpaceError: SCREEN_SPACE_ERROR, customShader: headlamp(),
+    // A picked feature is mixed with the highlight colour; unpicked (white) features keep their own.
+    colorBlendMode: Cesium.Cesium3DTileColorBlendMode.MIX, colorBlendAmount: 0.6,
+  };
+}
+
 async function loadOne(id, generation) {
   const resource = new Cesium.Resource({ url: tilesetUrl(id), headers: authHeaders() });
   try {
-    const tileset = await Cesium.Cesium3DTileset.fromUrl(resource, {
-      maximumScreenSpaceError: SCREEN_SPACE_ERROR, customShader: headlamp(),
-      // A picked feature is mixed with the highlight colour; unpicked (white) features keep their own.
-      colorBlendMode: Cesium.Cesium3DTileColorBlendMode.MIX, colorBlendAmount: 0.6,
-    });
+    const tileset = await Cesium.Cesium3DTileset.fromUrl(resource, tilesetOptions());
     if (generation !== view.generation) { tileset.destroy(); return; }  // the slider moved on meanwhile
     tileset.show = view.visible[id] !== false;
     tileset.onemapLayer = id;
@@ -113,5 +118,12 @@ export function renderTree() {
   others.push(row("ground", t("ground"), [], null, view.draped ? view.draped.show : true, (on) => {
     if (view.draped) view.draped.show = on;
   }));
+  if (view.local) {
+    // The folder opened from disk (localfolder.js): shown until another folder is opened.
+    others.push(row("folder", `${t("folder")}: ${view.local.name}`, [], null, view.local.tileset.show, (on) => {
+      view.local.tileset.show = on;
+      view.viewer.scene.requestRender();
+    }));
+  }
   group(t("layers"), others);
 }

@@ -21,6 +21,7 @@ from api.ogc.openapi.components import components
 from api.ogc.openapi.core import core_paths
 from api.ogc.openapi.items import items_paths
 from api.ogc.openapi.processes import STATUS_INFO, processes_paths
+from api.ogc.openapi.threed import threed_paths
 from layers.principals import Principal
 
 
@@ -48,7 +49,8 @@ def openapi_document(ctx: AppContext, base: str, principal: Principal) -> dict[s
         },
         "servers": [{"url": base}],
         "paths": {**core_paths(p), **collections_paths(p), **items_paths(p, ctx.settings.api),
-                  **processes_paths(list(PROCESSES))},
+                  **processes_paths(list(PROCESSES)),
+                  **threed_paths([layer for layer in ctx.registry.vector_layers() if principal.can_read(layer)])},
         "components": _with_status_info(components()),
     }
 

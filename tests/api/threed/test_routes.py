@@ -141,3 +141,20 @@ async def test_restricted_3d_reads_are_audited(client: httpx.AsyncClient, city: 
     assert "3dtiles:tileset.json" in areas
     z, x, y = uri.removesuffix(".glb").split("/")
     assert areas[f"3dtiles:CGCS2000Quad/{z}/{x}/{y}"] == _count(tile.content) > 0
+
+
+async def test_openapi_describes_the_3d_routes(client: httpx.AsyncClient, city: City) -> None:
+    tileset = "/collections/{collectionId}/3dtiles/tileset.json"
+    content = "/collections/{collectionId}/3dtiles/{level}/{x}/{y}.glb"
+
+    def enum(doc: dict) -> list[str]:
+        params = doc["paths"][tileset]["get"]["parameters"]
+        return next(p for p in params if p["name"] == "collectionId")["schema"]["enum"]
+
+    anonymous = (await client.get("/openapi", params={"f": "json"})).json()
+    assert {"application/3dtiles+json"} == set(anonymous["paths"][tileset]["get"]["responses"]["200"]["content"])
+    assert "model/gltf-binary" in anonymous["paths"][content]["get"]["responses"]["200"]["content"]
+    assert "buildings" in enum(anonymous) and not [i for i in enum(anonymous) if i.startswith("pipeline_")]
+    assert "rail_stations" not in enum(anonymous)  # no 3D tiles
+    signed_in = (await client.get("/openapi", params={"f": "json"}, headers=_auth(city.pipes_key))).json()
+    assert "pipeline_water_segments" in enum(signed_in)
