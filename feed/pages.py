@@ -52,6 +52,7 @@ class Page:
     mutations: list[str]
     next: Cursor
     head: int  # the newest commit number the page's snapshot saw
+    cursors: list[Cursor]  # each mutation's own position
 
 
 async def head_seq(conn: asyncpg.Connection) -> int:
@@ -88,11 +89,9 @@ async def read_page(
     if len(layers) > 1:
         merged.sort(key=lambda pair: pair[0])
     merged = merged[:limit]
-    if len(merged) == limit:
-        nxt = merged[-1][0]
-    else:
-        nxt = max(after, Cursor.after_commit(head))
-    return Page([text for _, text in merged], nxt, head)
+    # A full page ends at its last mutation; a short one saw everything up to the snapshot's head.
+    nxt = merged[-1][0] if len(merged) == limit else max(after, Cursor.after_commit(head))
+    return Page([text for _, text in merged], nxt, head, [c for c, _ in merged])
 
 
 def page_json(collection: str | None, page: Page, links: list[dict[str, str]]) -> bytes:

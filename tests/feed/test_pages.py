@@ -39,7 +39,9 @@ async def _all(conn: asyncpg.Connection, layer: Layer, after: Cursor = START, li
         after = page.next
 
 
-async def test_a_page_renders_each_mutation_with_its_feature_and_changeset(conn: asyncpg.Connection, sites: Layer) -> None:
+async def test_a_page_renders_each_mutation_with_its_feature_and_changeset(
+    conn: asyncpg.Connection, sites: Layer
+) -> None:
     fid = await _insert(conn, sites, "A", 1)
     async with conn.transaction():
         cs = await open_changeset(conn, actor="li", source="api", details={"comment": "改数"})

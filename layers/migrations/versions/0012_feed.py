@@ -101,6 +101,7 @@ def upgrade() -> None:
           failures integer NOT NULL DEFAULT 0,
           next_attempt timestamptz NOT NULL DEFAULT now(),
           lease_until timestamptz,
+          lease_token text,
           last_error text,
           last_delivered_at timestamptz,
           created_by text NOT NULL,
