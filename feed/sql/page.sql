@@ -15,11 +15,13 @@ WITH m AS (
     SELECT c.id, c.changeset_id, c.fid, c.op, c.version_before, c.version_after, c.recorded_at, c.unconditional
     FROM onemap.changes c
     WHERE c.layer_id = :layer_id AND c.xid = fc.xid
+      AND (fc.seq > :seq OR c.id > :id OR (c.id = :id AND c.fid > :fid))  -- resume inside a commit
     UNION ALL
     SELECT b.id, b.changeset_id, t.fid, b.op, NULLIF(t.version - 1, 0), t.version, b.recorded_at, false
     FROM onemap.bulk_changes b
     JOIN /*table*/ t ON t.changeset_id = b.changeset_id AND (t.version = 1) = (b.op = 'insert')
     WHERE b.layer_id = :layer_id AND b.xid = fc.xid
+      AND (fc.seq > :seq OR b.id > :id OR (b.id = :id AND t.fid > :fid))
       AND NOT EXISTS (SELECT 1 FROM onemap.changes f WHERE f.layer_id = :layer_id AND f.fid = t.fid
                       AND f.changeset_id = t.changeset_id AND f.version_after = t.version AND f.op <> 'retire')
   ) x

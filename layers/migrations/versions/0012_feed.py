@@ -6,7 +6,8 @@ So every transaction that writes ``onemap.changes`` or ``onemap.bulk_changes`` i
 commit, in commit order:
 
 - both tables get ``xid`` (``xid8``, default ``pg_current_xact_id()``: the writing top-level
-  transaction); rows written before this revision get the pseudo-transaction ``'1'`` (seq 0).
+  transaction); rows written before this revision get the pseudo-transaction ``'1'`` (seq 0), through a
+  constant default first, so the tables are not rewritten.
 - an AFTER INSERT statement trigger on each table records the transaction once in
   ``onemap.feed_commits`` (xid, seq NULL);
 - a deferred constraint trigger on ``onemap.feed_commits`` runs at COMMIT: it takes a
@@ -50,10 +51,9 @@ def upgrade() -> None:
     )
     op.execute("INSERT INTO onemap.feed_commits (xid, seq, committed_at) VALUES ('1'::xid8, 0, now())")
     for table in ("changes", "bulk_changes"):
-        op.execute(f"ALTER TABLE onemap.{table} ADD COLUMN xid xid8")
-        op.execute(f"UPDATE onemap.{table} SET xid = '1'::xid8")
+        # A constant default fills existing rows without rewriting the table; new rows name their writer.
+        op.execute(f"ALTER TABLE onemap.{table} ADD COLUMN xid xid8 NOT NULL DEFAULT '1'::xid8")
         op.execute(f"ALTER TABLE onemap.{table} ALTER COLUMN xid SET DEFAULT pg_current_xact_id()")
-        op.execute(f"ALTER TABLE onemap.{table} ALTER COLUMN xid SET NOT NULL")
         op.execute(f"CREATE INDEX {table}_feed ON onemap.{table} (layer_id, xid)")
     op.execute(
         """
@@ -81,7 +81,7 @@ def upgrade() -> None:
           PERFORM pg_notify('onemap_feed', n::text);
           RETURN NULL;
         END $$
-        """
+        """  # noqa: S608 (FEED_LOCK_KEY is a constant)
     )
     # Named to sort last: constraint triggers fire in name order, and nothing may wait after the lock.
     op.execute(
