@@ -128,7 +128,7 @@ def pull_http(base: str, key: str, limit: int) -> tuple[int, float]:
             r = client.get(f"/collections/{LAYER['id']}/changes", params={"since": since, "limit": limit},
                            headers={"Authorization": f"Bearer {key}"})
             r.raise_for_status()
-            body = r.json()
+            body = orjson.loads(r.content)
             total += len(body["mutations"])
             if not body["mutations"]:
                 return total, time.perf_counter() - started

@@ -7,7 +7,6 @@ bounded by the database, not by decoding.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -18,12 +17,11 @@ import orjson
 
 from feed.cursor import Cursor
 from layers.model import Layer
-from layers.query.output import feature_sql, iso_timestamp_sql
+from layers.query.output import feature_sql
 from layers.sql import bind_named
 from spatial.crs import CRS84
 
 OPERATIONS = ("insert", "update", "retire")
-_TS = re.compile(r"/\*ts\(([a-z_.]+)\)\*/")
 _sql_cache: dict[tuple[str, object], str] = {}
 
 
@@ -38,7 +36,6 @@ def _page_sql(layer: Layer) -> str:
     if sql is None:
         sql = _template("page.sql").replace("/*table*/", layer.table)
         sql = sql.replace("/*feature*/", feature_sql(layer, names=None, crs=CRS84))
-        sql = _TS.sub(lambda m: iso_timestamp_sql(m[1]), sql)
         if len(_sql_cache) > 512:
             _sql_cache.clear()
         _sql_cache[key] = sql
@@ -82,6 +79,8 @@ async def read_page(
     past the newest commit it saw (past mutations the ``ops`` filter left out, too).
     """
     async with conn.transaction(isolation="repeatable_read", readonly=True):
+        # Times in the mutations are written as JSON by PostgreSQL, in the session's zone: make it UTC.
+        await conn.execute("SET LOCAL TimeZone = 'UTC'")
         head = await head_seq(conn)
         merged: list[tuple[Cursor, str]] = []
         for layer in layers:

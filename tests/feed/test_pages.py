@@ -56,7 +56,7 @@ async def test_a_page_renders_each_mutation_with_its_feature_and_changeset(
     assert muts[1]["actor"] == "li" and muts[1]["versionBefore"] == 1
     assert muts[1]["feature"]["properties"]["n"] == 2 and muts[1]["feature"]["geometry"]["type"] == "Point"
     assert muts[2]["feature"] is None and muts[2]["validTo"] is not None
-    assert all(m["committedAt"].endswith("Z") for m in muts)
+    assert all(m["committedAt"].endswith("+00:00") for m in muts)
     cursors = [parse_cursor(m["cursor"]) for m in muts]
     assert cursors == sorted(cursors) and len(set(cursors)) == 3
 
