@@ -25,6 +25,8 @@ from api.input_guard import UnstorableCharacters
 from api.map import map_router
 from api.map3d import map3d_router
 from api.ogc import features_routers
+from api.ogc.bulk_edit import router as bulk_edit_router
+from api.ogc.changesets import router as changesets_router
 from api.ogc.core import docs_router
 from api.processes import processes_router, start_jobs, stop_jobs
 from api.settings import Settings, load_settings
@@ -103,6 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(auth_router)
     app.include_router(audit_router)  # /admin/audit (api/audit_routes.py)
+    app.include_router(changesets_router)  # /changesets, /changesets/{id}[/undo]: map editing (api/ogc/changesets.py)
+    app.include_router(bulk_edit_router)  # /collections/{id}/bulk-edit (api/ogc/bulk_edit.py)
     app.include_router(docs_router)
     app.include_router(tiles_router(settings))  # OGC API Tiles (api/tiles/tile_routes.py); starts the tile service
     app.include_router(threed_router)  # 3D Tiles of pipelines and buildings (api/threed/routes.py)

@@ -28,6 +28,7 @@ log = logging.getLogger("onemap.api")
 PROBLEM_TYPE = "application/problem+json"
 BEARER_CHALLENGE = "Bearer"
 BASIC_CHALLENGE = 'Basic realm="One Map", charset="UTF-8"'
+_EXTENSIONS = ("parameter", "links", "limit", "maximum", "conflicts", "segments", "features")
 
 
 def note_refusal(request: Request, status: int, detail: str, *, layer: str | None = None) -> None:
@@ -201,10 +202,11 @@ def install_error_handlers(app: FastAPI, *, retry_after_s: int = 2) -> None:
             note_refusal(request, 404, str(exc), layer=exc.hidden_layer)  # type: ignore[attr-defined]
         if exc.status >= 500:
             log.error("layer error on %s: %s", request.url.path, exc)
-        # parameter/links/limit/maximum: optional members of some LayerError subclasses.
-        extra: dict[str, Any] = {
-            name: getattr(exc, name) for name in ("parameter", "links", "limit", "maximum") if getattr(exc, name, None)
-        }
+        # parameter/links/limit/maximum (and conflicts/segments/features of edits): optional members
+        # of some LayerError subclasses.
+        extra: dict[str, Any] = {name: getattr(exc, name) for name in _EXTENSIONS if getattr(exc, name, None)}
+        if getattr(exc, "index", None) is not None:  # the failing edit of a changeset (0 is an index too)
+            extra["index"] = exc.index  # type: ignore[attr-defined]
         return problem_response(request, status=exc.status, type_slug=exc.type_slug, title=exc.title,
                                 detail=str(exc), extra=extra, headers=getattr(exc, "headers", None))
 

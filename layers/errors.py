@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class LayerError(Exception):
@@ -77,6 +78,11 @@ class VersionConflict(LayerError):
     type_slug = "version-conflict"
     title = "The feature has changed since you read it"
 
+    def __init__(self, detail: str, *, conflicts: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        # What a conflict view needs: per edit, the ETag sent and the current version (a changeset fills it).
+        self.conflicts = conflicts or []
+
 
 class OvertakenByNewerWrite(LayerError):
     """Our transaction began before the version it must replace was written (a concurrent edit).
@@ -98,17 +104,68 @@ class InvalidValidTime(LayerError):
     title = "The valid time would rewrite history"
 
 
+class TopologyConflict(LayerError):
+    """A pipe point cannot be retired (or renumbered) while current segments end at it; 409."""
+
+    status = 409
+    type_slug = "topology"
+    title = "The pipe network would lose a connection"
+
+    def __init__(self, detail: str, *, segments: list[dict[str, Any]]) -> None:
+        super().__init__(detail)
+        self.segments = segments  # [{"collection", "id", "point": "start"|"end"}]
+
+
+class UndoConflict(LayerError):
+    """Undoing a changeset would discard later edits of the same features (unless forced); 409."""
+
+    status = 409
+    type_slug = "undo-conflict"
+    title = "Features were edited again after this changeset"
+
+    def __init__(self, detail: str, *, features: list[dict[str, Any]]) -> None:
+        super().__init__(detail)
+        self.features = features  # [{"collection", "id", "version", "changeset"}]
+
+
+class ChangesetNotFound(LayerError):
+    """No changeset has this id (or none the caller may see); 404."""
+
+    status = 404
+    type_slug = "changeset-not-found"
+    title = "No such changeset"
+
+
+class InvalidEdit(LayerError):
+    """A changeset or bulk edit request that is malformed (not a validation failure); 400."""
+
+    status = 400
+    type_slug = "invalid-edit"
+    title = "The edit request is malformed"
+
+
 @dataclass(frozen=True, slots=True)
 class FieldError:
-    """One problem with one attribute (or the geometry, with ``field='geometry'``)."""
+    """One problem with one attribute (or the geometry, with ``field='geometry'``).
+
+    ``location`` is the lon/lat (EPSG:4490 ≈ CRS84 degrees) of a geometry defect when known;
+    ``index`` is the position of the edit in a changeset.
+    """
 
     field: str
     code: str
     message: str
+    location: tuple[float, float] | None = None
+    index: int | None = None
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         """The error as the JSON object problem+json responses list."""
-        return {"field": self.field, "code": self.code, "message": self.message}
+        out: dict[str, Any] = {"field": self.field, "code": self.code, "message": self.message}
+        if self.location is not None:
+            out["location"] = list(self.location)
+        if self.index is not None:
+            out["index"] = self.index
+        return out
 
 
 @dataclass

@@ -66,6 +66,12 @@ class Registry:
         return layer_id in self._layers
 
 
+async def load_layer(conn: asyncpg.Connection, layer_id: str) -> Layer | None:
+    """One registered layer read from ``onemap.layers`` (for writers that hold no registry snapshot), or None."""
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM onemap.layers WHERE id = $1", layer_id)  # noqa: S608
+    return Layer.from_row(row) if row is not None else None
+
+
 def visible_at(layer: Layer, max_access: str) -> bool:
     """Whether a caller cleared for ``max_access`` may see ``layer`` without a per-layer grant."""
     return ACCESS_RANK[layer.access] <= ACCESS_RANK[max_access]

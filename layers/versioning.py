@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 
 import asyncpg
@@ -28,6 +28,7 @@ from layers.errors import (
     FeatureNotFound,
     FeatureRetired,
     FieldError,
+    InvalidValidTime,
     OvertakenByNewerWrite,
     ValidationFailed,
     VersionConflict,
@@ -36,11 +37,12 @@ from layers.lifecycle import EDITS_CHANNEL, Written, after_write, close_versions
 from layers.model import Layer
 from layers.schema import validate_properties
 from layers.sql import quote_ident
+from layers.topology import Derived, follow_point, refuse_retire
 from spatial.geometry import check_geometry
 
 __all__ = [
     "EDITS_CHANNEL", "ChangeSource", "FeatureIn", "Op", "VersionRef", "in_own_transaction", "insert_feature",
-    "open_changeset", "prepare", "replace_feature", "retire_feature", "update_feature",
+    "open_changeset", "prepare", "replace_feature", "retire_feature", "revive_feature", "update_feature",
 ]
 T = TypeVar("T")
 # A writer can be overtaken once per concurrent writer that started after it; beyond this the
@@ -68,6 +70,7 @@ class VersionRef:
     valid_to: dt.datetime | None
     recorded_at: dt.datetime
     version_before: int | None = None
+    derived: tuple[Derived, ...] = ()  # writes the pipe topology rule added (segments following a point)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +110,7 @@ def prepare(
     if feature.geometry is not None or not partial:
         assert layer.geometry_type is not None
         geom, problems, _ = check_geometry(feature.geometry, target=layer.geometry_type, make_valid=make_valid)
-        errors += [FieldError("geometry", p.code, p.message) for p in problems]
+        errors += [FieldError("geometry", p.code, p.message, p.location) for p in problems]
         if geom is not None:
             wkb = shapely.to_wkb(geom, hex=False, output_dimension=2)
     if errors:
@@ -260,6 +263,23 @@ async def _new_version(
     return _ref(written, current.version + 1)
 
 
+async def _with_topology(
+    conn: asyncpg.Connection, layer: Layer, ref: VersionRef, old_version: int, wkb: bytes, props: dict[str, Any],
+    changeset_id: int, valid_from: dt.datetime | None,
+) -> VersionRef:
+    """``ref`` with the segment versions a moved pipe point dragged along (:mod:`layers.topology`)."""
+
+    async def write_segment(segments: Layer, fid: int, version: int, line: BaseGeometry) -> int:
+        moved = await update_feature(conn, layer=segments, fid=fid, patch={}, geometry=line,
+                                     changeset_id=changeset_id, valid_from=valid_from, expected_version=version)
+        return moved.version
+
+    derived = await follow_point(conn, layer=layer, fid=ref.fid, old_version=old_version,
+                                 new_point_no=props.get("point_no"), new_geometry=shapely.from_wkb(wkb),
+                                 write_segment=write_segment)
+    return replace(ref, derived=tuple(derived)) if derived else ref
+
+
 async def replace_feature(
     conn: asyncpg.Connection,
     *,
@@ -286,10 +306,11 @@ async def replace_feature(
     assert wkb is not None
     async with conn.transaction():
         current = await _lock_open(conn, layer, fid, expected_version)
-        return await _new_version(
+        ref = await _new_version(
             conn, layer=layer, fid=fid, current=current, wkb=wkb, props=props, changeset_id=changeset_id,
             valid_from=valid_from, op="replace", unconditional=unconditional,
         )
+        return await _with_topology(conn, layer, ref, current.version, wkb, props, changeset_id, valid_from)
 
 
 async def update_feature(
@@ -303,6 +324,7 @@ async def update_feature(
     valid_from: dt.datetime | None = None,
     expected_version: int | None = None,
     unconditional: bool = False,
+    make_valid: bool = False,
 ) -> VersionRef:
     """Merge-patch a feature (RFC 7396: ``None`` clears a property) into a new version.
 
@@ -314,7 +336,7 @@ async def update_feature(
         VersionConflict: ``expected_version`` is given and is not the current version.
         InvalidValidTime: ``valid_from`` is before the current version's start.
     """
-    partial_wkb, partial_props = prepare(layer, FeatureIn(geometry, patch), partial=True)
+    partial_wkb, partial_props = prepare(layer, FeatureIn(geometry, patch), partial=True, make_valid=make_valid)
     async with conn.transaction():
         # Lock first, then read what to merge into: a patch merged into a version that a concurrent
         # writer has since replaced would silently undo that writer's change.
@@ -332,10 +354,11 @@ async def update_feature(
         wkb = partial_wkb if partial_wkb is not None else bytes(row["wkb"])
         full_wkb, props = prepare(layer, FeatureIn(shapely.from_wkb(wkb), merged))
         assert full_wkb is not None
-        return await _new_version(
+        ref = await _new_version(
             conn, layer=layer, fid=fid, current=current, wkb=full_wkb, props=props, changeset_id=changeset_id,
             valid_from=valid_from, op="update", unconditional=unconditional,
         )
+        return await _with_topology(conn, layer, ref, current.version, full_wkb, props, changeset_id, valid_from)
 
 
 async def retire_feature(
@@ -359,6 +382,7 @@ async def retire_feature(
     """
     async with conn.transaction():
         current = await _lock_open(conn, layer, fid, expected_version)
+        await refuse_retire(conn, layer, fid, current.version)
         closed = await close_versions(conn, layer=layer, closing=_CLOSING,
                                       values={"fid": fid, "version": current.version},
                                       changeset_id=changeset_id, at=valid_to, retiring=True,
@@ -367,3 +391,35 @@ async def retire_feature(
     assert closed.valid_from is not None and closed.recorded_at is not None
     return VersionRef(fid=fid, version=current.version, valid_from=closed.valid_from, valid_to=closed.valid_to,
                       recorded_at=closed.recorded_at, version_before=current.version)
+
+
+async def revive_feature(
+    conn: asyncpg.Connection,
+    *,
+    layer: Layer,
+    fid: int,
+    feature: FeatureIn,
+    changeset_id: int,
+    valid_from: dt.datetime | None = None,
+) -> VersionRef:
+    """Bring a retired feature back under its own id: a new version after its last (undo of a retirement).
+
+    Raises:
+        ValidationFailed: the feature does not fit the layer.
+        FeatureNotFound: no such feature.
+        VersionConflict: the feature is not retired (it has an open version).
+        InvalidValidTime: ``valid_from`` is before the end of its last version.
+    """
+    wkb, props = prepare(layer, feature)
+    assert wkb is not None
+    async with conn.transaction():
+        latest = await _lock_latest(conn, layer, fid)
+        if latest.valid_to is None:
+            raise VersionConflict(f"feature {fid} in {layer.id} is not retired (version {latest.version} is open)")
+        if valid_from is not None and valid_from < latest.valid_to:
+            raise InvalidValidTime(f"feature {fid} was retired at {latest.valid_to.isoformat()}; "
+                                   f"it cannot come back at {valid_from.isoformat()}")
+        written = await _write(conn, layer, fid=fid, version=latest.version + 1, wkb=wkb, props=props,
+                               changeset_id=changeset_id, valid_from=valid_from, op="replace")
+        await after_write(conn, layer=layer, earliest=written.valid_from, boxes=[written.box])
+    return _ref(written, latest.version + 1)

@@ -7,6 +7,7 @@ validation can collect every problem of a delivery in one pass.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import shapely
@@ -30,6 +31,22 @@ class GeometryProblem:
 
     code: str
     message: str
+    location: tuple[float, float] | None = None  # lon/lat degrees of the defect, when GEOS names one
+
+
+# GEOS (the same library PostGIS's ST_IsValidDetail calls) ends its reason with "[x y]".
+_REASON_AT = re.compile(r"^(?P<reason>[^\[]*)\[(?P<x>[-+0-9.eE]+)\s+(?P<y>[-+0-9.eE]+)\]")
+
+
+def invalidity(geom: BaseGeometry) -> GeometryProblem:
+    """Why ``geom`` (known invalid) is invalid, with the lon/lat of the defect (e.g. a self-intersection)."""
+    text = shapely.is_valid_reason(geom)
+    found = _REASON_AT.match(text)
+    if found is None:
+        return GeometryProblem("invalid", f"invalid geometry: {text}")
+    x, y = float(found["x"]), float(found["y"])
+    reason = found["reason"].strip()
+    return GeometryProblem("invalid", f"invalid geometry: {reason} at {x:.7f}, {y:.7f}", (x, y))
 
 
 def coerce_type(geom: BaseGeometry, target: str) -> BaseGeometry | GeometryProblem:
@@ -81,7 +98,7 @@ def check_geometry(
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
         if not make_valid:
-            return None, [GeometryProblem("invalid", f"invalid geometry: {reason}")], repairs
+            return None, [invalidity(geom)], repairs
         fixed = shapely.make_valid(geom)
         if fixed.geom_type == "GeometryCollection":
             wanted = target.removeprefix("Multi")
@@ -91,6 +108,8 @@ def check_geometry(
         geom = fixed
     coerced = coerce_type(geom, target)
     if isinstance(coerced, GeometryProblem):
+        if repairs:  # the repair would change the geometry's type: refuse rather than store something else
+            coerced = GeometryProblem("repair-changes-type", f"{repairs[0]}, but the result is a {coerced.message}")
         return None, [coerced], repairs
     if bbox_4490 is not None:
         minx, miny, maxx, maxy = coerced.bounds

@@ -106,7 +106,7 @@ async def _audit_trail(request: Request, layer: Layer, ctx: AppContext) -> Respo
             "versionAfter": r["version_after"],
             **({"features": r["features"]} if r["features"] is not None else {}),  # a bulk merge's entry
             "recordedAt": rfc3339(r["recorded_at"]), "unconditional": r["unconditional"], "changeset": r["changeset"],
-            "actor": r["actor"], "source": r["source"], "note": r["note"],
+            "actor": r["actor"], "source": r["source"], "note": r["note"], "comment": r["comment"],
         }
         for r in rows
     ]

@@ -326,6 +326,7 @@ async def get_versions(request: Request, featureId: str, layer: ReadableCollecti
             "recordedAt": rfc3339(r["recorded_at"]),
             "supersededAt": rfc3339(r["superseded_at"]) if r["superseded_at"] else None,
             "changeset": r["changeset_id"],
+            "comment": r["comment"],
             "operation": r["op"],
             "correction": r["valid_to"] is not None and r["valid_to"] <= r["valid_from"],
         }

@@ -17,8 +17,10 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 import asyncpg
+import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
@@ -33,6 +35,7 @@ from layers.model import Layer
 from layers.principals import Principal
 from layers.query.instants import parse_instant
 from layers.query.items import fetch_item
+from layers.query.limits import unstorable
 from layers.versioning import (
     FeatureIn,
     VersionRef,
@@ -48,6 +51,9 @@ from spatial.crs import CRS84
 router = APIRouter(tags=["features: writes"])
 Ctx = Annotated[AppContext, Depends(get_context)]
 MUTATION_TIME = "ogc-mutation-datetime"
+COMMENT_HEADER = "onemap-comment"
+CHANGESET_HEADER = "OneMap-Changeset"
+MAX_COMMENT = 2000
 
 
 class VersionUriNotMutable(ApiError):
@@ -64,9 +70,17 @@ def _no_version_uri(request: Request) -> None:
             "this URI names a past version (datetime=…); send writes to the feature URI without datetime",
             headers={"Allow": "GET"},
         )
-    extra = set(request.query_params) - {"f"}
+    extra = set(request.query_params) - {"f", "repair"}
     if extra:
         raise InvalidParameter(f"unknown query parameter(s) on a write: {', '.join(sorted(extra))}")
+
+
+def _repair(request: Request) -> bool:
+    """``?repair=true``: mend an invalid geometry with make_valid (keeping its type) instead of a 422."""
+    raw = request.query_params.get("repair", "false").lower()
+    if raw not in ("true", "false"):
+        raise InvalidParameter("repair must be true or false", extra={"parameter": "repair"})
+    return raw == "true"
 
 
 def _valid_time(request: Request) -> dt.datetime | None:
@@ -97,7 +111,11 @@ def precondition(request: Request, layer: Layer, fid: int) -> Precondition:
         PreconditionRequired: 428 when If-Match is missing and the layer requires it.
         VersionConflict: 412 when it names another feature or nothing we issued.
     """
-    header = request.headers.get("if-match")
+    return named_version(request.headers.get("if-match"), layer, fid)
+
+
+def named_version(header: str | None, layer: Layer, fid: int) -> Precondition:
+    """What an If-Match value (header, or a changeset edit's ``if_match``) promises; see :func:`precondition`."""
     if header is None or not header.strip():
         if layer.require_if_match:
             raise PreconditionRequired(
@@ -115,12 +133,13 @@ def precondition(request: Request, layer: Layer, fid: int) -> Precondition:
     raise VersionConflict(f"If-Match {header} does not match feature {fid}; read it again for its ETag")
 
 
-def _answer(request: Request, layer: Layer, fid: int, row: asyncpg.Record, *, status: int) -> Response:
-    """The feature as this write stored it (CRS84 GeoJSON), with its new ETag and Location."""
+def _answer(request: Request, layer: Layer, fid: int, row: asyncpg.Record, *, status: int, cs: int) -> Response:
+    """The feature as this write stored it (CRS84 GeoJSON), with its new ETag, Location and changeset."""
     headers = {
         **crs_headers(CRS84),
         "ETag": etag(fid, row["version"]),
         "Location": feature_url(request, layer, fid),
+        CHANGESET_HEADER: str(cs),
     }
     return Response(row["f"].encode(), status_code=status, media_type=GEOJSON, headers=headers)
 
@@ -139,6 +158,31 @@ async def _as_written(conn: asyncpg.Connection, layer: Layer, fid: int) -> async
 def _changeset_note(request: Request) -> str:
     """The changeset's note: the method and path of the write, for readers of the audit trail."""
     return f"{request.method} {request.url.path}"
+
+
+def _changeset_details(request: Request, valid_from: dt.datetime | None) -> dict[str, Any]:
+    """The changeset's details: the editor's reason (``OneMap-Comment``, percent-encoded UTF-8) and valid time."""
+    details: dict[str, Any] = {}
+    raw = request.headers.get(COMMENT_HEADER)
+    if raw:
+        try:
+            comment = unquote(raw, errors="strict")
+        except UnicodeDecodeError:
+            comment = ""
+        if not comment or len(comment) > MAX_COMMENT or unstorable(comment) is not None:
+            raise InvalidParameter(f"OneMap-Comment must be percent-encoded UTF-8 of at most {MAX_COMMENT} characters",
+                                   extra={"parameter": COMMENT_HEADER})
+        details["comment"] = comment
+    if valid_from is not None:
+        details["valid_from"] = valid_from.isoformat()
+    return details
+
+
+async def _open(
+    conn: asyncpg.Connection, request: Request, principal: Principal, valid_from: dt.datetime | None
+) -> int:
+    return await open_changeset(conn, actor=principal.name, source="api", note=_changeset_note(request),
+                                details=_changeset_details(request, valid_from))
 
 
 def _existing(
@@ -165,7 +209,8 @@ async def _body_for(
 async def _edit(
     request: Request, ctx: AppContext, principal: Principal, layer: Layer,
     write: Callable[[asyncpg.Connection, int], Awaitable[VersionRef]], *, answer: bool = True,
-) -> asyncpg.Record | None:
+    fid: int, pre: Precondition, valid_from: dt.datetime | None,
+) -> tuple[asyncpg.Record | None, int]:
     """Run ``write(conn, changeset_id)`` on an existing feature in its own transaction.
 
     Concurrent edits of one feature queue on its row lock; one overtaken by a writer that began
@@ -173,16 +218,35 @@ async def _edit(
     unconditional writes all land, in order, and If-Match losers get 412.
 
     Returns:
-        The feature as written (see :func:`_as_written`) when ``answer``, else None.
+        (the feature as written (see :func:`_as_written`) when ``answer``, else None; the changeset id).
+
+    Raises:
+        VersionConflict: 412 with ``conflicts`` holding the current version, for the conflict view.
     """
 
-    async def attempt(conn: asyncpg.Connection) -> asyncpg.Record | None:
-        cs = await open_changeset(conn, actor=principal.name, source="api", note=_changeset_note(request))
+    async def attempt(conn: asyncpg.Connection) -> tuple[asyncpg.Record | None, int]:
+        cs = await _open(conn, request, principal, valid_from)
         ref = await write(conn, cs)
-        return await _as_written(conn, layer, ref.fid) if answer else None
+        return (await _as_written(conn, layer, ref.fid) if answer else None), cs
 
     async with ctx.pool.acquire() as conn:
-        return await in_own_transaction(conn, attempt)
+        try:
+            return await in_own_transaction(conn, attempt)
+        except VersionConflict as exc:
+            if pre.version is None:
+                raise
+            current = await current_feature(conn, layer, fid)
+            raise VersionConflict(str(exc), conflicts=[{
+                "collection": layer.id, "id": fid, "sent_etag": etag(fid, pre.version),
+                "current_etag": etag(fid, current[0]) if current else None,
+                "current": current[1] if current else None,
+            }]) from None
+
+
+async def current_feature(conn: asyncpg.Connection, layer: Layer, fid: int) -> tuple[int, Any] | None:
+    """(version, GeoJSON Feature in CRS84) of a feature's current version, or None if it has none."""
+    row = await fetch_item(conn, layer=layer, fid=fid, crs=CRS84, at=None)
+    return (row["version"], orjson.loads(row["f"])) if row is not None else None
 
 
 @router.post("/collections/{collectionId}/items", status_code=201, summary="Create a feature (editor)")
@@ -194,13 +258,15 @@ async def create_item(request: Request, collectionId: str, ctx: Ctx, principal: 
     geom_value, props, _ = feature_parts(body, partial=False)
     geom = geometry_from(geom_value, content_crs(request))
     valid_from = _valid_time(request)
+    repair = _repair(request)
     async with ctx.pool.acquire() as conn, conn.transaction():
-        cs = await open_changeset(conn, actor=principal.name, source="api", note=_changeset_note(request))
+        cs = await _open(conn, request, principal, valid_from)
         ref = await insert_feature(
-            conn, layer=layer, feature=FeatureIn(geom, props or {}), changeset_id=cs, valid_from=valid_from
+            conn, layer=layer, feature=FeatureIn(geom, props or {}), changeset_id=cs, valid_from=valid_from,
+            make_valid=repair,
         )
         row = await _as_written(conn, layer, ref.fid)
-    return _answer(request, layer, ref.fid, row, status=201)
+    return _answer(request, layer, ref.fid, row, status=201, cs=cs)
 
 
 @router.put("/collections/{collectionId}/items/{featureId}", summary="Replace a feature (new version)")
@@ -212,12 +278,13 @@ async def replace_item(
     _, geom_value, props = await _body_for(request, ctx, fid, partial=False)
     geom = geometry_from(geom_value, content_crs(request))
     valid_from = _valid_time(request)
-    row = await _edit(request, ctx, principal, layer, lambda conn, cs: replace_feature(
+    repair = _repair(request)
+    row, cs = await _edit(request, ctx, principal, layer, lambda conn, cs: replace_feature(
         conn, layer=layer, fid=fid, feature=FeatureIn(geom, props or {}), changeset_id=cs,
-        valid_from=valid_from, expected_version=pre.version, unconditional=pre.unconditional,
-    ))
+        valid_from=valid_from, expected_version=pre.version, unconditional=pre.unconditional, make_valid=repair,
+    ), fid=fid, pre=pre, valid_from=valid_from)
     assert row is not None
-    return _answer(request, layer, fid, row, status=200)
+    return _answer(request, layer, fid, row, status=200, cs=cs)
 
 
 @router.patch("/collections/{collectionId}/items/{featureId}", summary="Update a feature (JSON merge patch)")
@@ -233,12 +300,13 @@ async def patch_item(
         )
     geom = geometry_from(geom_value, content_crs(request)) if geom_value is not None else None
     valid_from = _valid_time(request)
-    row = await _edit(request, ctx, principal, layer, lambda conn, cs: update_feature(
+    repair = _repair(request)
+    row, cs = await _edit(request, ctx, principal, layer, lambda conn, cs: update_feature(
         conn, layer=layer, fid=fid, patch=props or {}, geometry=geom, changeset_id=cs,
-        valid_from=valid_from, expected_version=pre.version, unconditional=pre.unconditional,
-    ))
+        valid_from=valid_from, expected_version=pre.version, unconditional=pre.unconditional, make_valid=repair,
+    ), fid=fid, pre=pre, valid_from=valid_from)
     assert row is not None
-    return _answer(request, layer, fid, row, status=200)
+    return _answer(request, layer, fid, row, status=200, cs=cs)
 
 
 @router.delete(
@@ -252,8 +320,8 @@ async def delete_item(
     """Retire a feature: its current version is closed, every version stays readable; 204."""
     layer, fid, pre = _existing(request, ctx, principal, collectionId, featureId)
     valid_to = _valid_time(request)
-    await _edit(request, ctx, principal, layer, lambda conn, cs: retire_feature(
+    _, cs = await _edit(request, ctx, principal, layer, lambda conn, cs: retire_feature(
         conn, layer=layer, fid=fid, changeset_id=cs, valid_to=valid_to,
         expected_version=pre.version, unconditional=pre.unconditional,
-    ), answer=False)
-    return Response(status_code=204)
+    ), answer=False, fid=fid, pre=pre, valid_from=valid_to)
+    return Response(status_code=204, headers={CHANGESET_HEADER: str(cs)})

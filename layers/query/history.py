@@ -26,12 +26,14 @@ async def latest_valid_version(conn: asyncpg.Connection, *, layer: Layer, fid: i
 async def version_rows(conn: asyncpg.Connection, *, layer: Layer, fid: int) -> Sequence[asyncpg.Record]:
     """Every version of ``fid``, oldest first, with the operation that wrote it (TimeMap rows).
 
-    Columns: version, valid_from, valid_to, recorded_at, superseded_at, changeset_id, op.
+    Columns: version, valid_from, valid_to, recorded_at, superseded_at, changeset_id, op, comment (the
+    changeset's reason for the change, ``details->>'comment'``).
     """
     rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT t.version, t.valid_from, t.valid_to, t.recorded_at, t.superseded_at, t.changeset_id, "  # noqa: S608
         # A version a bulk merge wrote has no per-feature row: version 1 was an insert, later ones replace.
-        "coalesce(c.op, CASE WHEN t.version = 1 THEN 'insert' ELSE 'replace' END) AS op "
+        "coalesce(c.op, CASE WHEN t.version = 1 THEN 'insert' ELSE 'replace' END) AS op, "
+        "(SELECT s.details->>'comment' FROM onemap.changesets s WHERE s.id = t.changeset_id) AS comment "
         f"FROM {layer.table} t LEFT JOIN onemap.changes c ON c.changeset_id = t.changeset_id "
         "AND c.layer_id = $2 AND c.fid = t.fid AND c.version_after = t.version AND c.op <> 'retire' "
         "WHERE t.fid = $1 ORDER BY t.version",
@@ -50,13 +52,13 @@ async def audit_trail(
     layer's trail, and one entry per version in a feature's trail, under the bulk row's id.
 
     Columns: id, fid, op, version_before, version_after, features, recorded_at, unconditional, changeset,
-    actor, source, note. ``unconditional`` is true for a Part 4 write that named no version (no If-Match,
+    actor, source, note, comment. ``unconditional`` is true for a Part 4 write that named no version (no If-Match,
     or ``*``).
     """
     rows: list[asyncpg.Record] = await conn.fetch(
         f"""
         SELECT c.id, c.fid, c.op, c.version_before, c.version_after, c.features, c.recorded_at, c.unconditional,
-               s.id AS changeset, s.actor, s.source, s.note
+               s.id AS changeset, s.actor, s.source, s.note, s.details->>'comment' AS comment
         FROM (
           SELECT id, changeset_id, fid, op, version_before, version_after, NULL::bigint AS features, recorded_at,
                  unconditional

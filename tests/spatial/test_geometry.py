@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
 from spatial.geometry import check_geometry, coerce_type
@@ -45,3 +46,16 @@ def test_empty_and_3d() -> None:
     assert check_geometry(None, target="Point")[1][0].code == "empty"
     geom, problems, _ = check_geometry(Point(112.95, 28.19, 45.0), target="Point")
     assert not problems and geom is not None and not geom.has_z
+
+
+def test_invalid_geometry_names_where_it_fails() -> None:
+    _, problems, _ = check_geometry(BOWTIE, target="MultiPolygon")
+    assert problems[0].location is not None
+    x, y = problems[0].location
+    crossing = shapely.intersection(LineString(BOWTIE.exterior.coords[0:2]), LineString(BOWTIE.exterior.coords[2:4]))
+    assert (round(x, 9), round(y, 9)) == (round(crossing.x, 9), round(crossing.y, 9))
+
+
+def test_repair_that_would_change_the_type_is_refused() -> None:
+    geom, problems, repairs = check_geometry(BOWTIE, target="Polygon", make_valid=True)
+    assert geom is None and repairs and problems[0].code == "repair-changes-type"
