@@ -145,6 +145,18 @@ async def mixed_writes(http: httpx.AsyncClient, seed: Seed, p: str) -> None:
         assert (await get_feature(conn, layer=layer, fid=fids[0])).row.properties["n"] == 0  # type: ignore[union-attr]
     finally:
         await conn.close()
+    # The editing API: a changeset of several edits, a bulk edit, and the undo of the changeset.
+    cs = await http.post("/changesets", headers=editor, json={"comment": "补测更正", "edits": [
+        {"op": "insert", "collection": LAYER, "feature": site(f"{p}C1", 5)},
+        {"op": "update", "collection": LAYER, "id": fids[1], "patch": {"properties": {"n": 12}}},
+        {"op": "retire", "collection": LAYER, "id": fids[3]}]})
+    assert cs.status_code == 201, cs.text
+    bulk = await http.post(f"/collections/{LAYER}/bulk-edit", headers=editor, json={
+        "filter": f"code LIKE '{p}%'", "set": {"kind": "c"}, "comment": "批量改类", "preview": False})
+    assert bulk.status_code == 201 and bulk.json()["count"] >= 3, bulk.text
+    undo = await http.post(f"/changesets/{cs.json()['id']}/undo", headers=seed.auth("admin"),
+                           json={"comment": "撤销补测", "force": True})
+    assert undo.status_code == 201, undo.text
 
 
 async def test_snapshot_then_follow_the_pull_feed_ends_in_the_current_state(
@@ -159,9 +171,11 @@ async def test_snapshot_then_follow_the_pull_feed_ends_in_the_current_state(
     ops = {m["operation"] for m in mutations}
     assert ops == {"insert", "update", "retire"}
     assert {m["source"] for m in mutations} == {"api", "import", "admin"}
-    assert any(m["comment"] == "复测" for m in mutations) and any(m["comment"] == "撤销" for m in mutations)
+    comments = {m["comment"] for m in mutations}
+    assert {"复测", "撤销", "补测更正", "批量改类", "撤销补测"} <= comments
     current = await items(http, seed)
-    assert apply(snapshot, mutations) == current and len(current) == 4
+    assert apply(snapshot, mutations) == current and len(current) == 4  # the undo took C1 out, put K3 back
+    assert "c" in {f["properties"]["kind"] for f in current.values()}  # the bulk edit (the forced undo restored some)
     # From the very beginning, the whole history replays to the same state.
     everything, _ = await pull(http, seed, "0", limit=1000)
     assert apply({}, everything) == current
