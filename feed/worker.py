@@ -15,9 +15,12 @@ import httpx
 from feed.delivery import run_once
 from feed.news import FeedNews
 from feed.settings import FeedSettings
+from layers.errors import LayerError
 from layers.registry import Registry
 
 log = logging.getLogger("onemap.feed")
+_AWAY = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+         asyncpg.AdminShutdownError, LayerError)
 
 
 class DeliveryWorker:
@@ -63,6 +66,8 @@ class DeliveryWorker:
                     wait = min(wait, await self._next_due_s())
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # the database away, a bug: keep the worker alive, retry later
+                except _AWAY as exc:  # the database is away: the pool reconnects, try again later
+                    log.warning("feed delivery waits for the database (%s)", exc.__class__.__name__)
+                except Exception:  # a bug: keep the worker alive, retry later
                     log.exception("feed delivery round failed; retrying in %.1f s", wait)
                 await self._news.wait(news, max(wait, 0.05))
