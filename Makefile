@@ -19,7 +19,7 @@ test:
 lint:
 	@scripts/bootstrap.sh test
 	.venv/bin/ruff check .
-	.venv/bin/mypy spatial layers ingest analysis cases sample tiles api styles import backup benchmarks
+	.venv/bin/mypy spatial layers ingest analysis cases feed sample tiles api styles import backup benchmarks
 	.venv/bin/lint-imports
 
 bench:

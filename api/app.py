@@ -19,6 +19,7 @@ from api.cases import cases_routers, install_case_error_handler, stop_case_feed
 from api.cases_pages import cases_pages_router
 from api.context import AppContext, get_context
 from api.errors import install_error_handlers
+from api.feed import feed_routers, start_feed, stop_feed
 from api.head import HeadAsGet
 from api.input_guard import UnstorableCharacters
 from api.map import map_router
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         start_audit(ctx)
         app.state.ctx = ctx
         await when_up(lambda: start_jobs(app, ctx), wait_s=wait_s, what="start-up")
+        await when_up(lambda: start_feed(app, ctx), wait_s=wait_s, what="start-up")  # webhook deliveries (api/feed/)
         # Everything start-up made (modules, registry, routes: ~120,000 objects) lives as long as the
         # process; a full collection walking it took 40-250 ms, stalling every request in flight on
         # this worker (the tail at 64 clients). Frozen, a full collection sees only newer objects.
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await stop_jobs(app)  # running jobs are recorded failed while the pool is still open
             await stop_audit(ctx)  # before the pool closes: queued events are written
             await stop_case_feed(app)  # the live case feed's LISTEN connection (api/cases/events.py)
+            await stop_feed(app)  # the change feed's delivery worker and LISTEN connection (api/feed/)
             await ctx.stop_listening()
             await pool.close()
 
@@ -95,6 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(vendor_router(settings.api.node_modules_dir))
     app.include_router(cases_pages_router())  # /cases/report|console|tasks|verify|dashboard (api/cases_pages/)
     for router in cases_routers():  # /cases/… (api/cases/); before Features: it serves Part 4 POST to city_cases
+        app.include_router(router)
+    for router in feed_routers():  # /collections/{id}/changes[/events], /subscriptions (api/feed/)
         app.include_router(router)
     for router in features_routers():
         app.include_router(router)

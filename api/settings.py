@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cases.settings import CaseSettings
+from feed.settings import FeedSettings
 from layers.query.limits import DEFAULT_MAX_CHARS, DEFAULT_MAX_DEPTH, DEFAULT_MAX_TERMS, DEPTH_CEILING, FilterLimits
 from layers.settings import AuditSettings, DatabaseSettings
 from tiles.settings import TileSettings
@@ -116,9 +117,10 @@ class Settings:
     tiles: TileSettings = field(default_factory=TileSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
     cases: CaseSettings = field(default_factory=CaseSettings)
+    feed: FeedSettings = field(default_factory=FeedSettings)
 
 
 def load_settings() -> Settings:
     """Settings from the environment (``ONEMAP_*``), one class per package."""
     return Settings(db=DatabaseSettings(), api=ApiSettings(), tiles=TileSettings(), audit=AuditSettings(),
-                    cases=CaseSettings())
+                    cases=CaseSettings(), feed=FeedSettings())

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from api.audit import note_event, note_read
+from api.audit import note_event
 from api.auth import AdminDep, PrincipalDep, ReadableCollection
 from api.context import AppContext, get_context
-from api.errors import ApiError, InvalidParameter, NotAuthenticated
+from api.errors import ApiError
 from api.negotiation import negotiate
 from api.ogc import html
 from api.ogc.bodies import read_json_body
@@ -24,7 +24,6 @@ from layers.errors import FieldError, ValidationFailed
 from layers.extent import Extent, published_extent
 from layers.json_schema import feature_schema, property_list_schema
 from layers.model import GROUPS_EN, Layer, LayerDef
-from layers.query.history import audit_trail
 from layers.query.instants import rfc3339
 from layers.query.properties import queryables, sortables
 from layers.registry import register_layer
@@ -216,52 +215,4 @@ async def register_overlay(request: Request, ctx: Ctx, admin: AdminDep) -> Respo
         status_code=201,
         media_type=JSON,
         headers={"Location": f"{base_url(request)}/collections/{layer.id}"},
-    )
-
-
-@router.get("/collections/{collectionId}/changes", summary="Audit trail: who changed which feature, when")
-async def get_changes(
-    request: Request, layer: ReadableCollection, ctx: Ctx, principal: PrincipalDep
-) -> Response:
-    """Who changed which feature and when (signed-in callers), newest first, paged by ``before``."""
-    check_known(request, frozenset({"f", "fid", "limit", "before"}))
-    if principal.is_anonymous:
-        raise NotAuthenticated(
-            "the audit trail needs a signed-in account or API key", headers={"WWW-Authenticate": "Bearer"}
-        )
-    q = request.query_params
-    try:
-        fid = int(q["fid"]) if "fid" in q else None
-        limit = min(max(int(q.get("limit", "100")), 1), 1000)
-        before = int(q["before"]) if "before" in q else None
-    except ValueError:
-        raise InvalidParameter("fid, limit and before are whole numbers") from None
-    async with ctx.pool.acquire() as conn:
-        rows = await audit_trail(conn, layer=layer, fid=fid, before=before, limit=limit)
-    note_read(request, ctx, layer, kind="read.changes", area=f"fid:{fid}" if fid is not None else "all",
-              features=len(rows))
-    changes = [
-        {
-            "id": r["id"],
-            "featureId": r["fid"],
-            "operation": r["op"],
-            "versionBefore": r["version_before"],
-            "versionAfter": r["version_after"],
-            **({"features": r["features"]} if r["features"] is not None else {}),  # a bulk merge's entry
-            "recordedAt": rfc3339(r["recorded_at"]),
-            "unconditional": r["unconditional"],
-            "changeset": r["changeset"],
-            "actor": r["actor"],
-            "source": r["source"],
-            "note": r["note"],
-            "comment": r["comment"],
-        }
-        for r in rows
-    ]
-    links = [link(str(request.url), "self", JSON)]
-    if len(rows) == limit:
-        nxt = request.url.include_query_params(before=rows[-1]["id"])
-        links.append(link(str(nxt), "next", JSON))
-    return Response(
-        orjson.dumps({"collection": layer.id, "changes": changes, "links": links}), media_type=JSON
     )
