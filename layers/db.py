@@ -42,8 +42,10 @@ DATABASE_OUTAGE_ERRORS: tuple[type[Exception], ...] = (
 # closed the socket, leaving the protocol waiting for a ReadyForQuery that never comes. Handed to
 # the next request it fails with "InternalClientError: cannot switch to state 12; another operation
 # (2) is in progress", so the pool terminates it instead (see :class:`OneMapPool`).
+# TargetServerAttributeNotMatched: a multi-host URL (layers/replication.py) found no primary yet,
+# e.g. between the old primary's death and the standby's promotion.
 _UNREACHABLE = (TimeoutError, OSError, CannotConnectNowError, AdminShutdownError, TooManyConnectionsError,
-                asyncpg.PostgresConnectionError)
+                asyncpg.PostgresConnectionError, asyncpg.TargetServerAttributeNotMatched)
 _CONNECTION_SUSPECT: tuple[type[BaseException], ...] = (
     *DATABASE_OUTAGE_ERRORS, asyncpg.InternalClientError, OSError,
 )
@@ -101,7 +103,7 @@ async def connect(url: str, *, timeout_s: float = 10.0) -> asyncpg.Connection:
     """One connection with One Map's codecs, or :class:`DatabaseUnavailable` with the fix."""
     try:
         conn = await asyncpg.connect(url, timeout=timeout_s)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.TargetServerAttributeNotMatched) as exc:
         raise DatabaseUnavailable(_explain_connect_error(url, exc)) from exc
     await _init_connection(conn)
     return conn
