@@ -14,6 +14,7 @@ import typer
 
 from api.accounts_cli import add_account_commands, checked_password, checked_roles
 from api.audit_cli import audit_app, record
+from api.cluster_cli import cluster_app
 from api.settings import Settings, load_settings
 from api.tiles.cli import tiles_app
 from layers.cluster import port_is_free
@@ -31,6 +32,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(tiles_app, name="tiles")
 app.add_typer(audit_app, name="audit")
+app.add_typer(cluster_app, name="cluster")  # primary + standby + apps + HAProxy (api/cluster_cli.py)
 add_account_commands(token_app, user_app)
 
 T = TypeVar("T")

@@ -189,13 +189,14 @@ async def _pool_connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
         raise DatabaseUnavailable(f"cannot connect to the database ({exc.__class__.__name__})") from exc
 
 
-async def create_pool(url: str, settings: DatabaseSettings, *, timeout_s: float = 10.0) -> asyncpg.Pool:
+async def create_pool(url: str, settings: DatabaseSettings, *, timeout_s: float = 10.0,
+                      pool_class: type[OneMapPool] = OneMapPool) -> asyncpg.Pool:
     """The process's pool. Statements are capped by ``statement_timeout_ms``.
 
     Connections a server restart broke are discarded at release (:class:`OneMapPool`), and new
     ones are opened on demand, so the pool recovers by itself as soon as the server is back.
     """
-    pool = OneMapPool(
+    pool = pool_class(
         url,
         connect=_pool_connect,
         max_queries=50_000,

@@ -198,8 +198,8 @@ def multi_host_url(hosts: list[tuple[str, int]], database: str, *, attrs: str = 
 
 
 async def replay_lsn(conn: asyncpg.Connection) -> Lsn | None:
-    """How far this standby has replayed the primary's WAL; None on a primary."""
-    text = await conn.fetchval("SELECT pg_last_wal_replay_lsn()::text")
+    """How far this standby has replayed the primary's WAL; None on a primary (a promoted standby too)."""
+    text = await conn.fetchval("SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END")
     return Lsn.parse(text) if text else None
 
 

@@ -42,6 +42,8 @@ if [ "$mode" = test ]; then
   have_pkg qgis-providers || need+=(qgis-providers)
   # A small CJK font, so browser tests and their screenshots render Chinese labels instead of boxes.
   have_pkg fonts-wqy-microhei || need+=(fonts-wqy-microhei)
+  # The load balancer of `onemap cluster` and its tests (api/topology.py, tests/api/test_cluster_topology.py).
+  command -v haproxy >/dev/null || need+=(haproxy)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

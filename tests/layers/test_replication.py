@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,8 +38,15 @@ def _pair(root: Path, *, synchronous: bool = False) -> tuple[PrivateCluster, Pri
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[PrivateCluster, PrivateCluster]]:
-    primary, standby = _pair(tmp_path)
+def tmp_root() -> Iterator[Path]:
+    """Not tmp_path: pytest runs of other checkouts on this machine prune /tmp/pytest-of-<user> under us."""
+    with tempfile.TemporaryDirectory(prefix="onemap-replication-") as tmp:
+        yield Path(tmp)
+
+
+@pytest.fixture
+def pair(tmp_root: Path) -> Iterator[tuple[PrivateCluster, PrivateCluster]]:
+    primary, standby = _pair(tmp_root)
     yield primary, standby
     standby.destroy()
     primary.destroy()
@@ -77,8 +85,8 @@ async def test_standby_streams_and_refuses_writes(pair: tuple[PrivateCluster, Pr
         await s.close()
 
 
-async def test_failover_drill_loses_nothing_with_a_synchronous_standby(tmp_path: Path) -> None:
-    primary, standby = _pair(tmp_path, synchronous=True)
+async def test_failover_drill_loses_nothing_with_a_synchronous_standby(tmp_root: Path) -> None:
+    primary, standby = _pair(tmp_root, synchronous=True)
     try:
         async with asyncio.timeout(90):
             report = await run_drill(primary, standby, before_kill_s=1.5, promote_after_s=0.3, after_s=2.0)
