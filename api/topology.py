@@ -162,8 +162,8 @@ class Topology:
         }
 
     def start(self, *, instances: int = 2, workers: int = 2, port: int = 8000, synchronous: bool = False,
-              timeout_s: float = 120.0) -> TopologyState:
-        """Start everything; returns once HAProxy answers /health/ready.
+              replica_reads: bool = True, timeout_s: float = 120.0) -> TopologyState:
+        """Start everything; returns once every instance answers /health/ready.
 
         Raises:
             ClusterError: something did not come up in ``timeout_s``.
@@ -171,7 +171,15 @@ class Topology:
         if self.state() is not None and self.running_apps():
             raise ClusterError("the cluster is already running; `onemap cluster stop` first")
         self.start_databases(synchronous=synchronous)
+        return self.start_apps(instances=instances, workers=workers, port=port, synchronous=synchronous,
+                               replica_reads=replica_reads, timeout_s=timeout_s)
+
+    def start_apps(self, *, instances: int, workers: int, port: int, synchronous: bool = False,
+                   replica_reads: bool = True, timeout_s: float = 120.0) -> TopologyState:
+        """Start ``instances`` app instances and HAProxy in front of them (the databases must run)."""
         env = self.app_env()
+        if not replica_reads:
+            env.pop("ONEMAP_REPLICA_URL")
         state = TopologyState(port=port, workers=workers, synchronous=synchronous)
         next_port = port + 1
         for _ in range(instances):
@@ -220,8 +228,8 @@ class Topology:
             return
         _signal(state.app_pids[index], signal.SIGKILL)
 
-    def stop(self) -> list[str]:
-        """Stop HAProxy, the app instances (SIGTERM, then SIGKILL) and both databases. Returns what stopped."""
+    def stop_apps(self) -> list[str]:
+        """Stop HAProxy and the app instances (SIGTERM, then SIGKILL). Returns what stopped."""
         done = []
         state = self.state()
         if state and state.haproxy_pid and _alive(state.haproxy_pid):
@@ -238,6 +246,11 @@ class Topology:
         for pid in pids:
             if _alive(pid):
                 _signal(pid, signal.SIGKILL)
+        return done
+
+    def stop(self) -> list[str]:
+        """Stop HAProxy, the app instances and both databases. Returns what stopped."""
+        done = self.stop_apps()
         for name, pg in (("standby", self.standby), ("primary", self.primary)):
             if pg.status() == "running" and postmaster_pid(pg) and _alive(postmaster_pid(pg) or 0):
                 pg.stop()
