@@ -19,6 +19,7 @@ from http.cookies import SimpleCookie
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from layers.db import DATABASE_OUTAGE_ERRORS
 from layers.replication import Lsn
 from layers.routing import READ_INTENT, RoutedPool, mark_read
 
@@ -87,7 +88,12 @@ class ReplicaRouting:
 
         async def stamped(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] < 400:
-                lsn = str(await pool.written_lsn())
+                try:
+                    lsn = str(await pool.written_lsn())
+                except DATABASE_OUTAGE_ERRORS:
+                    # The write is committed; without the position the next read may only be a little stale.
+                    await send(message)
+                    return
                 message["headers"] = [
                     *message.get("headers", []),
                     (LSN_HEADER.encode(), lsn.encode()),

@@ -1,6 +1,7 @@
 """`onemap cluster`'s topology for real: primary, standby, three app instances and HAProxy.
 
-Case events stream through HAProxy and resume on another instance after theirs dies; losing an app
+A token signed by one instance is valid on all, and a layer registered on the primary appears on
+all; case events stream through HAProxy and resume on another instance after theirs dies; losing an app
 instance under 32 concurrent readers fails no request (HAProxy retries the reads on another
 instance); losing the primary and promoting the standby brings the instances back by themselves.
 """
@@ -22,12 +23,17 @@ import pytest
 from api.topology import Topology, TopologyState, haproxy_config
 from layers.cluster import find_free_port
 from layers.db import connect
+from layers.model import LayerDef
 from layers.principals import create_principal, issue_api_key
+from layers.registry import register_layer
 from layers.replication import kill_hard, promote
 from tests.api.cases.conftest import jpeg
+from tests.api.conftest import TYPES_LAYER
 from tests.cases.city import seed_city
 
 CLIENTS = 32
+PASSWORD = "cluster-test-passphrase-1"
+OVERLAY = {**TYPES_LAYER, "id": "cluster_overlay", "title_zh": "集群测试图层", "title_en": "Cluster test overlay"}
 REPORT = {"geometry": {"type": "Point", "coordinates": [112.9525, 28.2015]}, "kind": "event", "big_class": "01",
           "small_class": "0101", "description": "暴露垃圾（集群测试）"}
 PATHS = ["/collections/buildings/items?limit=2", "/health/ready", "/collections/rail_stations/items?limit=1",
@@ -46,6 +52,7 @@ async def _seed_cases(url: str) -> dict[str, str]:
     conn = await connect(url)
     try:
         await seed_city(conn)
+        await create_principal(conn, name="wang.wu", kind="user", roles=["viewer"], password=PASSWORD)
         keys = {}
         for name, roles in (("inspector", ["inspector"]), ("supervisor", ["supervisor"])):
             pid = await create_principal(conn, name=name, kind="system", roles=roles)
@@ -85,6 +92,37 @@ async def _reader(base: str, stop: asyncio.Event, offset: int, failures: list[st
             except httpx.HTTPError as exc:
                 failures.append(f"{path}: {exc.__class__.__name__}")
             done.append(1)
+
+
+@pytest.mark.slow
+async def test_every_instance_verifies_a_token_and_sees_a_new_layer(
+    topology: tuple[Topology, TopologyState, dict[str, str]],
+) -> None:
+    topo, state, _ = topology
+    bases = [f"http://127.0.0.1:{p}" for p in state.app_ports]
+    async with httpx.AsyncClient(timeout=20) as client:
+        signed = await client.post(f"{bases[0]}/auth/token", data={"username": "wang.wu", "password": PASSWORD})
+        assert signed.status_code == 200, signed.text
+        bearer = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+        for base in bases:  # signed by instance 0, verified by each
+            me = await client.get(f"{base}/auth/me", headers=bearer)
+            assert me.status_code == 200 and me.json()["name"] == "wang.wu"
+        for base in bases:
+            assert (await client.get(f"{base}/collections/cluster_overlay")).status_code == 404
+        conn = await connect(topo.primary.url())
+        try:
+            await register_layer(conn, LayerDef.model_validate(OVERLAY))  # NOTIFY on the primary
+        finally:
+            await conn.close()
+        for base in bases:  # every instance's registry reloads
+            deadline = time.monotonic() + 10
+            status = 0
+            while time.monotonic() < deadline:
+                status = (await client.get(f"{base}/collections/cluster_overlay")).status_code
+                if status == 200:
+                    break
+                await asyncio.sleep(0.1)
+            assert status == 200
 
 
 async def _report(base: str, key: str) -> int:

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from api.app import create_app
+from api.replica_routing import _STALE_TOLERANT, _asked_lsn
 from api.settings import ApiSettings, Settings
 from layers.cluster import PrivateCluster
 from layers.db import connect
@@ -171,3 +172,25 @@ async def test_no_instance_serves_a_stale_tile_and_writers_read_their_writes(
             seen.add(_kind((await client.get(path)).content, fid))
         await asyncio.sleep(0.05)
     assert seen == {new_kind}
+
+
+@pytest.mark.parametrize(("path", "standby"), [
+    ("/collections/buildings/items", True),
+    ("/collections/buildings/items/42", True),
+    ("/collections/buildings/tiles/WebMercatorQuad/16/1/2", True),
+    ("/tiles/WebMercatorQuad/16/1/2", True),
+    ("/cases/stats", True),
+    ("/collections", False),
+    ("/collections/buildings", False),
+    ("/jobs/abc", False),
+    ("/auth/me", False),
+])
+def test_which_reads_may_be_stale(path: str, standby: bool) -> None:
+    assert bool(_STALE_TOLERANT.match(path)) is standby
+
+
+def test_the_asked_position_comes_from_the_header_or_the_cookie() -> None:
+    assert _asked_lsn([(b"onemap-lsn", b"0/10")]) == 16
+    assert _asked_lsn([(b"cookie", b"a=b; onemap_lsn=1/0")]) == 1 << 32
+    assert _asked_lsn([(b"onemap-lsn", b"garbage")]) == 0
+    assert _asked_lsn([]) == 0
