@@ -102,3 +102,42 @@ def stop() -> None:
     """Stop HAProxy, the app instances and both databases."""
     done = _topology().stop()
     typer.echo(f"stopped: {', '.join(done)}" if done else "nothing was running")
+
+
+@cluster_app.command("drill")
+def drill(
+    synchronous: Annotated[bool, typer.Option("--synchronous/--asynchronous",
+                                              help="Drill with a synchronous standby")] = False,
+    promote_after: Annotated[float, typer.Option(help="Seconds between the kill and the promotion")] = 0.5,
+) -> None:
+    """Failover drill on a throwaway primary + standby (not the running cluster): SIGKILL under load, promote."""
+    import tempfile
+    from pathlib import Path
+
+    from layers.cluster import PrivateCluster
+    from layers.failover import run_drill
+    from layers.replication import create_standby, enable_replication, set_synchronous
+
+    with tempfile.TemporaryDirectory(prefix="onemap-drill-") as tmp:
+        primary = PrivateCluster(Path(tmp) / "primary", throwaway=True)
+        standby = PrivateCluster(Path(tmp) / "standby", throwaway=True)
+        try:
+            primary.init()
+            enable_replication(primary)
+            primary.start()
+            primary.ensure_database()
+            standby = create_standby(primary, standby.root)
+            set_synchronous(primary, synchronous)
+            report = asyncio.run(run_drill(primary, standby, promote_after_s=promote_after))
+        except LayerError as exc:
+            _fail(str(exc))
+            return
+        finally:
+            standby.destroy()
+            primary.destroy()
+    typer.echo(f"{'synchronous' if synchronous else 'asynchronous'} standby; primary SIGKILLed, "
+               f"promoted {report.promoted_s:.2f} s later")
+    typer.echo(f"writes acknowledged {report.acknowledged}, failed {report.failed_writes}; writes back "
+               f"{report.write_outage_s or 0:.2f} s after the kill")
+    typer.echo(f"reads {report.reads}, failed {report.failed_reads}")
+    typer.echo(f"acknowledged writes missing on the new primary: {len(report.lost)}")

@@ -62,6 +62,7 @@ async def _writer(pool: asyncpg.Pool, numbers: _Counter, report: DrillReport, ac
                   state: _Clock, stop: asyncio.Event) -> None:
     while not stop.is_set():
         n = numbers.next()
+        sent = time.monotonic()
         try:
             await pool.execute("INSERT INTO drill_writes (n) VALUES ($1)", n)
         except Exception:  # every failure kind counts the same: the write was not acknowledged
@@ -71,7 +72,10 @@ async def _writer(pool: asyncpg.Pool, numbers: _Counter, report: DrillReport, ac
             await asyncio.sleep(0.05)
             continue
         acked.add(n)
-        if state.killed_at is not None and report.writes_back_s is None and report.failed_writes:
+        # Back: the first write sent after writes began to fail has been acknowledged (a write sent
+        # before the kill may still be acknowledged just after it; it says nothing).
+        if (state.killed_at is not None and report.first_failure_s is not None and report.writes_back_s is None
+                and sent - state.killed_at > report.first_failure_s):
             report.writes_back_s = time.monotonic() - state.killed_at
 
 
