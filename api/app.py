@@ -21,6 +21,7 @@ from api.context import AppContext, get_context
 from api.errors import install_error_handlers
 from api.feed import feed_routers, start_feed, stop_feed
 from api.head import HeadAsGet
+from api.health import router as health_router
 from api.input_guard import UnstorableCharacters
 from api.map import map_router
 from api.map3d import map3d_router
@@ -29,14 +30,16 @@ from api.ogc.bulk_edit import router as bulk_edit_router
 from api.ogc.changesets import router as changesets_router
 from api.ogc.core import docs_router
 from api.processes import processes_router, start_jobs, stop_jobs
+from api.replica_routing import ReplicaRouting
 from api.settings import Settings, load_settings
 from api.styles import styles_router
 from api.threed.routes import router as threed_router
 from api.tiles.fastpath import CachedTileFastPath
 from api.tiles.router import tiles_router
 from api.vendor import vendor_router
-from layers.db import create_pool, postgis_version, resolve_database_url, when_up
+from layers.db import postgis_version, resolve_database_url, when_up
 from layers.registry import Registry
+from layers.routing import open_pool
 
 log = logging.getLogger("onemap.api")
 
@@ -55,7 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         url = resolve_database_url(settings.db)
         wait_s = settings.db.startup_wait_s
         # A worker replaced mid-outage waits here for the database instead of failing its start.
-        pool = await when_up(lambda: create_pool(url, settings.db), wait_s=wait_s, what="start-up")
+        # With ONEMAP_REPLICA_URL, stale-tolerant reads go to the standby (layers/routing.py, api/replica_routing.py).
+        pool = await when_up(lambda: open_pool(url, settings.db), wait_s=wait_s, what="start-up")
         registry = await when_up(lambda: _load_registry(pool), wait_s=wait_s, what="start-up")
         ctx = AppContext(
             settings=settings, pool=pool, registry=registry, database_url=url,
@@ -117,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(UnstorableCharacters)  # 400 for a NUL in the path, query or form (api/input_guard.py)
     app.add_middleware(CachedTileFastPath)
     app.add_middleware(HeadAsGet)  # outermost: HEAD reaches the fast lane and every route as GET
+    app.add_middleware(ReplicaRouting)  # reads to the standby, OneMap-LSN on writes (api/replica_routing.py)
 
     @app.get("/health", tags=["system"], summary="Liveness and database check")
     async def health(ctx: Annotated[AppContext, Depends(get_context)], principal: PrincipalDep) -> dict[str, Any]:
@@ -126,5 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Counting every layer would tell an anonymous caller that hidden ones exist, and how many.
         readable = sum(1 for layer in ctx.registry.all() if principal.can_read(layer))
         return {"status": "ok", "postgis": postgis, "layers": readable}
+
+    app.include_router(health_router)  # /health/live, /health/ready for load balancers (api/health.py)
 
     return app

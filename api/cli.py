@@ -16,6 +16,7 @@ from api.accounts_cli import add_account_commands, checked_password, checked_rol
 from api.audit_cli import audit_app, record
 from api.backup_cli import backup_app
 from api.feed.cli import subscription_app
+from api.cluster_cli import cluster_app
 from api.settings import Settings, load_settings
 from api.tiles.cli import tiles_app
 from layers.cluster import port_is_free
@@ -35,6 +36,7 @@ app.add_typer(tiles_app, name="tiles")
 app.add_typer(audit_app, name="audit")
 app.add_typer(backup_app, name="backup")
 app.add_typer(subscription_app, name="subscription")  # webhooks of the change feed (api/feed/cli.py)
+app.add_typer(cluster_app, name="cluster")  # primary + standby + apps + HAProxy (api/cluster_cli.py)
 add_account_commands(token_app, user_app)
 
 T = TypeVar("T")

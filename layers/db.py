@@ -42,8 +42,10 @@ DATABASE_OUTAGE_ERRORS: tuple[type[Exception], ...] = (
 # closed the socket, leaving the protocol waiting for a ReadyForQuery that never comes. Handed to
 # the next request it fails with "InternalClientError: cannot switch to state 12; another operation
 # (2) is in progress", so the pool terminates it instead (see :class:`OneMapPool`).
+# TargetServerAttributeNotMatched: a multi-host URL (layers/replication.py) found no primary yet,
+# e.g. between the old primary's death and the standby's promotion.
 _UNREACHABLE = (TimeoutError, OSError, CannotConnectNowError, AdminShutdownError, TooManyConnectionsError,
-                asyncpg.PostgresConnectionError)
+                asyncpg.PostgresConnectionError, asyncpg.TargetServerAttributeNotMatched)
 _CONNECTION_SUSPECT: tuple[type[BaseException], ...] = (
     *DATABASE_OUTAGE_ERRORS, asyncpg.InternalClientError, OSError,
 )
@@ -101,7 +103,7 @@ async def connect(url: str, *, timeout_s: float = 10.0) -> asyncpg.Connection:
     """One connection with One Map's codecs, or :class:`DatabaseUnavailable` with the fix."""
     try:
         conn = await asyncpg.connect(url, timeout=timeout_s)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.TargetServerAttributeNotMatched) as exc:
         raise DatabaseUnavailable(_explain_connect_error(url, exc)) from exc
     await _init_connection(conn)
     return conn
@@ -187,13 +189,14 @@ async def _pool_connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
         raise DatabaseUnavailable(f"cannot connect to the database ({exc.__class__.__name__})") from exc
 
 
-async def create_pool(url: str, settings: DatabaseSettings, *, timeout_s: float = 10.0) -> asyncpg.Pool:
+async def create_pool(url: str, settings: DatabaseSettings, *, timeout_s: float = 10.0,
+                      pool_class: type[OneMapPool] = OneMapPool) -> asyncpg.Pool:
     """The process's pool. Statements are capped by ``statement_timeout_ms``.
 
     Connections a server restart broke are discarded at release (:class:`OneMapPool`), and new
     ones are opened on demand, so the pool recovers by itself as soon as the server is back.
     """
-    pool = OneMapPool(
+    pool = pool_class(
         url,
         connect=_pool_connect,
         max_queries=50_000,

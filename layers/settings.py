@@ -22,6 +22,10 @@ class DatabaseSettings(BaseSettings):
         startup_wait_s: How long a starting API worker waits for an unreachable database (a worker
             the supervisor replaces during an outage) before giving up; ``inf`` waits for good.
         retry_after_s: The ``Retry-After`` of the 503 the API answers while the database is away.
+        replica_url: A hot standby of the primary (layers/routing.py): stale-tolerant reads (items,
+            tiles, statistics) go there once it has replayed the reader's last write.
+        replica_max_wait_ms: How long such a read waits for the standby to catch up before it
+            goes to the primary instead.
     """
 
     model_config = SettingsConfigDict(env_prefix="ONEMAP_", extra="ignore")
@@ -33,6 +37,8 @@ class DatabaseSettings(BaseSettings):
     statement_timeout_ms: int = 30_000
     startup_wait_s: Annotated[float, Field(gt=0)] = math.inf
     retry_after_s: Annotated[int, Field(ge=1, le=3600)] = 2
+    replica_url: str | None = None
+    replica_max_wait_ms: Annotated[int, Field(ge=0, le=10_000)] = 200
 
 
 class AuditSettings(BaseSettings):

@@ -44,6 +44,8 @@ if [ "$mode" = test ]; then
   have_pkg fonts-wqy-microhei || need+=(fonts-wqy-microhei)
   # Backup and point-in-time restore (backup/, tests/backup): WAL archiving and backups.
   command -v pgbackrest >/dev/null || need+=(pgbackrest)
+  # The load balancer of `onemap cluster` and its tests (api/topology.py, tests/api/test_cluster_topology.py).
+  command -v haproxy >/dev/null || need+=(haproxy)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

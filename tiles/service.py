@@ -18,6 +18,7 @@ import asyncpg
 from layers.extent import data_extent, extent_cache
 from layers.model import Layer
 from layers.registry import Registry
+from layers.routing import fence
 from layers.temporal import Current, Selection
 from styles.catalog import label_field, properties_for
 from tiles.cache import Box, MemoryTileCache, TileKey, Token
@@ -79,6 +80,9 @@ class TileService:
         # The vector extent is shared with the collection documents (layers.extent): drop it for both.
         self._extents.pop(layer_id, None)
         extent_cache(self.pool).forget(layer_id)
+        # Same callback as the eviction, so no render can slip in between: until a standby has
+        # replayed this edit, no read comes from it (a stale tile would be cached again).
+        fence(self.pool)
 
     @property
     def registry(self) -> Registry:
