@@ -20,12 +20,14 @@ import re
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.negotiation import negotiate
 from api.ogc.items import get_item
 
 _ITEM = re.compile(r"^/collections/([a-z][a-z0-9_]{0,62})/items/(\d{1,18})$")
 # Parameters the lane passes to the endpoint; anything else (a typo the endpoint refuses …) takes the route.
-_LANE_PARAMS = frozenset({"f", "crs", "datetime"})
+_LANE_PARAMS = frozenset({b"f", b"crs", b"datetime"})
+# ``f`` values that are JSON (api/negotiation.py); HTML pages take the route, whose templates may want
+# what routing puts in the scope.
+_JSON_F = frozenset({b"json", b"geojson"})
 
 
 class ItemFastPath:
@@ -37,32 +39,32 @@ class ItemFastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer an anonymous JSON item GET through the item endpoint; pass everything else on."""
         match = _ITEM.match(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
-        if match is None or not _lane_query(scope.get("query_string", b"")) or _credentials(scope):
+        if match is None or not _lane_query(scope.get("query_string", b"")) or not _plain_headers(scope):
             await self.app(scope, receive, send)
             return
         child = {**scope, "path_params": {"collectionId": match[1], "featureId": match[2]}}
-        request = Request(child, receive)
         try:
-            # HTML pages take the route: their templates may want what routing puts in the scope.
-            response = await get_item(request) if negotiate(request) == "json" else None
+            response = await get_item(Request(child, receive))
         except Exception:  # the route answers (and reports) whatever it was, as problem+json
-            response = None
-        if response is None:
             await self.app(scope, receive, send)
             return
         await response(child, receive, send)
 
 
 def _lane_query(raw: bytes) -> bool:
-    """Whether every parameter of the raw query string is one the lane hands on."""
-    if not raw:
-        return True
-    return all(part.partition(b"=")[0].decode("latin-1") in _LANE_PARAMS for part in raw.split(b"&") if part)
+    """Whether every parameter of the raw query string is one the lane hands on (and ``f`` asks for JSON)."""
+    for part in raw.split(b"&") if raw else ():
+        name, _, value = part.partition(b"=")
+        if name not in _LANE_PARAMS or (name == b"f" and value.lower() not in _JSON_F):
+            return False
+    return True
 
 
-def _credentials(scope: Scope) -> bool:
-    """Whether the request carries an Authorization header or a sign-in cookie."""
+def _plain_headers(scope: Scope) -> bool:
+    """No credentials (their checks may audit) and no Accept that could choose HTML (the route renders pages)."""
     for name, value in scope.get("headers", ()):
         if name == b"authorization" or (name == b"cookie" and b"onemap_token" in value):
-            return True
-    return False
+            return False
+        if name == b"accept" and b"html" in value.lower():
+            return False
+    return True

@@ -52,7 +52,9 @@ async def _some_fid(client: httpx.AsyncClient, layer: str) -> Any:
     return (await client.get(f"/collections/{layer}/items", params={"limit": 1})).json()["features"][0]["id"]
 
 
-@pytest.mark.parametrize("query", [{}, {"f": "json"}, {"crs": "http://www.opengis.net/def/crs/EPSG/0/4547"}])
+@pytest.mark.parametrize(
+    "query", [{}, {"f": "json"}, {"f": "GeoJSON"}, {"crs": "http://www.opengis.net/def/crs/EPSG/0/4547"}]
+)
 async def test_the_lane_answers_as_the_route_does(
     both: tuple[httpx.AsyncClient, httpx.AsyncClient, Behind], seed: Seed, query: dict[str, str]
 ) -> None:
@@ -80,6 +82,8 @@ async def test_everything_else_takes_the_route(
         ("/collections/no_such_layer/items/1", {}, {}, 404),
         (f"/collections/rail_stations/items/{fid}", {"f": "html"}, {}, 200),
         (f"/collections/rail_stations/items/{fid}", {}, {"Accept": "text/html"}, 200),
+        (f"/collections/rail_stations/items/{fid}", {}, {"Accept": "application/xhtml+xml;q=0.9, */*;q=0.1"}, 200),
+        (f"/collections/rail_stations/items/{fid}", {}, {"Accept": "image/png"}, 406),
         (f"/collections/rail_stations/items/{fid}", {"lang": "en"}, {}, 200),  # a parameter the lane leaves
         (f"/collections/rail_stations/items/{fid}", {"datetime": "2000-01-01T00:00:00Z"}, {}, 410),  # before it existed
         (f"/collections/rail_stations/items/{fid}", {"f": "xml"}, {}, 400),
