@@ -347,3 +347,20 @@ async def test_a_layer_smaller_than_a_tile_skips_the_density_count(
     finally:
         service.settings.max_tile_bytes = 500_000
     assert counted == 1 and len(small.data) <= int(rows * 42 / 0.9 / 4)
+
+
+async def test_web_mercator_tiles_match_a_direct_cgcs2000_transform(
+    service: TileService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiles cut through the WGS84 twin of the stored CGCS2000 coordinates are byte for byte the tiles
+    of a direct EPSG:4490 -> 3857 transform (PROJ has no datum shift between the two)."""
+    import tiles.mvt
+
+    layers = [service.registry.get("buildings")]
+    tiles_ = [TileAddress(WEB_MERCATOR_QUAD, z, x, y) for z in (13, 16)
+              for x, y in tile_range(WEB_MERCATOR_QUAD, AREA_4490, z).tiles()][:40]
+    ours = [(await service.vector_tile(layers, t, use_cache=False)).data for t in tiles_]
+    monkeypatch.setattr(tiles.mvt, "to_web_mercator", lambda geom: f"ST_Transform({geom}, 3857)")
+    direct = [(await service.vector_tile(layers, t, use_cache=False)).data for t in tiles_]
+    assert sum(1 for d in ours if d) >= 10
+    assert ours == direct
