@@ -29,6 +29,7 @@ from api.ogc import features_routers
 from api.ogc.bulk_edit import router as bulk_edit_router
 from api.ogc.changesets import router as changesets_router
 from api.ogc.core import docs_router
+from api.ogc.item_lane import ItemFastPath
 from api.processes import processes_router, start_jobs, stop_jobs
 from api.replica_routing import ReplicaRouting
 from api.settings import Settings, load_settings
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(processes_router())  # OGC API Processes and jobs (api/processes/)
     app.include_router(map_router())  # /map, /map/config, /search, /collections/{id}/map (api/map/)
     app.include_router(map3d_router())  # /map3d, /map3d/config: the offline 3D viewer (api/map3d/)
+    app.add_middleware(ItemFastPath)  # item by id before FastAPI's routing (api/ogc/item_lane.py)
     app.add_middleware(UnstorableCharacters)  # 400 for a NUL in the path, query or form (api/input_guard.py)
     app.add_middleware(CachedTileFastPath)
     app.add_middleware(HeadAsGet)  # outermost: HEAD reaches the fast lane and every route as GET

@@ -165,11 +165,11 @@ def parse_fid(raw: str) -> int:
 
 
 def version_links(
-    request: Request, layer: Layer, fid: int, row: Any, at_text: str | None
+    request: Request, layer: Layer, fid: int, row: Any, at_text: str | None, *, base: str | None = None
 ) -> list[dict[str, Any]]:
     """Memento links of the version in ``row``: canonical, original, timemap and neighbours."""
     # One base for every link: this is the item-by-id hot path.
-    collection = f"{base_url(request)}/collections/{layer.id}"
+    collection = f"{base or base_url(request)}/collections/{layer.id}"
     original = f"{collection}/items/{fid}"
     versions = f"{original}/versions"
     links = [
@@ -229,7 +229,8 @@ async def get_item(request: Request) -> Response:
         if row is None:
             await gone_or_missing(conn, request, layer, fid, at)
     note_read(request, ctx, layer, kind="read.item", area=f"fid:{fid}", features=1)
-    links = version_links(request, layer, fid, row, at_text)
+    base = base_url(request)
+    links = version_links(request, layer, fid, row, at_text, base=base)
     headers = {
         **crs_headers(crs),
         "Memento-Datetime": http_date(row["valid_from"]),
@@ -250,7 +251,7 @@ async def get_item(request: Request) -> Response:
             fields=html.columns(layer),
             headers=headers,
         )
-    all_links = self_and_alternate(request, fmt, GEOJSON) + links
+    all_links = self_and_alternate(request, fmt, GEOJSON, base=base) + links
     body = row["f"].encode()[:-1] + b',"links":' + orjson.dumps(all_links) + b"}"
     return Response(body, media_type=GEOJSON, headers=headers)
 

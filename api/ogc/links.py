@@ -43,8 +43,9 @@ def link(
     return out
 
 
-def self_url(request: Request, **replace: str | None) -> str:
-    """The request's URL on the public base, with query parameters replaced or removed (None).
+def self_url(request: Request, *, base: str | None = None, **replace: str | None) -> str:
+    """The request's URL on the public base (``base``, when the caller has it already), with query
+    parameters replaced or removed (None).
 
     Works on the raw query string: the hot paths call this for every link of a page.
     """
@@ -52,17 +53,20 @@ def self_url(request: Request, **replace: str | None) -> str:
     keep = [p for p in raw.split("&") if p and unquote_plus(p.partition("=")[0]) not in replace]
     keep += [f"{k}={quote(v, safe='')}" for k, v in replace.items() if v is not None]
     query = "&".join(keep)
-    return f"{base_url(request)}{request.scope['path']}" + (f"?{query}" if query else "")
+    return f"{base or base_url(request)}{request.scope['path']}" + (f"?{query}" if query else "")
 
 
-def self_and_alternate(request: Request, fmt: str, json_type: str = JSON) -> list[dict[str, Any]]:
+def self_and_alternate(
+    request: Request, fmt: str, json_type: str = JSON, *, base: str | None = None
+) -> list[dict[str, Any]]:
     """``self`` in the format served and ``alternate`` in the other one (JSON or HTML)."""
+    base = base or base_url(request)
     if fmt == "html":
         return [
-            link(self_url(request, f="html"), "self", HTML, "this page"),
-            link(self_url(request, f="json"), "alternate", json_type, "as JSON"),
+            link(self_url(request, base=base, f="html"), "self", HTML, "this page"),
+            link(self_url(request, base=base, f="json"), "alternate", json_type, "as JSON"),
         ]
     return [
-        link(self_url(request, f="json"), "self", json_type, "this document"),
-        link(self_url(request, f="html"), "alternate", HTML, "as HTML"),
+        link(self_url(request, base=base, f="json"), "self", json_type, "this document"),
+        link(self_url(request, base=base, f="html"), "alternate", HTML, "as HTML"),
     ]

@@ -8,6 +8,7 @@ Open ends are ``..`` or empty.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from layers.query.errors import InvalidQuery
@@ -62,6 +63,9 @@ def parse_datetime(text: str) -> Selection:
     return During(lo, hi)
 
 
+# Versions share their start times (one per changeset), and the text depends on the instant only
+# (equal aware datetimes hash alike whatever their zone): item by id formats two per request.
+@functools.lru_cache(maxsize=4096)
 def rfc3339(value: dt.datetime) -> str:
     """UTC RFC 3339 with ``Z``; microseconds only when present."""
     utc = value.astimezone(dt.UTC)
@@ -69,6 +73,7 @@ def rfc3339(value: dt.datetime) -> str:
     return text.replace("+00:00", "Z")
 
 
+@functools.lru_cache(maxsize=4096)
 def http_date(value: dt.datetime) -> str:
     """RFC 9110 HTTP-date (GMT), as Memento-Datetime wants."""
     return value.astimezone(dt.UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import mapbox_vector_tile
@@ -313,3 +314,53 @@ async def test_dense_tile_starts_at_the_level_that_fits(service: TileService, mo
         service.settings.max_tile_bytes = 500_000
     assert 0 < len(small.data) <= size // 3
     assert small.levels["buildings"] > 0 and renders == 1
+
+
+async def test_a_layer_smaller_than_a_tile_skips_the_density_count(
+    service: TileService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No tile of a table holding fewer rows than a tile may can be too full: it renders without counting."""
+    import tiles.service
+
+    buildings = service.registry.get("buildings")
+    async with service.pool.acquire() as conn:
+        await conn.execute(f"ANALYZE {buildings.table}")
+        rows = await conn.fetchval(f"SELECT count(*) FROM {buildings.table}")
+        assert rows <= await service._rows_at_most(conn, buildings) < float("inf")
+    counted = 0
+    real_density = tiles.service.density
+
+    async def counting(*args: Any, **kwargs: Any) -> list[int] | None:
+        nonlocal counted
+        counted += 1
+        return await real_density(*args, **kwargs)
+
+    monkeypatch.setattr(tiles.service, "density", counting)
+    tiles_ = [TileAddress(WEB_MERCATOR_QUAD, 14, x, y) for x, y in tile_range(WEB_MERCATOR_QUAD, AREA_4490, 14).tiles()]
+    sized = [(len((await service.vector_tile([buildings], t, use_cache=False)).data), t) for t in tiles_]
+    size, tile = max(sized, key=lambda s: s[0])
+    assert size > 0 and counted == 0  # 500 KB holds ~10,000 polygons; the fixture city has fewer buildings
+    # A ceiling the table overflows brings the count back (and the tile still fits it).
+    service.settings.max_tile_bytes = int(rows * 42 / 0.9 / 4)
+    try:
+        small = await service.vector_tile([buildings], tile, use_cache=False)
+    finally:
+        service.settings.max_tile_bytes = 500_000
+    assert counted == 1 and len(small.data) <= int(rows * 42 / 0.9 / 4)
+
+
+async def test_web_mercator_tiles_match_a_direct_cgcs2000_transform(
+    service: TileService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tiles cut through the WGS84 twin of the stored CGCS2000 coordinates are byte for byte the tiles
+    of a direct EPSG:4490 -> 3857 transform (PROJ has no datum shift between the two)."""
+    import tiles.mvt
+
+    layers = [service.registry.get("buildings")]
+    tiles_ = [TileAddress(WEB_MERCATOR_QUAD, z, x, y) for z in (13, 16)
+              for x, y in tile_range(WEB_MERCATOR_QUAD, AREA_4490, z).tiles()][:40]
+    ours = [(await service.vector_tile(layers, t, use_cache=False)).data for t in tiles_]
+    monkeypatch.setattr(tiles.mvt, "to_web_mercator", lambda geom: f"ST_Transform({geom}, 3857)")
+    direct = [(await service.vector_tile(layers, t, use_cache=False)).data for t in tiles_]
+    assert sum(1 for d in ours if d) >= 10
+    assert ours == direct

@@ -1,0 +1,116 @@
+"""The item-by-id fast lane (api/ogc/item_lane.py): it answers exactly as the route does, or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+from api.app import create_app
+from api.ogc.item_lane import ItemFastPath
+from tests.api.conftest import Seed, api_settings
+
+COMPARED = ("content-type", "content-crs", "etag", "memento-datetime", "link", "content-length")
+
+
+class Behind:
+    """The lane in front of a recorder that passes to the whole app: which requests reached the route?"""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.passed: list[str] = []
+        self.lane = ItemFastPath(self._route)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.passed.append(scope["path"])
+        await self.app(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope["app"] = self.app  # what Starlette sets before its middleware runs
+        await self.lane(scope, receive, send)
+
+
+@pytest.fixture(scope="module")
+async def both(seed: Seed, var_dir: Path) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, Behind]]:
+    """(client through the lane, client straight to the app, the recorder behind the lane)."""
+    app = create_app(api_settings(seed.url, var_dir))
+    behind = Behind(app)
+    async with app.router.lifespan_context(app):
+        lane = httpx.AsyncClient(transport=httpx.ASGITransport(app=behind), base_url="http://testserver")
+        direct = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        async with lane, direct:
+            yield lane, direct, behind
+
+
+async def _some_fid(client: httpx.AsyncClient, layer: str) -> Any:
+    return (await client.get(f"/collections/{layer}/items", params={"limit": 1})).json()["features"][0]["id"]
+
+
+@pytest.mark.parametrize(
+    "query", [{}, {"f": "json"}, {"f": "GeoJSON"}, {"crs": "http://www.opengis.net/def/crs/EPSG/0/4547"}]
+)
+async def test_the_lane_answers_as_the_route_does(
+    both: tuple[httpx.AsyncClient, httpx.AsyncClient, Behind], seed: Seed, query: dict[str, str]
+) -> None:
+    lane, direct, behind = both
+    fid = await _some_fid(direct, "rail_stations")
+    behind.passed.clear()
+    fast = await lane.get(f"/collections/rail_stations/items/{fid}", params=query)
+    assert fast.status_code == 200 and behind.passed == []  # answered in the lane
+    # Credentials take the route (a public layer answers them the same).
+    routed = await lane.get(f"/collections/rail_stations/items/{fid}", params=query, headers=seed.auth("admin"))
+    assert routed.status_code == 200 and behind.passed == [f"/collections/rail_stations/items/{fid}"]
+    assert fast.content == routed.content
+    for name in COMPARED:
+        assert fast.headers.get(name) == routed.headers.get(name), name
+    assert fast.headers["etag"] == routed.headers["etag"] is not None
+
+
+async def test_everything_else_takes_the_route(
+    both: tuple[httpx.AsyncClient, httpx.AsyncClient, Behind], seed: Seed
+) -> None:
+    lane, direct, behind = both
+    fid = await _some_fid(direct, "rail_stations")
+    cases: list[tuple[str, dict[str, str], dict[str, str], int]] = [
+        (f"/collections/rail_stations/items/{fid + 10_000_000}", {}, {}, 404),  # no such feature
+        ("/collections/no_such_layer/items/1", {}, {}, 404),
+        (f"/collections/rail_stations/items/{fid}", {"f": "html"}, {}, 200),
+        (f"/collections/rail_stations/items/{fid}", {}, {"Accept": "text/html"}, 200),
+        (f"/collections/rail_stations/items/{fid}", {}, {"Accept": "application/xhtml+xml;q=0.9, */*;q=0.1"}, 200),
+        (f"/collections/rail_stations/items/{fid}", {}, {"Accept": "image/png"}, 406),
+        (f"/collections/rail_stations/items/{fid}", {"lang": "en"}, {}, 200),  # a parameter the lane leaves
+        (f"/collections/rail_stations/items/{fid}", {"datetime": "2000-01-01T00:00:00Z"}, {}, 410),  # before it existed
+        (f"/collections/rail_stations/items/{fid}", {"f": "xml"}, {}, 400),
+        (f"/collections/rail_stations/items/{fid}", {}, {"Authorization": "Bearer om_wrong"}, 401),
+    ]
+    for path, params, headers, status in cases:
+        behind.passed.clear()
+        r = await lane.get(path, params=params, headers=headers)
+        direct_r = await direct.get(path, params=params, headers=headers)
+        assert r.status_code == direct_r.status_code == status, (path, params, headers)
+        assert behind.passed == [path], (path, params, headers)
+        if status >= 400:
+            assert r.headers["content-type"] == "application/problem+json"
+            assert r.json()["detail"] == direct_r.json()["detail"]
+
+
+async def test_a_restricted_layer_is_never_answered_in_the_lane(
+    both: tuple[httpx.AsyncClient, httpx.AsyncClient, Behind], seed: Seed
+) -> None:
+    lane, direct, behind = both
+    hidden = [c["id"] for c in (await direct.get("/collections", headers=seed.auth("admin"))).json()["collections"]
+              if c["id"] not in {c2["id"] for c2 in (await direct.get("/collections")).json()["collections"]}]
+    assert hidden, "the seed has layers an anonymous caller cannot see"
+    layer = hidden[0]
+    items = await direct.get(f"/collections/{layer}/items", params={"limit": 1}, headers=seed.auth("admin"))
+    features = items.json()["features"]
+    fid = features[0]["id"] if features else 1
+    behind.passed.clear()
+    r = await lane.get(f"/collections/{layer}/items/{fid}")
+    assert r.status_code == 404 and behind.passed == [f"/collections/{layer}/items/{fid}"]
