@@ -15,8 +15,8 @@ import typer
 from api.accounts_cli import add_account_commands, checked_password, checked_roles
 from api.audit_cli import audit_app, record
 from api.backup_cli import backup_app
-from api.feed.cli import subscription_app
 from api.cluster_cli import cluster_app
+from api.feed.cli import subscription_app
 from api.settings import Settings, load_settings
 from api.tiles.cli import tiles_app
 from layers.cluster import port_is_free

@@ -101,7 +101,7 @@ async def get_one(request: Request, sub_id: int, ctx: Ctx, admin: AdminDep) -> R
     async with ctx.pool.acquire() as conn:
         sub = await get_subscription(conn, sub_id)
         log = await recent_deliveries(conn, sub_id)
-    deliveries = [{**d, "attempted_at": rfc3339(d["attempted_at"])} for d in log]  # type: ignore[arg-type]
+    deliveries = [{**d, "attempted_at": rfc3339(d["attempted_at"])} for d in log]
     return _json(_doc(request, sub, deliveries=deliveries))
 
 
