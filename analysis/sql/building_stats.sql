@@ -1,0 +1,38 @@
+-- Building statistics of one area at one instant: totals and breakdowns by use, age band, height
+-- class and floor rule, in one pass (GROUPING SETS). A building counts when its point on surface
+-- (ST_PointOnSurface, always inside its footprint) lies in the area; `geom && area` lets the
+-- partial GiST indexes (current rows / closed versions) select candidates.
+-- Footprint area is measured in EPSG:4547 (CGCS2000 GK zone 38, metres), never in degrees.
+-- The rules (floors when missing, bands, classes) are stated in analysis/building_rules.py.
+WITH b AS (
+  SELECT t.use, t.height_m, t.floors, t.year_built,
+         ST_Area(ST_Transform(t.geom, 4547)) AS footprint
+  FROM {table} t
+  WHERE {selection} AND t.geom && ST_GeomFromWKB({area}, 4490)
+    AND ST_Intersects(ST_GeomFromWKB({area}, 4490), ST_PointOnSurface(t.geom))
+), c AS (
+  SELECT coalesce(use, 'other') AS use, footprint,
+         CASE WHEN floors >= 1 THEN 'floors' WHEN height_m > 0 THEN 'height' ELSE 'default' END AS floor_rule,
+         CASE WHEN floors >= 1 THEN floors
+              WHEN height_m > 0 THEN greatest(1, floor(height_m / {storey_m} + 0.5))
+              ELSE 1 END AS floors_used,
+         CASE WHEN year_built IS NULL THEN 'unknown'
+              WHEN year_built < 1980 THEN 'before_1980'
+              WHEN year_built < 2000 THEN '1980_1999'
+              WHEN year_built < 2010 THEN '2000_2009'
+              WHEN year_built < 2020 THEN '2010_2019'
+              ELSE 'since_2020' END AS age_band,
+         CASE WHEN height_m IS NULL THEN 'unknown'
+              WHEN height_m <= CASE WHEN use = 'residential' THEN 27.0 ELSE 24.0 END
+                   OR (floors = 1 AND use IS DISTINCT FROM 'residential') THEN 'low_multi'
+              WHEN height_m <= 50.0 THEN 'high_to_50'
+              WHEN height_m <= 100.0 THEN 'high_50_100'
+              ELSE 'super_high' END AS height_class
+  FROM b
+)
+SELECT GROUPING(use, age_band, height_class, floor_rule) AS grouping,
+       use, age_band, height_class, floor_rule,
+       count(*) AS buildings, coalesce(sum(footprint), 0) AS footprint_m2,
+       coalesce(sum(footprint * floors_used), 0) AS floor_area_m2
+FROM c
+GROUP BY GROUPING SETS ((), (use), (age_band), (height_class), (floor_rule))
