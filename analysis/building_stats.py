@@ -48,7 +48,8 @@ def _measures(row: Any | None) -> dict[str, Any]:
 def _classes(breakdown: str, found: dict[str, Any]) -> list[JSON]:
     known = labels(breakdown)
     extra = [Label(k, k, k) for k in sorted(found) if k not in {c.key for c in known}]
-    return [{"key": c.key, "label_zh": c.zh, "label_en": c.en, **_measures(found.get(c.key))} for c in known + tuple(extra)]
+    return [{"key": c.key, "label_zh": c.zh, "label_en": c.en, **_measures(found.get(c.key))}
+            for c in known + tuple(extra)]
 
 
 async def snapshot(conn: asyncpg.Connection, buildings: Layer, area_wkb_4490: bytes, at: dt.datetime | None) -> JSON:

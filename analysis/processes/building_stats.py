@@ -96,7 +96,8 @@ PROCESS = ProcessDefinition(
                  "instant, or at two instants with the growth between them: building count, footprint area and "
                  "floor area, by use, age band, height class and the floor rule used. " + RULES_EN),
     description_zh="统计范围（区县、街道、社区、单元网格或手绘多边形）内某一时点的建筑数、基底面积与建筑面积，"
-                   "按用途、建成年代、高度分类及层数规则分项；给两个时点时另给出增长量（后一时点减前一时点）。" + RULES_ZH,
+                   "按用途、建成年代、高度分类及层数规则分项；给两个时点时另给出增长量（后一时点减前一时点）。"
+                   + RULES_ZH,
     version="1.0.0",
     keywords=["建筑统计", "building statistics", "建筑面积", "floor area"],
     inputs={
