@@ -79,3 +79,21 @@ async def test_bad_input_is_400(client: httpx.AsyncClient, raw: list[Any]) -> No
     assert body["input"] == "area"
     too_many = _body({"district": "430104"}, "statistics", datetime=["2015-01-01T00:00:00Z"] * 3)
     assert_problem(await client.post(EXECUTE, json=too_many), 400)
+
+
+@pytest.mark.slow
+def test_owslib_executes_it(live: str, seed: Seed, raw: list[Any]) -> None:
+    from owslib import ogcapi
+    from owslib.ogcapi.processes import Processes
+    from owslib.util import Authentication
+
+    saved = dict(ogcapi.REQUEST_HEADERS)
+    try:
+        client = Processes(live, auth=Authentication("viewer", seed.keys["viewer"]))
+        assert "building-statistics" in {p["id"] for p in client.processes()}
+        document = client.execute("building-statistics", {"area": COMMUNITY})  # response=document
+        want = town.expected(raw, town.cells_union(("430104", 1, 1, 1), ("430104", 1, 1, 2)), None)
+        assert document["statistics"]["value"]["snapshots"][0]["totals"]["buildings"] == want["totals"][0]
+    finally:
+        ogcapi.REQUEST_HEADERS.clear()
+        ogcapi.REQUEST_HEADERS.update(saved)
