@@ -1,15 +1,18 @@
 -- Building statistics of one area at one instant: totals and breakdowns by use, age band, height
 -- class and floor rule, in one pass (GROUPING SETS). A building counts when its point on surface
--- (ST_PointOnSurface, always inside its footprint) lies in the area; `geom && area` lets the
--- partial GiST indexes (current rows / closed versions) select candidates.
--- Footprint area is measured in EPSG:4547 (CGCS2000 GK zone 38, metres), never in degrees.
+-- (the stored `surface_point`, ST_PointOnSurface: always inside its footprint) lies in the area;
+-- the footprint is the stored `footprint_m2`, measured in EPSG:4547 (GK zone 38, metres) when
+-- the version was written (layers/derived.py). `surface_point && area` is served by the GiST
+-- index over current rows; `geom && area` (implied by it) lets as-of reads use the closed-version index.
 -- The rules (floors when missing, bands, classes) are stated in analysis/building_rules.py.
-WITH b AS (
-  SELECT t.use, t.height_m, t.floors, t.year_built,
-         ST_Area(ST_Transform(t.geom, 4547)) AS footprint
-  FROM {table} t
-  WHERE {selection} AND t.geom && ST_GeomFromWKB({area}, 4490)
-    AND ST_Intersects(ST_GeomFromWKB({area}, 4490), ST_PointOnSurface(t.geom))
+-- The area is parsed once (a materialised CTE), so every row meets the same geometry and
+-- PostGIS's prepared-geometry cache serves the point-in-polygon tests.
+WITH area AS MATERIALIZED (
+  SELECT ST_GeomFromWKB({area}, 4490) AS g
+), b AS (
+  SELECT t.use, t.height_m, t.floors, t.year_built, t.footprint_m2 AS footprint
+  FROM area, {table} t
+  WHERE {selection} AND t.surface_point && area.g AND t.geom && area.g AND ST_Intersects(area.g, t.surface_point)
 ), c AS (
   SELECT coalesce(use, 'other') AS use, footprint,
          CASE WHEN floors >= 1 THEN 'floors' WHEN height_m > 0 THEN 'height' ELSE 'default' END AS floor_rule,
