@@ -126,7 +126,9 @@ async def _explain(conn: asyncpg.Connection, adcode: str) -> str:
     sql = statement("building_stats.sql").format(
         table=reg.get("buildings").table, selection=predicate(selection_at(None), params, alias="t"),
         area=params.add(wkb, "bytea"), storey_m=params.add(STOREY_M, "float8"))
-    rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *params.values)
+    async with conn.transaction():
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")  # as analysis/building_stats does
+        rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *params.values)
     # Index conditions print the area's geometry literal: cut long lines.
     return "\n".join(r[0] if len(r[0]) < 160 else r[0][:157] + "..." for r in rows)
 

@@ -1,18 +1,19 @@
--- Building statistics of one area at one instant: totals and breakdowns by use, age band, height
--- class and floor rule, in one pass (GROUPING SETS). A building counts when its point on surface
--- (the stored `surface_point`, ST_PointOnSurface: always inside its footprint) lies in the area;
--- the footprint is the stored `footprint_m2`, measured in EPSG:4547 (GK zone 38, metres) when
--- the version was written (layers/derived.py). `surface_point && area` is served by the GiST
--- index over current rows; `geom && area` (implied by it) lets as-of reads use the closed-version index.
+-- Building statistics of one area at one instant: one row per (use, age band, height class, floor
+-- rule) with count, footprint and floor area; analysis/building_stats.py rolls them up into the
+-- totals and the four breakdowns (one hash lookup per building instead of one per breakdown).
+-- A building counts when its point on surface (the stored `surface_point`, ST_PointOnSurface:
+-- always inside its footprint) lies in the area; the footprint is the stored `footprint_m2`,
+-- measured in EPSG:4547 (GK zone 38, metres) when the version was written (layers/derived.py).
+-- `surface_point && area` is served by the GiST index over current rows; `geom && area` (implied
+-- by it) lets as-of reads use the closed-version index. The statement is planned for its own
+-- area (plan_cache_mode = force_custom_plan), so the WKB is parsed once, the area is a constant
+-- PostGIS prepares for the point-in-polygon tests, and the scan may run in parallel.
 -- The rules (floors when missing, bands, classes) are stated in analysis/building_rules.py.
--- The area is parsed once (a materialised CTE), so every row meets the same geometry and
--- PostGIS's prepared-geometry cache serves the point-in-polygon tests.
-WITH area AS MATERIALIZED (
-  SELECT ST_GeomFromWKB({area}, 4490) AS g
-), b AS (
+WITH b AS (
   SELECT t.use, t.height_m, t.floors, t.year_built, t.footprint_m2 AS footprint
-  FROM area, {table} t
-  WHERE {selection} AND t.surface_point && area.g AND t.geom && area.g AND ST_Intersects(area.g, t.surface_point)
+  FROM {table} t
+  WHERE {selection} AND t.surface_point && ST_GeomFromWKB({area}, 4490) AND t.geom && ST_GeomFromWKB({area}, 4490)
+    AND ST_Intersects(ST_GeomFromWKB({area}, 4490), t.surface_point)
 ), c AS (
   SELECT coalesce(use, 'other') AS use, footprint,
          CASE WHEN floors >= 1 THEN 'floors' WHEN height_m > 0 THEN 'height' ELSE 'default' END AS floor_rule,
@@ -33,9 +34,7 @@ WITH area AS MATERIALIZED (
               ELSE 'super_high' END AS height_class
   FROM b
 )
-SELECT GROUPING(use, age_band, height_class, floor_rule) AS grouping,
-       use, age_band, height_class, floor_rule,
-       count(*) AS buildings, coalesce(sum(footprint), 0) AS footprint_m2,
-       coalesce(sum(footprint * floors_used), 0) AS floor_area_m2
+SELECT use, age_band, height_class, floor_rule,
+       count(*) AS buildings, sum(footprint) AS footprint_m2, sum(footprint * floors_used) AS floor_area_m2
 FROM c
-GROUP BY GROUPING SETS ((), (use), (age_band), (height_class), (floor_rule))
+GROUP BY use, age_band, height_class, floor_rule
