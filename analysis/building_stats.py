@@ -23,7 +23,7 @@ from layers.temporal import predicate
 from spatial.codelists.buildings import USE
 
 MEASURES = ("buildings", "footprint_m2", "floor_area_m2")
-# Each breakdown and the column of the grouped rows it sums over.
+# Each breakdown and its part of the grouped rows' ``class_key`` (use|age_band|height_class|floor_rule).
 _BY = {"by_use": "use", "by_age": "age_band", "by_height": "height_class", "by_floor_rule": "floor_rule"}
 BREAKDOWNS = tuple(_BY)
 
@@ -72,8 +72,8 @@ async def snapshot(conn: asyncpg.Connection, buildings: Layer, area_wkb_4490: by
     by: dict[str, dict[str, list[float]]] = {name: {} for name in _BY}
     for r in rows:
         _add(totals, "", r)
-        for name, column in _BY.items():
-            _add(by[name], r[column], r)
+        for name, key in zip(_BY, r["class_key"].split("|"), strict=True):
+            _add(by[name], key, r)
     out: JSON = {"datetime": at.isoformat().replace("+00:00", "Z") if at else "now",
                  "totals": _measures(totals.get(""))}
     for name in _BY:

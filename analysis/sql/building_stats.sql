@@ -2,18 +2,29 @@
 -- rule) with count, footprint and floor area; analysis/building_stats.py rolls them up into the
 -- totals and the four breakdowns (one hash lookup per building instead of one per breakdown).
 -- A building counts when its point on surface (the stored `surface_point`, ST_PointOnSurface:
--- always inside its footprint) lies in the area; the footprint is the stored `footprint_m2`,
--- measured in EPSG:4547 (GK zone 38, metres) when the version was written (layers/derived.py).
--- `surface_point && area` is served by the GiST index over current rows; `geom && area` (implied
--- by it) lets as-of reads use the closed-version index. The statement is planned for its own
--- area (plan_cache_mode = force_custom_plan), so the WKB is parsed once, the area is a constant
--- PostGIS prepares for the point-in-polygon tests, and the scan may run in parallel.
+-- always inside its footprint) lies in the area (boundary included); the footprint is the stored
+-- `footprint_m2`, measured in EPSG:4547 (GK zone 38, metres) when the version was written
+-- (layers/derived.py).
+-- The area is cut into pieces of at most 128 vertices (ST_Subdivide): each piece's box probes the
+-- GiST index over current rows (`surface_point && piece`; `geom && piece`, implied by it, lets
+-- as-of reads use the closed-version index), and each point is tested against a small polygon.
+-- Measured on 1M synthetic buildings: 望城区 (a large, ragged district) 1.85 s → 0.10 s of CPU.
+-- A point inside a piece belongs to it alone (the pieces' interiors are disjoint); a point on a
+-- cut between pieces belongs to the first piece (lowest id) it touches, so it is counted once.
+-- The statement is planned for its own area (plan_cache_mode = force_custom_plan), so the WKB is
+-- parsed and cut once.
 -- The rules (floors when missing, bands, classes) are stated in analysis/building_rules.py.
-WITH b AS (
+WITH pieces AS MATERIALIZED (
+  SELECT row_number() OVER () AS id, g
+  FROM ST_Subdivide(ST_GeomFromWKB({area}, 4490), 128) AS g
+), b AS (
   SELECT t.use, t.height_m, t.floors, t.year_built, t.footprint_m2 AS footprint
-  FROM {table} t
-  WHERE {selection} AND t.surface_point && ST_GeomFromWKB({area}, 4490) AND t.geom && ST_GeomFromWKB({area}, 4490)
-    AND ST_Intersects(ST_GeomFromWKB({area}, 4490), t.surface_point)
+  FROM pieces p JOIN {table} t ON t.surface_point && p.g AND t.geom && p.g
+  WHERE {selection}
+    AND (ST_Contains(p.g, t.surface_point)
+         OR (ST_Intersects(p.g, t.surface_point)
+             AND p.id = (SELECT min(q.id) FROM pieces q
+                         WHERE q.g && t.surface_point AND ST_Intersects(q.g, t.surface_point))))
 ), c AS (
   SELECT coalesce(use, 'other') AS use, footprint,
          CASE WHEN floors >= 1 THEN 'floors' WHEN height_m > 0 THEN 'height' ELSE 'default' END AS floor_rule,
@@ -34,7 +45,9 @@ WITH b AS (
               ELSE 'super_high' END AS height_class
   FROM b
 )
-SELECT use, age_band, height_class, floor_rule,
+-- One text key, not four columns: the planner guesses 200 groups for an expression but their
+-- product (48,799) for four, and then sorted a million rows on disk instead of hashing ~250 groups.
+SELECT use || '|' || age_band || '|' || height_class || '|' || floor_rule AS class_key,
        count(*) AS buildings, sum(footprint) AS footprint_m2, sum(footprint * floors_used) AS floor_area_m2
 FROM c
-GROUP BY use, age_band, height_class, floor_rule
+GROUP BY 1

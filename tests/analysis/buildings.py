@@ -171,3 +171,9 @@ def polygon_json(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
     """A local box as a GeoJSON Polygon input."""
     return dict(json.loads(json.dumps(mapping(local_box(x0, y0, x1, y1)))))
 
+
+
+def circle(cx: float, cy: float, r: float, n: int = 600) -> Polygon:
+    """A many-vertex local circle (EPSG:4490), so the statistics cut it into pieces (ST_Subdivide)."""
+    ring = [lonlat(cx + r * math.cos(2 * math.pi * i / n), cy + r * math.sin(2 * math.pi * i / n)) for i in range(n)]
+    return Polygon([*ring, ring[0]])

@@ -7,11 +7,13 @@ import base64
 import csv
 import datetime as dt
 import io
+import json
 from typing import Any
 
 import asyncpg
 import pytest
 from openpyxl import load_workbook
+from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from analysis.catalogue import PROCESSES
@@ -58,6 +60,8 @@ AREAS: list[tuple[dict[str, Any], BaseGeometry]] = [
     ({"community": "430104001001"}, town.cells_union(("430104", 1, 1, 1), ("430104", 1, 1, 2))),
     ({"grid": "43010400100201"}, town.cells_union(("430104", 1, 2, 1))),
     (town.polygon_json(50, 20, 330, 160), town.local_box(50, 20, 330, 160)),
+    # 600 vertices: cut into pieces by the query; a building on a cut must still count once.
+    (json.loads(json.dumps(mapping(town.circle(200, 100, 190)))), town.circle(200, 100, 190)),
 ]
 
 
@@ -141,3 +145,22 @@ async def test_bad_input(pool: asyncpg.Pool, rows: list[asyncpg.Record], inputs:
         STATS.reads(inputs)
         await STATS.run(context(pool), inputs)
     assert says in err.value.detail
+
+
+async def test_a_building_on_a_cut_between_pieces_counts_once(pool: asyncpg.Pool, rows: list[asyncpg.Record]) -> None:
+    async with pool.acquire() as conn:
+        x, y = await conn.fetchrow("SELECT ST_X(surface_point), ST_Y(surface_point) FROM data.buildings "
+                                   "WHERE valid_to IS NULL ORDER BY fid LIMIT 1")
+        d = 2.0**-10  # a square centred on the point, 256 vertices: cut through its centre, so through the point
+        n = 64
+        step = [2 * d * i / n for i in range(n)]
+        ring = ([(x - d + s, y - d) for s in step] + [(x + d, y - d + s) for s in step]
+                + [(x + d - s, y + d) for s in step] + [(x - d, y + d - s) for s in step])
+        area = {"type": "Polygon", "coordinates": [[list(p) for p in [*ring, ring[0]]]]}
+        touching = await conn.fetchval(
+            "SELECT count(*) FROM ST_Subdivide(ST_GeomFromGeoJSON($1), 128) g "
+            "WHERE ST_Intersects(g, ST_SetSRID(ST_MakePoint($2, $3), 4326))", json.dumps(area), x, y)
+    assert touching >= 2  # the point lies on a cut (else this test proves nothing)
+    out = await STATS.run(context(pool), {"area": area})
+    want = town.expected(rows, shape(area), None)
+    assert out["statistics"]["snapshots"][0]["totals"]["buildings"] == want["totals"][0]
