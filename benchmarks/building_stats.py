@@ -158,6 +158,7 @@ async def _explain(conn: asyncpg.Connection, adcode: str) -> str:
         area=params.add(wkb, "bytea"), storey_m=params.add(STOREY_M, "float8"))
     async with conn.transaction():
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")  # as analysis/building_stats does
+        await conn.execute("SET LOCAL enable_sort = off")
         rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *params.values)
     # Index conditions print the area's geometry literal: cut long lines.
     return "\n".join(r[0] if len(r[0]) < 160 else r[0][:157] + "..." for r in rows)

@@ -12,7 +12,7 @@
 -- A point inside a piece belongs to it alone (the pieces' interiors are disjoint); a point on a
 -- cut between pieces belongs to the first piece (lowest id) it touches, so it is counted once.
 -- The statement is planned for its own area (plan_cache_mode = force_custom_plan), so the WKB is
--- parsed and cut once.
+-- parsed and cut once, and grouped by hashing (enable_sort = off: see analysis/building_stats.py).
 -- The rules (floors when missing, bands, classes) are stated in analysis/building_rules.py.
 WITH pieces AS MATERIALIZED (
   SELECT row_number() OVER () AS id, g
