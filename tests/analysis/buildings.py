@@ -38,6 +38,7 @@ YEARS = [None, 1975, 1980, 1999, 2000, 2009, 2010, 2019, 2020, 2023]
 CELLS = {("430104", 1, 1, 1): (0, 0, 100, 100), ("430104", 1, 1, 2): (100, 0, 200, 100),
          ("430104", 1, 2, 1): (0, 100, 100, 200), ("430104", 2, 1, 1): (200, 0, 300, 100)}
 DISTRICTS = {"430104": ("岳麓区", (-50, -50, 260, 250)), "430105": ("开福区", (260, -50, 400, 250))}
+SUBDISTRICT = ("测试街道", "430104007", (40, -20, 230, 130))  # a sub-district boundary, by name
 
 
 def local_box(x0: float, y0: float, x1: float, y1: float) -> Polygon:
@@ -75,6 +76,7 @@ async def write(conn: asyncpg.Connection, *, n: int = 60, seed: int = 7) -> Town
     """Districts, grid cells and ``n`` buildings with history (committed)."""
     reg = await Registry.load(conn)
     bld, cells, admin = reg.get("buildings"), reg.get("grid_cells"), reg.get("admin_districts")
+    sub = reg.get("admin_subdistricts")
     rng = random.Random(seed)
     town = Town()
     async with conn.transaction():
@@ -83,6 +85,9 @@ async def write(conn: asyncpg.Connection, *, n: int = 60, seed: int = 7) -> Town
             await insert_feature(conn, layer=admin, changeset_id=cs, valid_from=T2010, feature=FeatureIn(
                 MultiPolygon([local_box(*xy)]), {"adcode": code, "name": name, "level": "district",
                                                  "parent_adcode": "430100"}))
+        await insert_feature(conn, layer=sub, changeset_id=cs, valid_from=T2010, feature=FeatureIn(
+            MultiPolygon([local_box(*SUBDISTRICT[2])]), {"name": SUBDISTRICT[0], "district_adcode": "430104",
+                                                         "street_code": SUBDISTRICT[1]}))
         for (d, s, c, q), xy in CELLS.items():
             await insert_feature(conn, layer=cells, changeset_id=cs, valid_from=T2010, feature=FeatureIn(
                 MultiPolygon([local_box(*xy)]), {"grid_code": f"{d}{s:03d}{c:03d}{q:02d}", "district_adcode": d,

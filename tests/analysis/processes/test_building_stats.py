@@ -57,6 +57,7 @@ AREAS: list[tuple[dict[str, Any], BaseGeometry]] = [
     ({"district": "开福区"}, town.district("430105")),
     ({"street": "430104001"}, town.cells_union(("430104", 1, 1, 1), ("430104", 1, 1, 2), ("430104", 1, 2, 1))),
     ({"street": "430104002"}, town.cells_union(("430104", 2, 1, 1))),
+    ({"street": town.SUBDISTRICT[0]}, town.local_box(*town.SUBDISTRICT[2])),
     ({"community": "430104001001"}, town.cells_union(("430104", 1, 1, 1), ("430104", 1, 1, 2))),
     ({"grid": "43010400100201"}, town.cells_union(("430104", 1, 2, 1))),
     (town.polygon_json(50, 20, 330, 160), town.local_box(50, 20, 330, 160)),
@@ -128,6 +129,7 @@ async def test_csv_and_xlsx_carry_the_same_numbers(pool: asyncpg.Pool, rows: lis
 async def test_unreadable_area_layer_is_refused(pool: asyncpg.Pool, rows: list[asyncpg.Record]) -> None:
     assert STATS.reads({"area": {"grid": "43010400100201"}}) == ["buildings", "grid_cells"]
     assert STATS.reads({"area": town.polygon_json(0, 0, 10, 10)}) == ["buildings"]
+    assert STATS.reads({"area": {"street": "测试街道"}}) == ["buildings", "admin_subdistricts"]
     with pytest.raises(InvalidInput):
         await STATS.run(context(pool, readable=lambda layer: layer != "buildings"), {"area": {"district": "430104"}})
 
