@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from openpyxl import load_workbook
 
+from api.app import create_app
 from layers.db import connect
 from tests.analysis import buildings as town
-from tests.api.conftest import Seed
+from tests.api.conftest import Seed, api_settings
 from tests.api.processes.test_routes import assert_problem
 
 EXECUTE = "/processes/building-statistics/execution"
@@ -97,3 +99,19 @@ def test_owslib_executes_it(live: str, seed: Seed, raw: list[Any]) -> None:
     finally:
         ogcapi.REQUEST_HEADERS.clear()
         ogcapi.REQUEST_HEADERS.update(saved)
+
+
+async def test_no_grant_on_buildings_is_404(seed: Seed, raw: list[Any], var_dir: Path) -> None:
+    conn = await connect(seed.url)
+    await conn.execute("UPDATE onemap.layers SET access = 'restricted' WHERE id = 'buildings'")
+    try:
+        app = create_app(api_settings(seed.url, var_dir))
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+            body = _body({"district": "430104"}, "statistics")
+            assert_problem(await c.post(EXECUTE, json=body, headers=seed.auth("pipes")), 404)  # grants: pipeline_*
+            assert_problem(await c.post(EXECUTE, json=body), 404)
+            assert (await c.post(EXECUTE, json=body, headers=seed.auth("admin"))).status_code == 200
+    finally:
+        await conn.execute("UPDATE onemap.layers SET access = 'public' WHERE id = 'buildings'")
+        await conn.close()
