@@ -19,7 +19,7 @@ function chart(el, name, snapshots) {
   charts[name] = c;
   const classes = snapshots[0][name].filter((k, i) => snapshots.some((s) => s[name][i].buildings));
   c.setOption({
-    tooltip: { trigger: "axis" }, legend: { bottom: 0, textStyle: { fontSize: 10 } },
+    animation: false, tooltip: { trigger: "axis" }, legend: { bottom: 0, textStyle: { fontSize: 10 } },
     grid: { top: 10, left: 44, right: 6, bottom: 70 },
     xAxis: { type: "category", data: classes.map((k) => pick(k.label_zh, k.label_en)),
       axisLabel: { rotate: 35, interval: 0, fontSize: 9, width: 70, overflow: "truncate" } },
