@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analysis.contract import ProcessDefinition
-from analysis.processes import clearance, excavation, isolation, profile, section, trace
+from analysis.processes import building_stats, clearance, excavation, isolation, profile, section, trace
 
 PROCESSES: dict[str, ProcessDefinition] = {
     p.id: p
@@ -14,5 +14,6 @@ PROCESSES: dict[str, ProcessDefinition] = {
         section.PROCESS,
         profile.PROCESS,
         clearance.PROCESS,
+        building_stats.PROCESS,
     )
 }

@@ -7,6 +7,7 @@ reads as fast as a table without history.
 
 from __future__ import annotations
 
+from layers.derived import derived_columns
 from layers.model import DATA_SCHEMA, Layer, LayerDef
 from layers.overview import COLUMN_SQL, INDEX_SUFFIX, index_statement
 from layers.sql import qualified, quote_ident
@@ -39,6 +40,7 @@ def create_table_statements(layer: LayerDef) -> list[str]:
         COLUMN_SQL,  # layers.overview: the zoom from which the feature is drawn
     ]
     columns += [f"{quote_ident(f.name)} {f.sql_type}" for f in layer.attributes.fields]
+    columns += [d.column_sql for d in derived_columns(layer.id)]  # layers.derived
     columns += [
         "PRIMARY KEY (fid, version)",
         "CHECK (valid_to IS NULL OR valid_to >= valid_from)",
@@ -73,6 +75,7 @@ def index_statements(layer: LayerDef) -> list[str]:
         stmts.append(
             f"CREATE INDEX IF NOT EXISTS {index_name(lid, 'cur_key')} ON {table} ({cols}) WHERE valid_to IS NULL"
         )
+    stmts += [_derived_index(layer.id, d.name) for d in derived_columns(lid) if d.gist_current]
     for name in layer.attributes.search:
         stmts.append(
             f"CREATE INDEX IF NOT EXISTS {index_name(lid, 'cur_trgm_' + name)} ON {table} "
@@ -81,10 +84,22 @@ def index_statements(layer: LayerDef) -> list[str]:
     return stmts
 
 
+def _derived_index(layer_id: str, column: str) -> str:
+    table = qualified(DATA_SCHEMA, layer_id)
+    return (f"CREATE INDEX IF NOT EXISTS {index_name(layer_id, 'cur_' + column)} ON {table} "
+            f"USING gist ({quote_ident(column)}) WHERE valid_to IS NULL")
+
+
 def add_missing_columns(layer: Layer, existing: set[str]) -> list[str]:
-    """ALTER TABLE statements for schema fields the table lacks (additive evolution only)."""
-    return [
+    """ALTER TABLE statements for schema fields and derived columns the table lacks (additive evolution only)."""
+    stmts = [
         f"ALTER TABLE {layer.table} ADD COLUMN IF NOT EXISTS {quote_ident(f.name)} {f.sql_type}"
         for f in layer.attributes.fields
         if f.name not in existing
     ]
+    for d in derived_columns(layer.id):
+        if d.name not in existing:  # an older table: the column rewrites it once, then its index
+            stmts.append(f"ALTER TABLE {layer.table} ADD COLUMN IF NOT EXISTS {d.column_sql}")
+            if d.gist_current:
+                stmts.append(_derived_index(layer.id, d.name))
+    return stmts

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 from typing import Any
 
@@ -56,10 +58,22 @@ def selected(definition: ProcessDefinition, results: dict[str, Any], wanted: dic
     return [n for n in names if wanted is None or n in wanted]
 
 
-def _encode(value: Any, media: str) -> bytes:
+def _encode(value: Any, media: str, schema: dict[str, Any] | None = None) -> bytes:
+    # A binary output (XLSX …) travels as base64 text in JSON and in stored job results;
+    # a raw response sends the bytes themselves.
+    if isinstance(value, str) and (schema or {}).get("contentEncoding") == "base64":
+        try:
+            return base64.b64decode(value, validate=True)
+        except binascii.Error:
+            return value.encode()
     if isinstance(value, str) and not media.endswith("json"):
         return value.encode()
     return orjson.dumps(value)
+
+
+def _schema(definition: ProcessDefinition, name: str) -> dict[str, Any]:
+    schema = definition.outputs.get(name, {}).get("schema", {})
+    return schema if isinstance(schema, dict) else {}
 
 
 def results_document(definition: ProcessDefinition, results: dict[str, Any],
@@ -79,13 +93,14 @@ def results_response(definition: ProcessDefinition, results: dict[str, Any], *, 
     names = selected(definition, results, wanted)
     if len(names) == 1:
         media = output_media_type(definition, names[0])
-        return Response(_encode(results[names[0]], media), media_type=media, headers=headers)
+        return Response(_encode(results[names[0]], media, _schema(definition, names[0])), media_type=media,
+                        headers=headers)
     boundary = "onemap-" + secrets.token_hex(12)
     body = bytearray()
     for name in names:
         media = output_media_type(definition, name)
         body += (f"--{boundary}\r\nContent-Type: {media}\r\nContent-ID: <{name}>\r\n\r\n").encode()
-        body += _encode(results[name], media) + b"\r\n"
+        body += _encode(results[name], media, _schema(definition, name)) + b"\r\n"
     body += f"--{boundary}--\r\n".encode()
     return Response(bytes(body), headers=headers,
                     media_type=f'multipart/related; boundary="{boundary}"; type="{JSON}"')

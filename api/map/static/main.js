@@ -15,6 +15,7 @@ import { setupSearch } from "/map/static/search.js";
 import { setupSignIn, showWho } from "/map/static/session.js";
 import { hooks, markReady, state } from "/map/static/state.js";
 import { applyTime, setupTime } from "/map/static/time.js";
+import { renderStatistics, setupStatistics } from "/map/static/statistics.js";
 
 const CJK_FONTS = "'Microsoft YaHei', 'PingFang SC', 'Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro Hei', sans-serif";
 
@@ -109,13 +110,16 @@ async function main() {
   setupSearch();
   setupSignIn(reload);
   $("toggle-3d").onclick = () => setThreeD(!state.threeD);
-  $("lang").onclick = () => toggleLanguage(() => { renderTree(); renderLegend(); renderAnalysis(); renderCasesMenu(); });
+  $("lang").onclick = () => toggleLanguage(() => {
+    renderTree(); renderLegend(); renderAnalysis(); renderCasesMenu(); renderStatistics();
+  });
   setupMap3dButton();
   map.on("load", () => {
     document.querySelector(".maplibregl-ctrl-attrib")?.classList.remove("maplibregl-compact-show");
     applyAll();
     setupCoords();
     setupAnalysis().catch((err) => console.error("analysis panel:", err));
+    setupStatistics();
     map.once("idle", () => {
       document.body.dataset.ready = "1";
       markReady(map);

@@ -22,6 +22,7 @@ FOUND = {  # output → a count that must be positive for every example
     "cross-section": lambda o: o["summary"]["pipes"] >= 3,
     "longitudinal-profile": lambda o: o["summary"]["segments"],
     "clearance-check": lambda o: o["summary"]["violations"],
+    "building-statistics": lambda o: o["statistics"]["snapshots"][-1]["totals"]["buildings"],
 }
 
 
