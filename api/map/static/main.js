@@ -15,6 +15,7 @@ import { setupSearch } from "/map/static/search.js";
 import { setupSignIn, showWho } from "/map/static/session.js";
 import { hooks, markReady, state } from "/map/static/state.js";
 import { applyTime, setupTime } from "/map/static/time.js";
+import { renderEditPanel, setupEditing } from "/map/static/edit_panel.js";
 
 const CJK_FONTS = "'Microsoft YaHei', 'PingFang SC', 'Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro Hei', sans-serif";
 
@@ -52,6 +53,7 @@ async function reload() {
   renderCasesMenu();
   setupTime();
   renderAnalysis();
+  renderEditPanel();
 }
 
 function setupPanel() {
@@ -116,6 +118,7 @@ async function main() {
     applyAll();
     setupCoords();
     setupAnalysis().catch((err) => console.error("analysis panel:", err));
+    setupEditing();
     map.once("idle", () => {
       document.body.dataset.ready = "1";
       markReady(map);
