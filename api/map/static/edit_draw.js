@@ -9,6 +9,7 @@ import { TerraDrawMapLibreGLAdapter } from "/vendor/terra-draw-maplibre-gl-adapt
 import { hooks, state } from "/map/static/state.js";
 
 const SNAP_PX = 12;
+const SHAPES = new Set(["polygon", "linestring", "point"]);
 const PRECISION = 1e8;  // terra-draw refuses coordinates finer than its precision (9 decimals)
 const D = { draw: null, undo: [], redo: [], restoring: false, timer: null, onchange: () => {} };
 
@@ -71,7 +72,8 @@ function newDraw() {
 
 /** The parts being edited as terra-draw holds them: [{mode, geometry}]. */
 function parts() {
-  return D.draw ? D.draw.getSnapshot().filter((f) => f.properties.mode !== "cutline")
+  // Only the shapes: select mode adds its own points (vertex handles, midpoints) to the snapshot.
+  return D.draw ? D.draw.getSnapshot().filter((f) => SHAPES.has(f.properties.mode))
     .map((f) => ({ mode: f.properties.mode, geometry: f.geometry })) : [];
 }
 

@@ -294,9 +294,24 @@ async function submitPending() {
   renderChangesets($("ed-changesets"), editable());
 }
 
-/** Fetch the tiles again so the map shows what was just written. */
+let revision = 0;
+
+/**
+ * Fetch the tiles again so the map shows what was just written. The URLs gain an ``edits``
+ * counter the server ignores: a new URL is fetched afresh by MapLibre and the browser alike.
+ */
 export function refreshTiles() {
   applyTime();
+  revision += 1;
+  for (const [id, source] of Object.entries(state.style.sources)) {
+    const live = state.map.getSource(id);
+    if (!live || !source.tiles) continue;
+    live.setTiles(live.tiles.map((u) => {
+      const url = new URL(u, window.location.href);
+      url.searchParams.set("edits", String(revision));
+      return decodeURI(url.toString()).replace(/%7B/g, "{").replace(/%7D/g, "}");
+    }));
+  }
 }
 
 function hit(event) {
