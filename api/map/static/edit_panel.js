@@ -238,7 +238,9 @@ async function retire() {
 
 function startSplit() {
   message(esc(et("splitHint")));
+  E.mode = "split";  // map clicks draw the line now, they pick nothing
   drawCutLine((cut) => {
+    E.mode = null;
     const geometry = currentGeometry(layerType());
     const halves = cut && geometry ? splitGeometry(geometry, cut) : null;
     if (!halves) { message(esc(et("splitFailed")), "error"); return; }
@@ -321,7 +323,7 @@ function hit(event) {
 }
 
 function onMapClick(event) {
-  if (!E.active || (E.collection && !E.mode && E.fid === null)) return;  // drawing a new feature
+  if (!E.active || E.mode === "split" || (E.collection && !E.mode && E.fid === null)) return;  // drawing
   const f = hit(event);
   if (!f) return;
   const collection = f.layer.metadata["onemap:collection"];
