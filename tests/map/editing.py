@@ -67,11 +67,19 @@ def api(server: LiveServer, key: str) -> httpx.Client:
     return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
 
 
+NEAR_CENTRE = {"bbox": "112.915,28.276,112.925,28.284", "limit": 200}
+
+
+def buildings_near_centre(server: LiveServer, key: str) -> list[dict[str, Any]]:
+    """The current buildings around the fixture's centre (GeoJSON features)."""
+    with api(server, key) as c:
+        features: list[dict[str, Any]] = c.get("/collections/buildings/items", params=NEAR_CENTRE).json()["features"]
+    return features
+
+
 def simple_building(server: LiveServer, key: str, skip: set[int] | None = None) -> dict[str, Any]:
     """A current building with one ring (no holes) and several vertices, near the fixture's centre."""
-    with api(server, key) as c:
-        page = c.get("/collections/buildings/items", params={"bbox": "112.915,28.276,112.925,28.284", "limit": 200}).json()
-    for f in page["features"]:
+    for f in buildings_near_centre(server, key):
         parts = f["geometry"]["coordinates"]
         if len(parts) == 1 and len(parts[0]) == 1 and len(parts[0][0]) >= 5 and f["id"] not in (skip or set()):
             return dict(f)

@@ -19,7 +19,17 @@ from tests.browser import chromium
 from tests.citydata import CENTRE
 from tests.map.conftest import LiveServer
 from tests.map.editing import (
-    TIMEOUT_MS, api, wait_for, bounds, centroid, click_at, editor_key, idle, open_editor, simple_building,
+    TIMEOUT_MS,
+    api,
+    bounds,
+    buildings_near_centre,
+    centroid,
+    click_at,
+    editor_key,
+    idle,
+    open_editor,
+    simple_building,
+    wait_for,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -158,10 +168,9 @@ async def test_an_edit_from_another_browser_opens_the_conflict_view(
 
 
 async def test_split_a_polygon_with_a_drawn_line(browser: Browser, live_server: LiveServer, key: str) -> None:
-    with api(live_server, key) as c:  # a building no other test edits: the last simple one
-        page_ = c.get("/collections/buildings/items", params={"bbox": "112.915,28.276,112.925,28.284", "limit": 200}).json()
-    # A convex one, so a straight line through its middle crosses its boundary exactly twice.
-    simple = [f for f in page_["features"] if len(f["geometry"]["coordinates"]) == 1
+    # A building no other test edits (the last simple one), convex, so a straight line through
+    # its middle crosses its boundary exactly twice.
+    simple = [f for f in buildings_near_centre(live_server, key) if len(f["geometry"]["coordinates"]) == 1
               and len(f["geometry"]["coordinates"][0]) == 1 and len(f["geometry"]["coordinates"][0][0]) >= 5
               and shape(f["geometry"]).convex_hull.area <= shape(f["geometry"]).area * 1.001]
     feature = simple[-1]
@@ -221,4 +230,50 @@ async def test_a_self_intersecting_polygon_is_refused_at_the_problem(
         after = c.get(f"/collections/buildings/items/{fid}/versions").json()["versions"]
     assert after == before  # nothing was written
     assert await page.evaluate("document.body.dataset.edited || ''") == ""
+    await page.context.close()
+
+
+async def test_swipe_view_of_two_dates(browser: Browser, live_server: LiveServer, key: str) -> None:
+    page, watch = await open_editor(browser, live_server, key)
+    await page.evaluate(f"window.onemap.map.jumpTo({{center: [{CENTRE[0]}, {CENTRE[1]}], zoom: 16}})")
+    await idle(page)
+    await page.click("#ed-swipe")
+    await page.fill(".sw-date-a", "2000-12-31")
+    await page.dispatch_event(".sw-date-a", "change")
+    await page.fill(".sw-date-b", "2020-06-30")
+    await page.dispatch_event(".sw-date-b", "change")
+    await wait_for(page, "document.body.dataset.swipe === '2000-12-31|2020-06-30'")
+    await page.wait_for_timeout(500)
+    await idle(page)
+    await page.wait_for_function("""() => { const m = window.onemap.swipe.map;
+        return m && m.isStyleLoaded() && m.loaded() && m.areTilesLoaded(); }""", polling=200, timeout=TIMEOUT_MS)
+    count = """(which) => { const m = which === 'a' ? window.onemap.map : window.onemap.swipe.map;
+        return new Set(m.queryRenderedFeatures().filter((f) => f.layer.metadata
+            && f.layer.metadata['onemap:collection'] === 'buildings').map((f) => f.id)).size; }"""
+    a, b = await page.evaluate(count, "a"), await page.evaluate(count, "b")
+    # Half the fixture's buildings appear in 2015: the 2000 side shows fewer than the 2020 side.
+    assert 0 < a < b, (a, b)
+    tiles = [u for u in watch.requests if "collections=buildings" in u]
+    assert any("datetime=2000-12-31T23" in u for u in tiles) and any("datetime=2020-06-30T23" in u for u in tiles)
+
+    # The handle moves the split; both maps follow each other's camera.
+    handle = await page.locator(".sw-handle").bounding_box()
+    assert handle is not None
+    await page.mouse.move(handle["x"] + 3, handle["y"] + 200)
+    await page.mouse.down()
+    await page.mouse.move(handle["x"] - 250, handle["y"] + 200, steps=5)
+    await page.mouse.up()
+    moved = await page.locator(".sw-handle").bounding_box()
+    assert moved is not None and moved["x"] < handle["x"] - 200
+    lon, lat = CENTRE[0] + 0.0012, CENTRE[1] + 0.0008
+    await page.evaluate(f"window.onemap.map.jumpTo({{center: [{lon}, {lat}], zoom: 16.2}})")
+    centre = await page.evaluate("window.onemap.swipe.map.getCenter().toArray()")
+    assert centre == pytest.approx([lon, lat], abs=1e-6)
+    await idle(page)
+    IMG.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(IMG / "map-swipe.png"))
+    await page.click(".sw-close")
+    assert await page.evaluate("document.body.dataset.swipe || ''") == ""
+    assert watch.foreign() == []
+    assert watch.errors == [], watch.failed
     await page.context.close()

@@ -4,6 +4,7 @@
 // topology shows the reason. History and the swipe view start from here too.
 import * as maplibregl from "/vendor/maplibre-gl/dist/maplibre-gl.mjs";
 import { $, esc } from "/map/static/dom.js";
+import { api } from "/map/static/http.js";
 import { title } from "/map/static/i18n.js";
 import { hooks, state } from "/map/static/state.js";
 import { applyTime } from "/map/static/time.js";
@@ -149,7 +150,7 @@ function validFrom() {
 
 /** The edit the form and the drawing describe (insert or replace), or null with the reason shown. */
 function buildEdit() {
-  if (!checkAll(E.form)) { message(esc(et("required")), "error"); return null; }
+  if (!checkAll(E.form)) { message(esc(et("fixFields")), "error"); return null; }
   const geometry = E.geomOk ? currentGeometry(layerType()) : E.original.geometry;
   if (!geometry) { message(esc(`${et("geometry")}: ${et("required")}`), "error"); return null; }
   const feature = { type: "Feature", geometry, properties: formValues(E.form) };
@@ -167,8 +168,20 @@ export async function save(etag) {
   return result.ok ? saved(result) : failed(result, edit);
 }
 
+/** A single Part 4 write names its changeset only: the topology follow-ups are read from it. */
+async function derivedOf(result) {
+  if ((result.derived || []).length || !result.changeset) return result.derived || [];
+  const response = await api(`/changesets/${result.changeset}`, { headers: { Accept: "application/json" } }).catch(() => null);
+  if (!response || !response.ok) return [];
+  const doc = await response.json();
+  const own = new Set(result.results.map((r) => `${r.collection}/${r.id}`));
+  return (doc.edits || []).filter((e) => !own.has(`${e.collection}/${e.id}`))
+    .map((e) => ({ op: e.op, collection: e.collection, id: e.id, version: e.version_after, reason: et("topology") }));
+}
+
 async function saved(result) {
   const first = result.results[0];
+  result.derived = await derivedOf(result);
   const derived = (result.derived || []).map((d) => `<li>${esc(d.collection)} #${esc(d.id)} v${esc(d.version)} — ${esc(d.reason || d.op)}</li>`).join("");
   const collection = E.collection;
   message(`${esc(et("saved"))} ${esc(first.version)}${result.changeset ? ` · #${esc(result.changeset)}` : ""}

@@ -17,7 +17,7 @@ const TEXT = {
     compare: "比较", showOld: "叠加旧版几何", diff: "属性差异", swipe: "卷帘对比", dateA: "日期 A", dateB: "日期 B",
     close: "关闭", retired: "已注销", selfIntersect: "几何问题", vertexHint: "拖动顶点移动；拖动中点加点；右键顶点删除",
     unavailable: "服务器尚未提供此功能", none: "无", op: "操作", actor: "编辑人", when: "时间", notEditable: "此图层不可编辑",
-    done: "完成", splitFailed: "分割线须恰好两次穿过边界", mergeFailed: "合并需要同一图层的两个要素",
+    done: "完成", fixFields: "请先更正标红的字段", splitFailed: "分割线须恰好两次穿过边界", mergeFailed: "合并需要同一图层的两个要素",
   },
   en: {
     edit: "Edit", history: "History", pickHint: "Click a feature on the map to edit it, or draw a new one:", newFeature: "New", layer: "Layer",
@@ -33,7 +33,7 @@ const TEXT = {
     compare: "Compare", showOld: "Overlay old geometry", diff: "Attribute diff", swipe: "Swipe compare", dateA: "Date A", dateB: "Date B",
     close: "Close", retired: "retired", selfIntersect: "Geometry problem", vertexHint: "Drag a vertex to move it; drag a midpoint to add one; right-click a vertex to delete it",
     unavailable: "The server does not offer this yet", none: "none", op: "Op", actor: "Editor", when: "When", notEditable: "This layer is not editable",
-    done: "Done", splitFailed: "The split line must cross the boundary exactly twice", mergeFailed: "Merging needs two features of one layer",
+    done: "Done", fixFields: "Correct the fields marked in red first", splitFailed: "The split line must cross the boundary exactly twice", mergeFailed: "Merging needs two features of one layer",
   },
 };
 
