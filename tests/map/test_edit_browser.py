@@ -28,6 +28,7 @@ from tests.map.editing import (
     editor_key,
     idle,
     open_editor,
+    screen,
     simple_building,
     wait_for,
 )
@@ -275,5 +276,58 @@ async def test_swipe_view_of_two_dates(browser: Browser, live_server: LiveServer
     await page.click(".sw-close")
     assert await page.evaluate("document.body.dataset.swipe || ''") == ""
     assert watch.foreign() == []
+    assert watch.errors == [], watch.failed
+    await page.context.close()
+
+
+def _near_pair(features: list[dict[str, object]]) -> tuple[dict[str, object], int, list[float]]:
+    """(building A, index of one of its vertices, a vertex of another building 5–20 m away)."""
+    best: tuple[float, dict[str, object], int, list[float]] | None = None
+    rings = [(f, f["geometry"]["coordinates"][0][0][:-1]) for f in features  # type: ignore[index]
+             if len(f["geometry"]["coordinates"]) == 1 and len(f["geometry"]["coordinates"][0]) == 1]  # type: ignore[index]
+    for fa, ra in rings:
+        for fb, rb in rings:
+            if fa is fb:
+                continue
+            for i, p in enumerate(ra):
+                for q in rb:
+                    d = ((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2) ** 0.5
+                    far_from_own = all(((q[0] - o[0]) ** 2 + (q[1] - o[1]) ** 2) ** 0.5 > 0.0001 for o in ra)
+                    if 0.00005 < d < 0.0002 and far_from_own and (best is None or d < best[0]):
+                        best = (d, fa, i, q)
+    assert best is not None
+    return best[1], best[2], best[3]
+
+
+async def test_drag_a_vertex_snap_it_undo_and_redo(browser: Browser, live_server: LiveServer, key: str) -> None:
+    feature, index, target = _near_pair(buildings_near_centre(live_server, key)[::-1])
+    fid = feature["id"]
+    vertex = feature["geometry"]["coordinates"][0][0][index]  # type: ignore[index]
+    page, watch = await open_editor(browser, live_server, key)
+    await page.evaluate(f"window.onemap.map.jumpTo({{center: [{vertex[0]}, {vertex[1]}], zoom: 19}})")
+    await idle(page)
+    await page.evaluate(f"window.onemap.editing.openFeature('buildings', {fid})")
+    await wait_for(page, f"document.body.dataset.editing === 'buildings/{fid}'")
+    await page.wait_for_timeout(300)
+    start = await screen(page, vertex[0], vertex[1])
+    goal = await screen(page, target[0], target[1])
+    await page.mouse.move(start["x"], start["y"])
+    await page.mouse.down()
+    await page.mouse.move(goal["x"] + 8, goal["y"] - 3, steps=10)  # 8 px off: snapping pulls it onto the vertex
+    await page.mouse.up()
+    await wait_for(page, "window.onemap.editGeometry.historySizes().undo === 1")
+    moved = await page.evaluate("window.onemap.editGeometry.currentGeometry('MultiPolygon')")
+    ring = moved["coordinates"][0][0]
+    nearest = min(ring, key=lambda p: (p[0] - target[0]) ** 2 + (p[1] - target[1]) ** 2)
+    assert nearest == pytest.approx(target, abs=2.5e-6)  # tile precision, far tighter than the 8 px missed
+    assert vertex not in ring
+
+    await page.click("#ed-undo")
+    back = await page.evaluate("window.onemap.editGeometry.currentGeometry('MultiPolygon')")
+    assert back["coordinates"][0][0][index] == pytest.approx(vertex, abs=1e-7)
+    assert await page.evaluate("window.onemap.editGeometry.historySizes()") == {"undo": 0, "redo": 1}
+    await page.click("#ed-redo")
+    again = await page.evaluate("window.onemap.editGeometry.currentGeometry('MultiPolygon')")
+    assert again == moved
     assert watch.errors == [], watch.failed
     await page.context.close()

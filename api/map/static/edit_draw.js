@@ -77,9 +77,14 @@ function parts() {
     .map((f) => ({ mode: f.properties.mode, geometry: f.geometry })) : [];
 }
 
+// A drag is one undo step: while a button is held the snapshot waits for its release.
+let buttonHeld = false;
+window.addEventListener("pointerdown", () => { buttonHeld = true; }, true);
+window.addEventListener("pointerup", () => { buttonHeld = false; }, true);
+
 function scheduleSnapshot() {
   clearTimeout(D.timer);
-  D.timer = setTimeout(pushSnapshot, 200);
+  D.timer = setTimeout(() => (buttonHeld ? scheduleSnapshot() : pushSnapshot()), 200);
 }
 
 function pushSnapshot() {
