@@ -349,11 +349,14 @@ function onMapClick(event) {
 
 /** Wire the tab to the map; call once the map has loaded. */
 export function setupEditing() {
-  document.querySelectorAll(".tab").forEach((tab) => tab.addEventListener("click", () => {
+  // Delegated, so tabs other panels add later switch editing off too.
+  document.querySelector(".tabs").addEventListener("click", (ev) => {
+    const tab = ev.target.closest(".tab");
+    if (!tab) return;
     E.active = tab.dataset.tab === "edit";
     if (E.active) state.analysisMode = "edit";  // identify.js leaves clicks to this panel
     else { closeFeature(); if (state.analysisMode === "edit") state.analysisMode = null; }
-  }));
+  });
   state.map.on("click", onMapClick);
   $("lang").addEventListener("click", () => renderEditPanel());
   renderEditPanel();
