@@ -20,6 +20,7 @@ from api.static_files import NO_CACHE, page_file
 from api.styles.documents import MAP_STYLE_ID, visible_layers
 from api.tiles.dependencies import CtxDep, TilesDep
 from layers.model import GROUPS_EN, Layer
+from layers.principals import Principal
 from styles.catalog import source_for
 from tiles.service import TileService
 
@@ -59,7 +60,7 @@ def _year(value: dt.datetime | None) -> int | None:
     return value.year if value is not None else None
 
 
-def _collection(layer: Layer) -> dict[str, Any]:
+def _collection(layer: Layer, principal: Principal) -> dict[str, Any]:
     return {
         "title_zh": layer.title_zh,
         "title_en": layer.title_en,
@@ -74,6 +75,8 @@ def _collection(layer: Layer) -> dict[str, Any]:
         "style": source_for(layer).id,
         "fields": {f.name: {"zh": f.title_zh, "en": f.title_en, "unit": f.unit} for f in layer.attributes.fields},
         "attribution": layer.metadata.attribution,
+        # Whether the caller may edit it (editor role and a grant, or admin): the map offers its editor.
+        "editable": layer.kind == "vector" and principal.can_write(layer),
     }
 
 
@@ -129,7 +132,7 @@ async def map_config(ctx: CtxDep, principal: PrincipalDep, tiles: TilesDep) -> d
         "zoom": 13,
         "time": _time_range(layers),
         "groups": _groups(layers),
-        "collections": {layer.id: _collection(layer) for layer in layers},
+        "collections": {layer.id: _collection(layer, principal) for layer in layers},
         "gkZone": 38,
         "gkEpsg": 4547,
     }

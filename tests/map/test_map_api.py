@@ -8,6 +8,7 @@ import httpx
 
 from tests.citydata import AREA_4490
 from tests.cityfixtures import City
+from tests.map.editing import editor_key
 
 
 async def test_map_page_loads_only_local_assets(client: httpx.AsyncClient) -> None:
@@ -101,3 +102,18 @@ async def test_quicklook_pages_are_offline_and_styled(client: httpx.AsyncClient,
     assert "5 features drawn (first 5" in buildings
     assert (await client.get("/collections/pipeline_water_points/map")).status_code == 404
     assert (await client.get("/collections/buildings/map?datetime=nonsense")).status_code == 400
+
+
+async def test_config_says_what_the_caller_may_edit(client: httpx.AsyncClient, city: City) -> None:
+    """The editor tab offers the layers a write would be allowed on (editor role + read access, or admin)."""
+    editor = await editor_key(city.url, "config-editor")
+    configs = {
+        who: (await client.get("/map/config", headers={"Authorization": f"Bearer {k}"})).json()["collections"]
+        for who, k in [("viewer", city.viewer_key), ("editor", editor), ("admin", city.admin_key)]
+    }
+    assert not any(c["editable"] for c in configs["viewer"].values())
+    assert configs["editor"]["buildings"]["editable"] and configs["editor"]["pipeline_water_points"]["editable"]
+    assert all(c["editable"] for c in configs["admin"].values() if c["kind"] == "vector")
+    assert not any(c["editable"] for c in configs["admin"].values() if c["kind"] != "vector")
+    anonymous = (await client.get("/map/config")).json()["collections"]
+    assert not any(c["editable"] for c in anonymous.values())

@@ -16,6 +16,7 @@ import { setupSignIn, showWho } from "/map/static/session.js";
 import { hooks, markReady, state } from "/map/static/state.js";
 import { applyTime, setupTime } from "/map/static/time.js";
 import { renderStatistics, setupStatistics } from "/map/static/statistics.js";
+import { renderEditPanel, setupEditing } from "/map/static/edit_panel.js";
 
 const CJK_FONTS = "'Microsoft YaHei', 'PingFang SC', 'Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro Hei', sans-serif";
 
@@ -53,6 +54,7 @@ async function reload() {
   renderCasesMenu();
   setupTime();
   renderAnalysis();
+  renderEditPanel();
 }
 
 function setupPanel() {
@@ -120,6 +122,7 @@ async function main() {
     setupCoords();
     setupAnalysis().catch((err) => console.error("analysis panel:", err));
     setupStatistics();
+    setupEditing();
     map.once("idle", () => {
       document.body.dataset.ready = "1";
       markReady(map);
