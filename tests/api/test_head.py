@@ -29,13 +29,16 @@ FILLERS = {
     "fontrange": "0-255",
     "processId": "pipe-trace",
     "jobId": "00000000-0000-0000-0000-000000000000",
+    "level": "15",
+    "x": "26673",
+    "y": "5765",
 }
 
 
 # Pages whose body changes with every request: viewing the audit log is itself an audited event.
 SELF_CHANGING = frozenset({"/admin/audit"})
 # Streams that never end by design (Server-Sent Events): a GET waits for the next event forever.
-STREAMS = frozenset({"/cases/events"})
+STREAMS = frozenset({"/cases/events", "/collections/{collectionId}/changes/events"})
 
 
 async def assert_head_matches_get(client: httpx.AsyncClient, url: str, **kwargs: Any) -> httpx.Response:

@@ -165,7 +165,7 @@ async def test_the_map_for_a_signed_in_planner(browser: Browser, live_server: Li
         await popup.locator("a", has_text="历史版本").get_attribute("href")
         == f"/collections/buildings/items/{point['id']}/versions"
     )
-    assert await page.evaluate("document.body.dataset.identified") == f"buildings/{point['id']}"
+    await page.wait_for_function(f"document.body.dataset.identified === 'buildings/{point['id']}'", timeout=10_000)
 
     # Cursor coordinates in CGCS2000 degrees and Gauss-Krüger zone 38 metres (checked against PROJ).
     await page.mouse.move(point["x"] + 3, point["y"] + 3)

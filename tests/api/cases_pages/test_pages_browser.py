@@ -300,8 +300,9 @@ async def test_the_dashboard_draws_its_charts_and_adds_up_to_the_statistics(
     await page.select_option("#district", key)
     await page.wait_for_function(f"window.onemap.dashboard.loads > {loads}")
     assert await page.locator("#stats-table tbody tr").count() == 1
-    await page.wait_for_function("!document.getElementById('street').disabled")
-    assert await page.locator("#street option").count() > 1
+    # The picker opens before its streets arrive: wait for them rather than race them on a busy machine.
+    await page.wait_for_function("!document.getElementById('street').disabled"
+                                 " && document.querySelectorAll('#street option').length > 1")
     assert f"district={key}" in (await page.get_attribute("#export-xlsx", "href") or "")
 
     # English on request (remembered for the web map too), the charts redrawn in it.
