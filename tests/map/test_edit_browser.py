@@ -34,7 +34,9 @@ from tests.map.editing import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-IMG = PROJECT_ROOT / "docs" / "img"
+# Screenshots go where the other browser tests put theirs (git-ignored); docs/img keeps the README's copies.
+IMG = PROJECT_ROOT / "test-output"
+IMG.mkdir(exist_ok=True)
 
 
 @pytest.fixture(scope="module")
