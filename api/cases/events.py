@@ -20,6 +20,7 @@ import orjson
 from fastapi import APIRouter, FastAPI, Header, Query, Request
 from starlette.responses import StreamingResponse
 
+from api.app_state import started_once
 from api.cases.common import Ctx, SignedIn, scope_of
 from api.context import AppContext
 from cases.access import Scope
@@ -63,20 +64,15 @@ class CaseFeed:
         await self._listener.stop()
 
 
-_feed_lock = asyncio.Lock()
-
-
 async def case_feed(app: FastAPI, ctx: AppContext) -> CaseFeed:
     """This app's feed, started on first use."""
-    feed: CaseFeed | None = getattr(app.state, "case_feed", None)
-    if feed is None:
-        async with _feed_lock:
-            feed = getattr(app.state, "case_feed", None)
-            if feed is None:
-                feed = CaseFeed(ctx.database_url)
-                await feed.start()
-                app.state.case_feed = feed
-    return feed
+
+    async def start() -> CaseFeed:
+        feed = CaseFeed(ctx.database_url)
+        await feed.start()
+        return feed
+
+    return await started_once(app, "case_feed", start)
 
 
 async def stop_case_feed(app: FastAPI) -> None:

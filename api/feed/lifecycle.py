@@ -3,28 +3,23 @@ SSE streams and the delivery worker) and the worker itself."""
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import FastAPI
 
+from api.app_state import started_once
 from api.context import AppContext
 from feed.news import FeedNews
 from feed.worker import DeliveryWorker
 
-_lock = asyncio.Lock()
-
 
 async def feed_news(app: FastAPI, ctx: AppContext) -> FeedNews:
     """This app's LISTEN on ``onemap_feed``, started on first use."""
-    news: FeedNews | None = getattr(app.state, "feed_news", None)
-    if news is None:
-        async with _lock:
-            news = getattr(app.state, "feed_news", None)
-            if news is None:
-                news = FeedNews(ctx.database_url)
-                await news.start()
-                app.state.feed_news = news
-    return news
+
+    async def start() -> FeedNews:
+        news = FeedNews(ctx.database_url)
+        await news.start()
+        return news
+
+    return await started_once(app, "feed_news", start)
 
 
 async def start_feed(app: FastAPI, ctx: AppContext) -> None:
