@@ -64,7 +64,7 @@ async def _seed_cases(url: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def topology() -> Iterator[tuple[Topology, TopologyState, dict[str, str]]]:
-    # Not tmp_path: pytest runs of other checkouts on this machine prune /tmp/pytest-of-<user> under us.
+    # Not tmp_path: another checkout's pytest run on this machine may prune pytest's base folder under us.
     with tempfile.TemporaryDirectory(prefix="onemap-topology-") as tmp:
         topo = Topology(Path(tmp))
         port = find_free_port(21000 + os.getpid() % 2000)

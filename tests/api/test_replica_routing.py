@@ -4,11 +4,9 @@ instance serves a stale tile after an edit, and a writer reads their own write e
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -26,11 +24,12 @@ from layers.migrate import migrate
 from layers.model import LayerDef
 from layers.principals import create_principal, issue_api_key
 from layers.registry import register_layer
-from layers.replication import create_standby, enable_replication, wait_replayed
+from layers.replication import wait_replayed
 from layers.routing import RoutedPool
 from layers.settings import DatabaseSettings
 from spatial.tms import WEB_MERCATOR_QUAD, tile_range
 from tests.api.conftest import SECRET, TYPES_LAYER, _bulk, parcel_rows
+from tests.layers.replica_pair import throwaway_pair
 
 pytestmark = pytest.mark.slow
 APPLY_DELAY_MS = 1500  # the standby replays every change this late: stale reads would be caught
@@ -38,21 +37,8 @@ APPLY_DELAY_MS = 1500  # the standby replays every change this late: stale reads
 
 @pytest.fixture(scope="module")
 def pair() -> Iterator[tuple[PrivateCluster, PrivateCluster]]:
-    # Not tmp_path: pytest runs of other checkouts on this machine prune /tmp/pytest-of-<user> under us.
-    tmp = tempfile.TemporaryDirectory(prefix="onemap-replicas-")
-    root = Path(tmp.name)
-    primary = PrivateCluster(root / "primary", throwaway=True)
-    primary.init()
-    enable_replication(primary)
-    primary.start()
-    primary.ensure_database()
-    standby = create_standby(primary, root / "standby")
-    try:
-        yield primary, standby
-    finally:
-        standby.destroy()
-        primary.destroy()
-        tmp.cleanup()
+    with throwaway_pair("onemap-replicas-") as clusters:
+        yield clusters
 
 
 @pytest.fixture(scope="module")

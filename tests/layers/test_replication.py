@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -14,42 +12,19 @@ from layers.cluster import PrivateCluster
 from layers.failover import run_drill
 from layers.replication import (
     Lsn,
-    create_standby,
     current_lsn,
-    enable_replication,
     replay_lsn,
-    set_synchronous,
     standbys,
 )
+from tests.layers.replica_pair import throwaway_pair
 
 pytestmark = pytest.mark.slow
 
 
-def _pair(root: Path, *, synchronous: bool = False) -> tuple[PrivateCluster, PrivateCluster]:
-    primary = PrivateCluster(root / "primary", throwaway=True)
-    primary.init()
-    enable_replication(primary)
-    primary.start()
-    primary.ensure_database()
-    standby = create_standby(primary, root / "standby")
-    if synchronous:  # only once the standby is there: until then every commit would wait for it
-        set_synchronous(primary, True)
-    return primary, standby
-
-
 @pytest.fixture
-def tmp_root() -> Iterator[Path]:
-    """Not tmp_path: pytest runs of other checkouts on this machine prune /tmp/pytest-of-<user> under us."""
-    with tempfile.TemporaryDirectory(prefix="onemap-replication-") as tmp:
-        yield Path(tmp)
-
-
-@pytest.fixture
-def pair(tmp_root: Path) -> Iterator[tuple[PrivateCluster, PrivateCluster]]:
-    primary, standby = _pair(tmp_root)
-    yield primary, standby
-    standby.destroy()
-    primary.destroy()
+def pair() -> Iterator[tuple[PrivateCluster, PrivateCluster]]:
+    with throwaway_pair("onemap-replication-") as clusters:
+        yield clusters
 
 
 def test_lsn_round_trips() -> None:
@@ -85,14 +60,10 @@ async def test_standby_streams_and_refuses_writes(pair: tuple[PrivateCluster, Pr
         await s.close()
 
 
-async def test_failover_drill_loses_nothing_with_a_synchronous_standby(tmp_root: Path) -> None:
-    primary, standby = _pair(tmp_root, synchronous=True)
-    try:
+async def test_failover_drill_loses_nothing_with_a_synchronous_standby() -> None:
+    with throwaway_pair("onemap-replication-", synchronous=True) as (primary, standby):
         async with asyncio.timeout(90):
             report = await run_drill(primary, standby, before_kill_s=1.5, promote_after_s=0.3, after_s=2.0)
-    finally:
-        standby.destroy()
-        primary.destroy()
     assert report.acknowledged > 20
     assert report.lost == []  # every write acknowledged before the kill is on the new primary
     assert report.failed_writes > 0  # the kill was felt...
