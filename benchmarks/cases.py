@@ -23,8 +23,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -37,6 +35,7 @@ from pydantic import SecretStr
 from api.app import create_app
 from api.settings import ApiSettings, Settings
 from benchmarks.cases_data import COLS, DX, DY, MINORS, ROWS, SOUTH, WEST, load
+from benchmarks.peers import onemap_server
 from cases.location import locate
 from cases.queue import OPEN_STATES
 from cases.records import columns_sql
@@ -171,24 +170,6 @@ async def measure_live(base: str, keys: dict[str, str], trials: int) -> tuple[li
     return latencies[1:], posts[1:]  # the first trial warms the server
 
 
-def _serve(url: str, var_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = find_free_port(19300)
-    env = {**os.environ, "ONEMAP_DATABASE_URL": url, "ONEMAP_SECRET_KEY": SECRET, "ONEMAP_ENV": "test",
-           "ONEMAP_VAR_DIR": str(var_dir)}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.asgi:app", "--factory", "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning"], env=env, cwd=PROJECT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("the server did not start")
-
-
 async def _prepare(admin: str, url: str, name: str, size: int) -> tuple[dict[str, float], dict[str, str]]:
     conn = await connect(admin)
     await conn.execute(f'CREATE DATABASE "{name}"')
@@ -225,16 +206,13 @@ def main() -> None:
         admin = cluster.url("postgres")
     name = f"onemap_bench_cases_{int(time.time())}"
     url = f"{admin.rsplit('/', 1)[0]}/{name}"
-    proc = None
     try:
         took, keys = asyncio.run(_prepare(admin, url, name, args.size))
         figures = asyncio.run(measure_in_process(url, keys, Path(tmp.name), args.runs))
-        proc, base = _serve(url, Path(tmp.name))
-        latencies, posts = asyncio.run(measure_live(base, keys, args.trials))
+        with onemap_server(url, port=find_free_port(19300), workers=1, secret=SECRET,
+                           extra_env={"ONEMAP_ENV": "test", "ONEMAP_VAR_DIR": tmp.name}) as base:
+            latencies, posts = asyncio.run(measure_live(base, keys, args.trials))
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=20)
 
         async def drop() -> None:
             conn = await connect(admin)

@@ -21,8 +21,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -36,6 +34,7 @@ import orjson
 import shapely
 from shapely.geometry import Point
 
+from benchmarks.peers import onemap_server
 from benchmarks.settings import PORT_BASE
 from feed.cursor import START
 from feed.pages import read_page
@@ -219,24 +218,6 @@ async def write_overhead(url: str, per_writer: int = 100, rounds: int = 3) -> di
     return out
 
 
-def _serve(url: str, var_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = find_free_port(PORT_BASE)
-    env = {**os.environ, "ONEMAP_DATABASE_URL": url, "ONEMAP_SECRET_KEY": SECRET, "ONEMAP_ENV": "test",
-           "ONEMAP_VAR_DIR": str(var_dir)}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.asgi:app", "--factory", "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning"], env=env, cwd=PROJECT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("the server did not start")
-
-
 def main() -> None:
     """Load, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -250,7 +231,6 @@ def main() -> None:
     cluster.start()
     admin = cluster.url("postgres")
     url = f"{admin.rsplit('/', 1)[0]}/onemap_bench_feed"
-    proc = None
     try:
         async def create() -> None:
             conn = await connect(admin)
@@ -262,18 +242,13 @@ def main() -> None:
         key, loaded = asyncio.run(_load(url, args.size))
         floor = asyncio.run(pull_floor(url))
         inproc = asyncio.run(pull_in_process(url, args.limit))
-        proc, base = _serve(url, Path(tmp.name))
-        http = pull_http(base, key, args.limit)
-        floor2 = asyncio.run(pull_floor(url))  # again, after the server started (warm either way)
-        latencies = webhook_latency(base, key, args.trials)
-        proc.terminate()
-        proc.wait(timeout=20)
-        proc = None
+        with onemap_server(url, port=find_free_port(PORT_BASE), workers=1, secret=SECRET,
+                           extra_env={"ONEMAP_ENV": "test", "ONEMAP_VAR_DIR": tmp.name}) as base:
+            http = pull_http(base, key, args.limit)
+            floor2 = asyncio.run(pull_floor(url))  # again, after the server started (warm either way)
+            latencies = webhook_latency(base, key, args.trials)
         overhead = asyncio.run(write_overhead(url))
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=20)
         cluster.destroy()
         tmp.cleanup()
     _print(args, loaded, http, inproc, min(floor, floor2, key=lambda f: f[1]), latencies)
