@@ -29,7 +29,14 @@ import httpx
 
 from layers.cluster import PrivateCluster, find_free_port
 from layers.errors import ClusterError
-from layers.replication import create_standby, enable_replication, multi_host_url, postmaster_pid, set_synchronous
+from layers.replication import (
+    create_standby,
+    enable_replication,
+    multi_host_url,
+    postmaster_pid,
+    process_alive,
+    set_synchronous,
+)
 
 PROJECT = Path(__file__).resolve().parent.parent
 HAPROXY = "/usr/sbin/haproxy"
@@ -219,7 +226,7 @@ class Topology:
     def running_apps(self) -> list[int]:
         """Pids of app instances (uvicorn supervisors) that are still alive."""
         state = self.state()
-        return [pid for pid in (state.app_pids if state else []) if _alive(pid)]
+        return [pid for pid in (state.app_pids if state else []) if process_alive(pid)]
 
     def kill_app(self, index: int) -> None:
         """SIGKILL app instance ``index`` and all its workers: a lost machine, for drills and tests."""
@@ -232,19 +239,19 @@ class Topology:
         """Stop HAProxy and the app instances (SIGTERM, then SIGKILL). Returns what stopped."""
         done = []
         state = self.state()
-        if state and state.haproxy_pid and _alive(state.haproxy_pid):
+        if state and state.haproxy_pid and process_alive(state.haproxy_pid):
             _signal(state.haproxy_pid, signal.SIGTERM, group=False)
             done.append("haproxy")
         pids = state.app_pids if state else []
         for pid in pids:
-            if _alive(pid):
+            if process_alive(pid):
                 _signal(pid, signal.SIGTERM)
                 done.append(f"app {pid}")
         deadline = time.monotonic() + 15
-        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        while any(process_alive(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.1)
         for pid in pids:
-            if _alive(pid):
+            if process_alive(pid):
                 _signal(pid, signal.SIGKILL)
         return done
 
@@ -252,18 +259,10 @@ class Topology:
         """Stop HAProxy, the app instances and both databases. Returns what stopped."""
         done = self.stop_apps()
         for name, pg in (("standby", self.standby), ("primary", self.primary)):
-            if pg.status() == "running" and postmaster_pid(pg) and _alive(postmaster_pid(pg) or 0):
+            if pg.status() == "running" and postmaster_pid(pg) and process_alive(postmaster_pid(pg) or 0):
                 pg.stop()
                 done.append(name)
         return done
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 def _signal(pid: int, sig: signal.Signals, *, group: bool = True) -> None:

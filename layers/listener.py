@@ -117,3 +117,48 @@ class Listener:
                 log.warning("%s: listening again", self.name)
                 return
             # Lost again while catching up: _lost has told the owner; go round once more.
+
+
+class ChannelNews:
+    """Wakes the waiters of one process (SSE streams, workers) when a notification arrives on ``channel``.
+
+    Waiters take :meth:`waiter` *before* they read, so a notification that comes while they read is not
+    missed. A reconnect wakes everyone too: notifications sent while nobody listened are lost, so each
+    waiter reads again.
+    """
+
+    def __init__(self, url: str, channel: str, *, name: str) -> None:
+        """Nothing listens before :meth:`start`."""
+        self._news = asyncio.Event()
+        self._listener = Listener(url, {channel: self._heard}, name=name, on_back=self._caught_up)
+
+    def _heard(self, _conn: object, _pid: int, _channel: str, _payload: str) -> None:
+        self.wake()
+
+    async def _caught_up(self) -> None:
+        self.wake()
+
+    def wake(self) -> None:
+        """Wake every waiter."""
+        news, self._news = self._news, asyncio.Event()
+        news.set()
+
+    def waiter(self) -> asyncio.Event:
+        """The event the next notification sets."""
+        return self._news
+
+    async def wait(self, news: asyncio.Event, timeout_s: float) -> bool:
+        """Wait for ``news`` at most ``timeout_s``; whether it came."""
+        try:
+            await asyncio.wait_for(news.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    async def start(self) -> None:
+        """Connect and LISTEN."""
+        await self._listener.start()
+
+    async def stop(self) -> None:
+        """Close the LISTEN connection."""
+        await self._listener.stop()

@@ -175,11 +175,12 @@ def kill_hard(cluster: PrivateCluster) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() and _alive(p) for p in [pid, *kids]):
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() and process_alive(p) for p in [pid, *kids]):
         time.sleep(0.02)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (Linux /proc)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[0]
     except (OSError, IndexError):

@@ -11,7 +11,6 @@ heartbeat's read still delivers (a lost LISTEN connection costs latency, never e
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -26,42 +25,18 @@ from api.context import AppContext
 from cases.access import Scope
 from cases.events import CASES_CHANNEL, events_since
 from cases.events import last_event_id as last_event_id_now
-from layers.listener import Listener
+from layers.listener import ChannelNews
 
 router = APIRouter(tags=["cases"])
 BATCH = 500
 
 
-class CaseFeed:
+class CaseFeed(ChannelNews):
     """One instance's LISTEN on the case channel, waking the streams that wait for news."""
 
     def __init__(self, url: str) -> None:
         """Nothing listens before :meth:`start`."""
-        self._news = asyncio.Event()
-        self._listener = Listener(url, {CASES_CHANNEL: self._heard}, name="cases", on_back=self._caught_up)
-
-    def _heard(self, _conn: object, _pid: int, _channel: str, _payload: str) -> None:
-        self.wake()
-
-    async def _caught_up(self) -> None:
-        self.wake()  # a reconnect may have missed notifications: every stream reads again
-
-    def wake(self) -> None:
-        """Wake every waiting stream (each re-reads the log)."""
-        news, self._news = self._news, asyncio.Event()
-        news.set()
-
-    def waiter(self) -> asyncio.Event:
-        """The event the next notification sets; take it *before* reading the log, so none is missed."""
-        return self._news
-
-    async def start(self) -> None:
-        """Connect and LISTEN."""
-        await self._listener.start()
-
-    async def stop(self) -> None:
-        """Close the LISTEN connection."""
-        await self._listener.stop()
+        super().__init__(url, CASES_CHANNEL, name="cases")
 
 
 async def case_feed(app: FastAPI, ctx: AppContext) -> CaseFeed:
@@ -99,9 +74,7 @@ async def _stream(request: Request, ctx: AppContext, feed: CaseFeed, scope: Scop
             after = event_id
         if len(events) == BATCH:
             continue
-        try:
-            await asyncio.wait_for(news.wait(), heartbeat)
-        except TimeoutError:
+        if not await feed.wait(news, heartbeat):
             yield b": heartbeat\n\n"
 
 
