@@ -115,7 +115,9 @@ async def test_a_phone_report_reaches_the_console_live_and_goes_to_closure(
     sent = await phone.evaluate("window.onemap.report.lastResult")
     assert sent["status"] == 201, sent
     case_id, case_no = sent["body"]["id"], sent["body"]["case_no"]
-    assert case_no in await phone.locator("#result").inner_text()
+    # The result is kept before it is drawn: wait for the page to show the number rather than race it.
+    await phone.wait_for_function(f"document.getElementById('result').innerText.includes('{case_no}')",
+                                  timeout=LIVE_MS)
 
     # Live: the console lists it without a reload, from the event stream.
     await console.wait_for_selector(f"#queue-table tr[data-id='{case_id}']", timeout=LIVE_MS)
