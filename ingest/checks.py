@@ -47,6 +47,12 @@ async def duplicates(conn: asyncpg.Connection, staging: Staging) -> Found:
             for r in rows]
 
 
+def missing_key_error(key: Sequence[str], mode: str) -> FieldError:
+    """Why a row without a key is rejected by upsert or replace-extent."""
+    return FieldError(key[0], "required",
+                      f"has no {' / '.join(key)}, which --mode {mode} needs to find the feature it updates")
+
+
 async def missing_keys(conn: asyncpg.Connection, staging: Staging, mode: str) -> Found:
     """Rows without a key cannot be matched by upsert or replace-extent."""
     key = staging.layer.attributes.key
@@ -54,8 +60,7 @@ async def missing_keys(conn: asyncpg.Connection, staging: Staging, mode: str) ->
         return []
     any_null = " OR ".join(f"{quote_ident(k)} IS NULL" for k in key)
     rows = await conn.fetch(f"SELECT row_no FROM {quote_ident(staging.name)} WHERE {any_null} ORDER BY row_no")  # noqa: S608
-    message = f"has no {' / '.join(key)}, which --mode {mode} needs to find the feature it updates"
-    return [(r["row_no"], [FieldError(key[0], "required", message)], None) for r in rows]
+    return [(r["row_no"], [missing_key_error(key, mode)], None) for r in rows]
 
 
 async def taken_keys(conn: asyncpg.Connection, staging: Staging) -> Found:

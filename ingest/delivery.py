@@ -17,7 +17,7 @@ import shapely
 from ingest import checks, routing
 from ingest.errors import TargetError
 from ingest.fingerprint import Skipper, row_hashes, salt_of
-from ingest.hooks import ROUTED_JOBS
+from ingest.hooks import ROUTED_JOBS, check_hooks
 from ingest.inference import Hints
 from ingest.inputs import Input
 from ingest.mapping import BatchMapper, Mapped
@@ -31,7 +31,7 @@ from ingest.request import Request
 from ingest.staged import CheckView, Found, Stage, drop_rows, staged_rows
 from ingest.targets import layer_id, part_of
 from ingest.validate import PropertyValidator, check_geometries, merge_errors
-from layers import bulk
+from layers import bulk, initial_load
 from layers.errors import FieldError
 from layers.model import Layer
 from layers.registry import Registry
@@ -57,6 +57,8 @@ class Delivery:
         self._copying: asyncio.Task[int] | None = None
         self.salts: dict[tuple[int, str], bytes] = {}
         self.progress = Progress(enabled=request.progress)
+        self.changeset_id: int | None = None  # set by the runner before any row is read
+        self.loads: dict[str, initial_load.InitialLoad] = {}  # layers written while read (initial loads)
 
     # --- planning -----------------------------------------------------------------------------
 
@@ -213,7 +215,7 @@ class Delivery:
             if layer.id not in self.stages:
                 await self._flush_copy()  # the first batch for a layer creates its staging table
                 await self._skipper(item, layer)
-                await self._stage_for(layer)
+                await self._begin_initial_load(await self._stage_for(layer))
             skipper, stage = await self._skipper(item, layer), self.stages[layer.id]
             if item.part:
                 mapped = item.mappers[layer.id].map(sub)
@@ -225,6 +227,23 @@ class Delivery:
                 # digest the previous batch's COPY on the other core meanwhile.
                 records = await asyncio.to_thread(self._prepare, item, layer, stage, skipper, sub)
             await self._copy(item, stage, records)
+
+    async def _begin_initial_load(self, stage: Stage) -> None:
+        """Write this layer's rows batch by batch while reading, when the delivery is its initial load.
+
+        Only where every reason to reject a row is known before it is staged: duplicate keys are
+        caught while reading (a single-column key: :class:`Skipper`), missing keys too (below), the
+        layer has no current feature to clash with, and the job has no check hooks of its own.
+        """
+        req, layer = self.request, stage.layer
+        if (req.mode not in ("upsert", "append") or self.skippers.get(layer.id) is None or check_hooks(req.job)
+                or self.changeset_id is None):
+            return
+        rows = sum(i.source.count or 0 for i in self.inputs)
+        load = await initial_load.begin(self.conn, stage.staging, rows=rows, changeset_id=self.changeset_id,
+                                        valid_from=req.valid_from)
+        if load is not None:
+            self.loads[layer.id] = load
 
     def _prepare(self, item: Input, layer: Layer, stage: Stage, skipper: Skipper | None,
                  batch: Batch) -> list[tuple[Any, ...]]:
@@ -264,6 +283,12 @@ class Delivery:
                                                     make_valid=self.request.make_valid, source_wkb=mapped.source_wkb)
         geom_errors.update({i: [e] for i, e in mapped.geom_errors.items()})
         errors = merge_errors(geom_errors, prop_errors)
+        if layer.id in self.loads and self.request.mode != "append":
+            # Written before the checks run: the check for a missing key (checks.missing_keys) runs here.
+            key = layer.attributes.key
+            keys = zip(*(clean.get(k, [None] * n) for k in key), strict=True)
+            errors.update({i: [checks.missing_key_error(key, self.request.mode)]
+                           for i, values in enumerate(keys) if i not in errors and None in values})
         label = item.source.label
         for i, messages in repairs.items():
             self.report.repairs.append({"source": label, "row": mapped.row_no[i], "target": layer.id,
@@ -273,7 +298,13 @@ class Delivery:
         columns = [clean.get(f.name, nothing) for f in layer.attributes.fields]
         extra = [hashes] if stage.staging.fingerprints and hashes is not None else (
             [nothing] if stage.staging.fingerprints else [])
-        records = list(zip([base + r for r in mapped.row_no], wkb, nothing, *columns, *extra, strict=True))
+        load = self.loads.get(layer.id)
+        if load is not None:
+            ok = np.array([i not in errors for i in range(n)], dtype=bool) if errors else np.ones(n, dtype=bool)
+            box = tuple(map(float, shapely.total_bounds(mapped.geoms[ok]))) if ok.any() else None
+            records = load.rows(wkb, columns, hashes or nothing, box)
+        else:
+            records = list(zip([base + r for r in mapped.row_no], wkb, nothing, *columns, *extra, strict=True))
         if errors:
             for i in sorted(errors):
                 self._reject(item, layer, mapped, i, errors[i])
@@ -288,7 +319,9 @@ class Delivery:
             return
         await self._flush_copy()
         stage.rows += len(records)
-        self._copying = asyncio.create_task(bulk.copy_rows(self.conn, stage.staging, records))
+        load = self.loads.get(stage.layer.id)
+        self._copying = asyncio.create_task(initial_load.load_batch(self.conn, load, records) if load is not None
+                                            else bulk.copy_rows(self.conn, stage.staging, records))
 
     def _reject(self, item: Input, layer: Layer | None, mapped: Mapped, i: int, errors: list[FieldError]) -> None:
         geom = mapped.geoms[i]
@@ -317,7 +350,9 @@ class Delivery:
         for r in self.report.rejections:
             if r.target is not None and r.key is not None:
                 rejected_before.setdefault(r.target, set()).add(r.key)
-        view = CheckView(self.conn, self.registry, self.stages, req.mode, req.valid_from, req.snap_tolerance_m,
+        # Layers written while read were checked while read: their staging tables are empty.
+        staged = {k: v for k, v in self.stages.items() if k not in self.loads}
+        view = CheckView(self.conn, self.registry, staged, req.mode, req.valid_from, req.snap_tolerance_m,
                          rejected_before=rejected_before)
         found = await checks.run_all(view, req.job)
         for target_id, skipper in self.skippers.items():
@@ -326,8 +361,7 @@ class Delivery:
                 continue
             already = {r[0] for r in found.get(target_id, [])}
             dropped = [(row_no, key) for row_no, key in skipper.forced if row_no not in already]
-            present = set(await staged_rows(self.conn, stage.staging, [r for r, _ in dropped]))
-            await drop_rows(self.conn, stage.staging, list(present))
+            present = await self._drop_forced(stage, skipper, dropped)
             stage.rows -= len(present)
             found.setdefault(target_id, []).extend(
                 (row_no, [FieldError(skipper.key_field, "duplicate",
@@ -339,6 +373,18 @@ class Delivery:
                 self.report.reject(source=self.inputs_by_index(index).source.label, row=row, target=stage_id,
                                    errors=errors, key=key)
 
+    async def _drop_forced(self, stage: Stage, skipper: Skipper, dropped: list[tuple[int, str]]) -> set[int]:
+        """Take the first rows of keys met twice out of staging (or out of the layer, for an initial
+        load written while read); returns the row numbers of those that were there."""
+        load = self.loads.get(stage.layer.id)
+        if load is None:
+            present = set(await staged_rows(self.conn, stage.staging, [r for r, _ in dropped]))
+            await drop_rows(self.conn, stage.staging, list(present))
+            return present
+        found = set(await initial_load.withdraw(self.conn, load, key_field=skipper.key_field,
+                                                keys=[key for _, key in dropped]))
+        return {row_no for row_no, key in dropped if key in found}
+
     def inputs_by_index(self, index: int) -> Input:
         """The input whose staged row numbers start at ``index`` × ROW_BASE."""
         return next(i for i in self.inputs if i.index == index)
@@ -347,7 +393,8 @@ class Delivery:
         """Merge every staging table into its layer; the report gets the counts and the changed sample."""
         skipped = {k: s.skipped for k, s in self.skippers.items() if s is not None}
         await merge_stages(self.conn, stages=self.stages, skipped=skipped, report=self.report,
-                           mode=self.request.mode, valid_from=self.request.valid_from, changeset_id=changeset_id)
+                           mode=self.request.mode, valid_from=self.request.valid_from, changeset_id=changeset_id,
+                           loads=self.loads)
         self.report.changed_sample = await changed_sample(self.conn, registry=self.registry,
                                                           changeset_id=changeset_id)
 

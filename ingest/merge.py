@@ -14,7 +14,7 @@ import asyncpg
 
 from ingest.report import MAP_SAMPLE, Report
 from ingest.staged import Stage
-from layers import bulk
+from layers import bulk, initial_load
 from layers.model import Layer
 from layers.registry import Registry
 from layers.sql import quote_ident
@@ -22,11 +22,12 @@ from layers.sql import quote_ident
 
 async def merge_stages(
     conn: asyncpg.Connection, *, stages: dict[str, Stage], skipped: dict[str, int], report: Report, mode: str,
-    valid_from: dt.datetime | None, changeset_id: int,
+    valid_from: dt.datetime | None, changeset_id: int, loads: dict[str, initial_load.InitialLoad] | None = None,
 ) -> None:
     """Merge every staging table into its layer and fill the report's per-layer counts.
 
-    ``skipped`` counts, by layer, the rows known unchanged by their fingerprint (never staged).
+    ``skipped`` counts, by layer, the rows known unchanged by their fingerprint (never staged);
+    ``loads`` are the initial loads already written while read, which only need finishing.
     """
     for target_id, count in skipped.items():
         if target_id not in stages:  # every row was unchanged
@@ -37,10 +38,15 @@ async def merge_stages(
         unchanged = skipped.get(stage.layer.id, 0)
         counts.valid = stage.rows + unchanged
         counts.unchanged = counts.skipped = unchanged
-        if stage.rows == 0:
+        load = (loads or {}).get(stage.layer.id)
+        if load is not None:
+            done = await initial_load.finish(conn, load)
+            report.warnings.append(_rebuilt(stage))
+        elif stage.rows == 0:
             continue
-        done = await _merge_one(conn, stage, report=report, mode=mode, valid_from=valid_from,
-                                changeset_id=changeset_id)
+        else:
+                done = await _merge_one(conn, stage, report=report, mode=mode, valid_from=valid_from,
+                                    changeset_id=changeset_id)
         counts.inserted, counts.new_versions = done.inserted, done.new_versions
         counts.unchanged, counts.retired = done.unchanged + unchanged, done.retired
 
@@ -50,9 +56,7 @@ async def _merge_one(conn: asyncpg.Connection, stage: Stage, *, report: Report, 
     key = stage.layer.attributes.key
     async with bulk.indexes_rebuilt_after(conn, stage.layer, staged_rows=stage.rows) as rebuilt:
         if rebuilt:
-            report.warnings.append(
-                f"{stage.layer.id}: initial load of {stage.rows} rows; its indexes were rebuilt after "
-                "the load (readers of this layer waited for the commit)")
+            report.warnings.append(_rebuilt(stage))
         if mode == "append":
             done = await bulk.insert_all(conn, stage.staging, changeset_id=changeset_id, valid_from=valid_from)
         else:
@@ -63,6 +67,11 @@ async def _merge_one(conn: asyncpg.Connection, stage: Stage, *, report: Report, 
                                                       valid_to=valid_from)
         done = done + bulk.MergeCounts(retired=retired)
     return done
+
+
+def _rebuilt(stage: Stage) -> str:
+    return (f"{stage.layer.id}: initial load of {stage.rows} rows; its indexes were rebuilt after "
+            "the load (readers of this layer waited for the commit)")
 
 
 async def changed_sample(conn: asyncpg.Connection, *, registry: Registry, changeset_id: int) -> list[dict[str, Any]]:

@@ -47,7 +47,7 @@ async def run_delivery(conn: asyncpg.Connection, request: Request) -> Report:
                 details={"job": request.job, "sources": [str(s.path) for s in request.sources],
                          "mode": request.mode},
             )
-            report.changeset_id = changeset_id
+            report.changeset_id = delivery.changeset_id = changeset_id
             delivery.progress.phase("reading")
             await delivery.run_inputs()
             delivery.progress.phase("checking")

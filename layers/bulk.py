@@ -22,12 +22,11 @@ from typing import Any
 
 import asyncpg
 
+from layers.bulk_indexes import drop_indexes_for_load
 from layers.lifecycle import Closed, Written, after_write, close_versions, insert_versions, record_bulk_change
-from layers.model import DATA_SCHEMA, Layer
+from layers.model import Layer
 from layers.sql import quote_ident
 from spatial.crs import STORAGE_SRID
-
-DATA_SCHEMA_Q = quote_ident(DATA_SCHEMA)
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,48 +318,13 @@ async def drop_staging(conn: asyncpg.Connection, staging: Staging) -> None:
         await conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-BULK_MIN_ROWS = 20_000
-
-
 @asynccontextmanager
 async def indexes_rebuilt_after(conn: asyncpg.Connection, layer: Layer, *, staged_rows: int) -> AsyncIterator[bool]:
     """Inside the caller's transaction: for a load that more than doubles a layer (an initial load),
-    drop the layer table's indexes and foreign keys, and recreate them when the block ends.
-
-    One sorted index build is far cheaper than a million GiST insertions, and a single join
-    re-checks the foreign key instead of a trigger per row. The price is an exclusive lock on the
-    layer until commit, so small or incremental deliveries (the usual re-survey) never take this
-    path. Yields whether it did.
+    drop the layer table's indexes and foreign keys, and recreate them when the block ends
+    (see :mod:`layers.bulk_indexes`). Yields whether it did.
     """
-    estimate = await conn.fetchval("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = $1::regclass",
-                                   layer.table)
-    if staged_rows < BULK_MIN_ROWS or staged_rows < 2 * int(estimate or 0):
-        yield False
-        return
-    constraints = await conn.fetch(
-        "SELECT conname, pg_get_constraintdef(oid) AS def, contype FROM pg_constraint "
-        "WHERE conrelid = $1::regclass AND contype IN ('p', 'f') ORDER BY contype DESC",
-        layer.table,
-    )
-    indexes = await conn.fetch(
-        "SELECT pg_get_indexdef(i.indexrelid) AS def, c.relname FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE i.indrelid = $1::regclass AND NOT EXISTS "
-        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid) "
-        # Closed versions' indexes stay (new rows are current: they enter none of them), and so do
-        # BRIN indexes (a row costs them next to nothing; rebuilding one scans the whole table).
-        "AND pg_get_expr(i.indpred, i.indrelid) IS DISTINCT FROM '(valid_to IS NOT NULL)' "
-        "AND i.indexrelid NOT IN (SELECT x.oid FROM pg_class x JOIN pg_am a ON a.oid = x.relam "
-        "WHERE a.amname = 'brin')",
-        layer.table,
-    )
-    # Names and definitions come from the catalog, not from users.
-    for con in constraints:
-        await conn.execute(f"ALTER TABLE {layer.table} DROP CONSTRAINT {quote_ident(con['conname'])}")
-    for index in indexes:
-        await conn.execute(f"DROP INDEX {DATA_SCHEMA_Q}.{quote_ident(index['relname'])}")
-    yield True
-    for con in reversed(constraints):
-        await conn.execute(f"ALTER TABLE {layer.table} ADD CONSTRAINT {quote_ident(con['conname'])} {con['def']}")
-    for index in indexes:
-        await conn.execute(index["def"])
+    dropped = await drop_indexes_for_load(conn, layer, rows=staged_rows)
+    yield dropped is not None
+    if dropped is not None:
+        await dropped.restore(conn)
