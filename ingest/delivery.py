@@ -301,7 +301,8 @@ class Delivery:
         load = self.loads.get(layer.id)
         if load is not None:
             ok = np.array([i not in errors for i in range(n)], dtype=bool) if errors else np.ones(n, dtype=bool)
-            box = tuple(map(float, shapely.total_bounds(mapped.geoms[ok]))) if ok.any() else None
+            x0, y0, x1, y1 = map(float, shapely.total_bounds(mapped.geoms[ok]))
+            box = (x0, y0, x1, y1) if ok.any() else None
             records = load.rows(wkb, columns, hashes or nothing, box)
         else:
             records = list(zip([base + r for r in mapped.row_no], wkb, nothing, *columns, *extra, strict=True))
