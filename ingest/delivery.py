@@ -7,7 +7,6 @@ runs its steps inside one transaction and decides what the report says.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
@@ -24,7 +23,7 @@ from ingest.mapping import BatchMapper, Mapped
 from ingest.merge import changed_sample, merge_stages
 from ingest.profiles import IDENTITY, Resolved, choose_profile, load_profile, resolve
 from ingest.progress import Progress
-from ingest.readers.base import Batch, ReadOptions
+from ingest.readers.base import Batch, ReadOptions, read_ahead
 from ingest.readers.formats import open_source
 from ingest.report import MAP_SAMPLE, Report
 from ingest.request import Request
@@ -401,23 +400,6 @@ class Delivery:
 
 
 _EMPTY_BATCH = Batch([], [], {})
-
-
-async def read_ahead(batches: Iterator[Batch]) -> AsyncIterator[Batch]:
-    """``batches``, the next one read in a worker thread while the caller handles the current one.
-
-    GDAL decodes a batch without holding the GIL, so reading overlaps the mapping and validating
-    of the batch before it (another thread) and the COPY of the one before that (PostgreSQL).
-    The iterator is only ever advanced by one thread at a time.
-    """
-    pending = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-    try:
-        while (batch := await pending) is not None:
-            pending = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-            yield batch
-    finally:
-        if not pending.done():
-            await asyncio.wait([pending])  # let the read in flight finish before the source is closed
 
 
 def _in_degrees(geom: Any) -> bool:

@@ -7,8 +7,9 @@ coordinates in two columns get point WKB built here (:func:`with_xy`).
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -167,3 +168,20 @@ def find_xy_columns(fields: list[str], *, x: str | None = None, y: str | None = 
         if xn in lowered and yn in lowered:
             return lowered[xn], lowered[yn]
     return None
+
+
+async def read_ahead(batches: Iterator[Batch]) -> AsyncIterator[Batch]:
+    """``batches``, the next one read in a worker thread while the caller handles the current one.
+
+    GDAL decodes a batch without holding the GIL, so reading overlaps the mapping and validating
+    of the batch before it (another thread) and the COPY of the one before that (PostgreSQL).
+    The iterator is only ever advanced by one thread at a time.
+    """
+    pending = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+    try:
+        while (batch := await pending) is not None:
+            pending = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+            yield batch
+    finally:
+        if not pending.done():
+            await asyncio.wait([pending])  # let the read in flight finish before the source is closed
