@@ -1,7 +1,9 @@
 """One delivery's steps: plan the sources → read, map, validate → COPY into staging → check in SQL → merge.
 
 :class:`Delivery` holds the state of one run on one connection; :func:`ingest.run.run_delivery`
-runs its steps inside one transaction and decides what the report says.
+runs its steps inside one transaction and decides what the report says. A layer's initial load
+(no current feature, a big delivery) skips staging: each batch is written as it is validated
+(:mod:`layers.initial_load`), so PostgreSQL works while the next batch is read.
 """
 
 from __future__ import annotations
