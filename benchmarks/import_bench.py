@@ -139,7 +139,8 @@ def _import(
     if proc.returncode != 0:
         raise SystemExit(f"import failed ({proc.returncode}): {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
     report = json.loads((out / "report.json").read_text())
-    note = f"in-process {report['seconds']:.1f} s ({report['rows_per_second']:,} rows/s)"
+    phases = ", ".join(f"{k} {v:.1f}" for k, v in report.get("phase_seconds", {}).items())
+    note = f"in-process {report['seconds']:.1f} s ({phases})"
     # The import's own figure (getrusage in the child), not inflated by this process's pages.
     return Result(name, rows, seconds, report["peak_rss_mb"], note, cpu, server), report
 

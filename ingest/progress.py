@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 from tqdm import tqdm
@@ -14,6 +15,9 @@ class Progress:
     def __init__(self, *, enabled: bool) -> None:
         self.enabled = enabled
         self._bar: tqdm[Any] | None = None
+        # Wall seconds spent in each phase, shown or not (the report keeps them).
+        self.seconds: dict[str, float] = {}
+        self._current: tuple[str, float] | None = None
 
     def start(self, total: int | None) -> None:
         """Show the bar (when enabled), out of ``total`` rows if known."""
@@ -28,6 +32,11 @@ class Progress:
 
     def phase(self, text: str) -> None:
         """Announce a step on its own line ("phase: merging"), so people and scripts can follow."""
+        now = time.perf_counter()
+        if self._current is not None:
+            name, since = self._current
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + now - since, 3)
+        self._current = (text, now)
         if self.enabled:
             if self._bar is not None:
                 self._bar.clear()

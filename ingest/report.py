@@ -69,6 +69,7 @@ class Report:
     rows_read: int = 0
     error: str | None = None
     problem: dict[str, Any] | None = None  # where the error is, when it is one place (file, row, field, fix)
+    phase_seconds: dict[str, float] = field(default_factory=dict)  # reading, checking, merging, committing
     inferences: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
 
     def layer(self, layer_id: str) -> LayerCounts:
@@ -142,7 +143,7 @@ class Report:
         seconds = self.seconds
         return {
             "job": self.job, "status": self.status, "decision": self.decision, "error": self.error,
-            "problem": self.problem,
+            "problem": self.problem, "phase_seconds": self.phase_seconds,
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "seconds": round(seconds, 3),

@@ -80,6 +80,7 @@ async def run_delivery(conn: asyncpg.Connection, request: Request) -> Report:
         report.finished_at = dt.datetime.now(dt.UTC)
         delivery.progress.close()
         delivery.progress.phase(f"done: {report.status}")
+        report.phase_seconds = {k: v for k, v in delivery.progress.seconds.items() if not k.startswith("done")}
     return report
 
 
