@@ -101,22 +101,25 @@ def _rejections(report: dict[str, Any]) -> list[tuple[int, list[tuple[str, str]]
     return sorted((r["row"], sorted((x["field"], x["code"]) for x in r["reasons"])) for r in report["rejections"])
 
 
+@pytest.mark.parametrize("mode", ["upsert", "append"])
 async def test_streamed_initial_load_writes_and_rejects_what_the_staged_merge_does(
     fresh_db_url: str, second_db_url: str, run_import: Runner, survey: Path, small_loads: list[int],
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, mode: str,
 ) -> None:
-    args = ("--valid-from", "2024-01-01", "--max-rejects", "10")
+    args = ("--valid-from", "2024-01-01", "--max-rejects", "10", "--mode", mode)
+    keyless = [(11, [("source_id", "required")])] if mode == "upsert" else []  # append takes a row without key
     code, streamed = await run_import("buildings", survey, *args, url=fresh_db_url)
-    assert code == 0 and small_loads and sum(small_loads) == N - 4  # row 41 is withdrawn later
+    # Row 41 is written, and withdrawn once row 42 turns out to share its key.
+    assert code == 0 and small_loads and sum(small_loads) == N - 3 - len(keyless)
     monkeypatch.setattr(initial_load, "begin", _never)
     count_before = len(small_loads)
     code, staged = await run_import("buildings", survey, *args, url=second_db_url)
     assert code == 0 and len(small_loads) == count_before  # the staged merge this time
     # Rows 41 and 42 share a key: the first was already written when the second was read.
     assert _rejections(streamed) == _rejections(staged) == [
-        (11, [("source_id", "required")]), (21, [("geometry", "invalid")]),
-        (31, [("height_m", "minimum")]), (41, [("source_id", "duplicate")]), (42, [("source_id", "duplicate")])]
-    assert streamed["counts"] == staged["counts"] and streamed["counts"]["inserted"] == N - 5
+        *keyless, (21, [("geometry", "invalid")]), (31, [("height_m", "minimum")]),
+        (41, [("source_id", "duplicate")]), (42, [("source_id", "duplicate")])]
+    assert streamed["counts"] == staged["counts"] and streamed["counts"]["inserted"] == N - 4 - len(keyless)
     assert await _rows(fresh_db_url) == await _rows(second_db_url)
     assert await _indexes(fresh_db_url) == await _indexes(second_db_url)
     assert any("indexes were rebuilt" in w for w in streamed["warnings"])
