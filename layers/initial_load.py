@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any
 
 import asyncpg
@@ -42,37 +41,33 @@ class InitialLoad:
     valid_from: dt.datetime  # the delivery's valid time, else the transaction's now()
     recorded_at: dt.datetime  # the transaction's now(), every version's recorded_at
     dropped: DroppedIndexes
+    defaults: dict[str, str | None]  # the columns' own defaults, put back by finish()
     written: int = 0
     withdrawn: int = 0
-    first_fid: int | None = None
     boxes: list[Box] = field(default_factory=list)
 
     @property
     def columns(self) -> list[str]:
-        """COPY column order of :meth:`rows` (with the feature id in front)."""
-        return ["fid", "geom", *[f.name for f in self.staging.layer.attributes.fields], "src_hash", "version",
-                "valid_from", "changeset_id"]
+        """COPY column order of :meth:`rows`."""
+        return ["geom", *[f.name for f in self.staging.layer.attributes.fields], "src_hash"]
 
     def rows(self, wkb: Sequence[bytes | None], attributes: Sequence[Sequence[Any]],
              hashes: Sequence[bytes | None], bounds: Box | None) -> list[tuple[Any, ...]]:
-        """The layer rows of one batch, all but their feature id: EPSG:4490 geometry as EWKB, the
-        attribute columns in field order, the source fingerprints; ``bounds`` is the batch's extent.
-
-        Version 1 of a new feature, valid from :attr:`valid_from`, in this changeset: what
-        ``insert_versions.sql`` writes for a row without a valid time of its own.
+        """The layer rows of one batch: EPSG:4490 geometry as EWKB, the attribute columns in field
+        order, the source fingerprints; ``bounds`` is the batch's extent. What every row shares
+        (a fresh feature id, version 1, the valid time, the changeset) the layer's columns default
+        to while the load runs (see :func:`begin`).
         """
         if bounds is not None:
             self.boxes.append(bounds)
-        n = len(wkb)
-        return list(zip(map(_ewkb, wkb), *attributes, hashes, repeat(1, n), repeat(self.valid_from, n),
-                        repeat(self.changeset_id, n), strict=True))
+        return list(zip(map(_ewkb, wkb), *attributes, hashes, strict=True))
 
     def total(self) -> Written:
         """Every batch's versions as one :class:`Written`."""
         boxes = self.boxes
         count = self.written - self.withdrawn
         return Written(
-            count=count, fid=self.first_fid, version=1 if count else None,
+            count=count, fid=None, version=1 if count else None,
             valid_from=self.valid_from if count else None, recorded_at=self.recorded_at if count else None,
             box=(min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
                  max(b[3] for b in boxes)) if boxes and count else None,
@@ -119,21 +114,36 @@ async def begin(
     schema = await conn.fetchval("SELECT typnamespace::regnamespace::text FROM pg_type WHERE typname = 'geometry'")
     # Geometry goes as EWKB bytes in binary COPY (geometry_recv); until the connection closes.
     await conn.set_type_codec("geometry", schema=schema, encoder=bytes, decoder=bytes, format="binary")
-    now = await conn.fetchval("SELECT now()")
-    return InitialLoad(staging, changeset_id, valid_from or now, now, dropped)
+    now: dt.datetime = await conn.fetchval("SELECT now()")
+    start = valid_from or now
+    defaults = {r["attname"]: r["def"] for r in await conn.fetch(
+        "SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) AS def FROM pg_attribute a "
+        "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        "WHERE a.attrelid = $1::regclass AND a.attname = ANY($2::text[])", table, list(_SHARED))}
+    # What every row of the load shares, filled in by the server instead of sent a million times:
+    # the same values insert_versions.sql gives a new feature's version 1. Put back by finish(),
+    # or by the rollback. The values are ours (a timestamp, an id), not user text.
+    shared = {"fid": "nextval('onemap.feature_id_seq')", "version": "1",
+              "valid_from": f"'{start.isoformat()}'::timestamptz", "changeset_id": str(int(changeset_id))}
+    await _set_defaults(conn, table, shared)
+    return InitialLoad(staging, changeset_id, start, now, dropped, defaults)
+
+
+_SHARED = ("fid", "version", "valid_from", "changeset_id")
+
+
+async def _set_defaults(conn: asyncpg.Connection, table: str, defaults: Mapping[str, str | None]) -> None:
+    clauses = [f"ALTER COLUMN {quote_ident(c)} " + (f"SET DEFAULT {d}" if d is not None else "DROP DEFAULT")
+               for c, d in defaults.items()]
+    await conn.execute(f"ALTER TABLE {table} {', '.join(clauses)}")
 
 
 async def load_batch(conn: asyncpg.Connection, load: InitialLoad, rows: list[tuple[Any, ...]]) -> int:
     """Write :meth:`InitialLoad.rows` as new features, each with a fresh id; returns how many."""
     if not rows:
         return 0
-    fids = await conn.fetchval("SELECT array_agg(nextval('onemap.feature_id_seq')) FROM generate_series(1, $1)",
-                               len(rows))
-    if load.first_fid is None:
-        load.first_fid = fids[0]
-    result = await conn.copy_records_to_table(
-        load.staging.layer.id, schema_name=DATA_SCHEMA,
-        records=[(fid, *row) for fid, row in zip(fids, rows, strict=True)], columns=load.columns)
+    result = await conn.copy_records_to_table(load.staging.layer.id, schema_name=DATA_SCHEMA, records=rows,
+                                              columns=load.columns)
     count = int(result.split()[-1]) if result else 0
     load.written += count
     return count
@@ -159,6 +169,7 @@ async def withdraw(conn: asyncpg.Connection, load: InitialLoad, *, key_field: st
 
 async def finish(conn: asyncpg.Connection, load: InitialLoad) -> MergeCounts:
     """Build the layer's indexes again, and write the load's audit row, extent and tile notice."""
+    await _set_defaults(conn, load.staging.layer.table, load.defaults)
     await load.dropped.restore(conn)
     written = load.total()
     await _audit(conn, load.staging, changeset_id=load.changeset_id, op="insert", written=written)

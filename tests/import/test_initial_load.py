@@ -91,9 +91,13 @@ async def _rows(url: str) -> list[tuple[Any, ...]]:
 
 
 async def _indexes(url: str) -> list[str]:
+    """The layer table's indexes, constraints and column defaults (a load changes them for a while)."""
     rows = await _fetch(url, "SELECT indexdef FROM pg_indexes WHERE schemaname = 'data' AND tablename = 'buildings' "
                              "UNION ALL SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-                             "WHERE conrelid = 'data.buildings'::regclass ORDER BY 1")
+                             "WHERE conrelid = 'data.buildings'::regclass UNION ALL "
+                             "SELECT column_name || ' default ' || coalesce(column_default, '-') "
+                             "FROM information_schema.columns WHERE table_schema = 'data' "
+                             "AND table_name = 'buildings' ORDER BY 1")
     return [r[0] for r in rows]
 
 
