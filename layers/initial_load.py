@@ -3,10 +3,14 @@
 :func:`layers.bulk.upsert_by_key` stages a whole delivery, then merges it in one statement, then
 builds the layer's indexes again: PostgreSQL works alone at the end while the importing process
 waits, and the client works alone at the start. When the layer holds no current feature, every
-delivered row becomes version 1 of a new feature whatever it is matched against, so each batch can
-be written as soon as it is staged (COPY into the staging table, the same ``insert_versions.sql``
-as every other write, then the staging table is emptied). PostgreSQL writes one batch while the
-client reads and validates the next, and the layer's indexes are built once, at the end.
+delivered row becomes version 1 of a new feature whatever it is matched against, so each batch is
+written as soon as it is validated: binary COPY straight into the layer table, with what
+``insert_versions.sql`` would give every row (a fresh id, version 1, the valid time, the changeset)
+filled in by column defaults that last as long as the load. PostgreSQL writes one batch (stored
+generated columns, the live overview index) while the client reads and validates the next, and the
+other indexes are built once, at the end. Measured on 1,000,000 buildings: see benchmarks/README.md,
+"Batch import". The audit is the bulk merge's: one ``onemap.bulk_changes`` row, every version naming
+its changeset.
 
 All of it happens inside the import's one transaction: a delivery that is refused or fails rolls
 back every batch. Rows the delivery rejects only after they were written (a key delivered twice,
