@@ -23,10 +23,11 @@ from layers.routing import fence
 from layers.temporal import Current, Selection
 from styles.catalog import label_field, properties_for
 from tiles.cache import Box, MemoryTileCache, TileKey, Token
+from tiles.density import density
 from tiles.disk import DiskTileCache
 from tiles.generalise import Generalisation
 from tiles.invalidation import TileInvalidator
-from tiles.mvt import MAX_LEVEL, LayerPlan, TileAddress, density, render_layers
+from tiles.mvt import MAX_LEVEL, LayerPlan, TileAddress, render_layers
 from tiles.query import TileQuery
 from tiles.raster import epoch_file, pick_epoch, raster_bounds, render_png
 from tiles.settings import TileSettings
