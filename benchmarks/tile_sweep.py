@@ -40,7 +40,7 @@ def _zooms(text: str) -> list[int]:
     return list(range(int(lo), int(hi or lo) + 1))
 
 
-async def sweep(url: str, layer_ids: list[str], zooms: list[int]) -> list[str]:
+async def sweep(url: str, layer_ids: list[str], zooms: list[int], *, serial: bool = False) -> list[str]:
     """Render every tile of each layer (the city for the buildings, else the layer's extent) at each
     of ``zooms``, print latency and size per zoom, and return the rows whose max is over 300 ms."""
     # One connection: every tile's statements run on one backend, whose buffer counts and CPU time
@@ -48,18 +48,22 @@ async def sweep(url: str, layer_ids: list[str], zooms: list[int]) -> list[str]:
     pool = await create_pool(url, DatabaseSettings(pool_min_size=1, pool_max_size=1))
     async with pool.acquire() as conn:
         registry = await Registry.load(conn)
+        pid = await conn.fetchval("SELECT pg_backend_pid()")
+        if serial:  # no parallel workers: the backend's CPU time is all of the database's work
+            await conn.execute("SET max_parallel_workers_per_gather = 0")
     service = TileService(pool=pool, registry=lambda: registry, var_dir=WORK / "var",
                           settings=TileSettings(memory_cache_bytes=0, disk_cache=False))
     slow: list[str] = []
     print(f"{'layer':24s} {'zoom':>4} {'tiles':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'slowest':>16} "
-          f"{'max KB':>8} {'>500 KB':>8} {'levels':>8} {'blocks/tile':>11} {'cpu ms/tile':>11}", flush=True)
+          f"{'max KB':>8} {'>500 KB':>8} {'levels':>8} {'max cpu ms':>10} {'blocks/tile':>11} {'cpu ms/tile':>11}",
+          flush=True)
     try:
         for layer_id in layer_ids:
             layer = registry.get(layer_id).model_copy(update={"min_zoom": 0})
             bbox = CITY_BBOX_4490 if layer_id == BENCH_LAYER else await _extent(pool, layer.table)
             for z in zooms:
                 before = await _Work.read(pool, layer.table)
-                row, tiles = await _zoom(service, layer, bbox, z)
+                row, tiles = await _zoom(service, layer, bbox, z, pid)
                 blocks, cpu_ms = (await _Work.read(pool, layer.table)).minus(before)
                 row += f" {blocks / tiles:11.0f} {cpu_ms / tiles:11.1f}"
                 print(row, flush=True)
@@ -116,23 +120,25 @@ async def _extent(pool: Any, table: str) -> tuple[float, float, float, float]:
 
 
 async def _zoom(
-    service: TileService, layer: Any, bbox: tuple[float, float, float, float], z: int
+    service: TileService, layer: Any, bbox: tuple[float, float, float, float], z: int, pid: int
 ) -> tuple[str, int]:
-    """One table row: every tile of ``bbox`` at zoom ``z``, rendered one after another."""
+    """One table row: every tile of ``bbox`` at zoom ``z``, rendered one after another; ``pid`` is
+    the database backend rendering them (for the CPU time of the most expensive tile)."""
     rng = tile_range(WEB_MERCATOR_QUAD, bbox, z)
     assert rng is not None
-    ms, sizes, levels, addresses = [], [], [], []
+    ms, cpu, sizes, levels, addresses = [], [], [], [], []
     for x, y in rng.tiles():
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), _cpu_ms(pid) + time.process_time() * 1000
         result = await service.vector_tile([layer], TileAddress(WEB_MERCATOR_QUAD, z, x, y), use_cache=False)
         ms.append((time.perf_counter() - start) * 1000)
+        cpu.append(_cpu_ms(pid) + time.process_time() * 1000 - cpu_start)
         sizes.append(len(result.data))
         levels.append(result.levels.get(layer.id, 0))
         addresses.append(f"{x}/{y}")
     t, s = np.array(ms), np.array(sizes)
     return (f"{layer.id:24s} {z:>4} {len(ms):>6} {np.median(t):8.1f} {np.percentile(t, 95):8.1f} {t.max():8.1f} "
             f"{addresses[int(t.argmax())]:>16} {s.max() / 1024:8.1f} {int((s > 500_000).sum()):>8} "
-            f"{min(levels)}–{max(levels):<5}"), len(ms)
+            f"{min(levels)}–{max(levels):<5} {max(cpu):10.0f}"), len(ms)
 
 
 async def _prepare(url: str, size: int, layers: list[str]) -> None:
@@ -156,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--layer", default=BENCH_LAYER, help="the first layer (the benchmark's buildings)")
     ap.add_argument("--layers", default="", help="more layers, comma-separated (pipeline_storm_segments,grid_cells)")
     ap.add_argument("--database-url", default=None, help="default: the benchmark's private cluster")
+    ap.add_argument("--serial", action="store_true",
+                    help="no parallel query workers, so the CPU columns hold all of the database's work")
     ap.add_argument("--density", choices=("key", "probe"), default="key",
                     help="how over-full tiles are counted: key (the server's way: index-only counts on the "
                          "(tile_zoom, tile_key) btree) or probe (capped row counts per level, as before; to compare)")
@@ -170,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     Path(WORK).mkdir(parents=True, exist_ok=True)
     layers = [args.layer, *(name for name in args.layers.split(",") if name)]
     asyncio.run(_prepare(url, args.size, layers))
-    slow = asyncio.run(sweep(url, layers, _zooms(args.zooms)))
+    slow = asyncio.run(sweep(url, layers, _zooms(args.zooms), serial=args.serial))
     print(f"\nzooms whose slowest cold tile (c=1) is over {MAX_MS:.0f} ms: {len(slow)}")
     for row in slow:
         print(row)
