@@ -2,15 +2,17 @@
 latency and size per zoom (issue 15: "every cold tile at every zoom ≤ 300 ms at c=1, none over 500 KB").
 
 ``python -m benchmarks.tile_sweep`` renders through :class:`tiles.service.TileService`
-in-process with its caches off (the same density probe and statement the API sends, without
-HTTP), on the benchmark database holding ``--size`` synthetic buildings (default 1,000,000,
-loaded on first use and reused, as ``benchmarks.run`` does; the sample city too when ``--layers``
-asks for its pipelines or grid): every zoom from 0 to 16 by
-default (``--zooms 10-16`` for fewer), the buildings over the city and any ``--layers`` (the sample
-pipelines and grid, once a tile workload has loaded them) over their own extent. Per zoom it
-prints the median, p95 and **max** latency, the slowest tile, and the largest tile; at the end,
-the zooms whose max is over 300 ms. The first tile of the run opens a database session, as the
-first tile on every new pooled connection of the server does, so that cost is in the max too.
+in-process with its caches off (the same density count and statement the API sends, without
+HTTP), on one connection to the benchmark database holding ``--size`` synthetic buildings
+(default 1,000,000, loaded on first use and reused, as ``benchmarks.run`` does; the sample city
+too when ``--layers`` asks for its pipelines or grid): every zoom from 0 to 16 by default
+(``--zooms 10-16`` for fewer), the buildings over the city and any ``--layers`` over their own
+extent. Per zoom it prints the median, p95 and **max** latency, the slowest tile, the largest
+tile, the levels used, and what does not depend on the machine's load: the CPU time of the most
+expensive tile, buffer accesses per tile and CPU per tile (``--serial`` keeps parallel workers
+out, so the CPU is all of it). At the end, the zooms whose max is over 300 ms. The first tile of
+the run opens a database session, as the first tile on every new pooled connection of the server
+does, so that cost is in the max too. ``--density probe`` counts over-full tiles the old way.
 """
 
 from __future__ import annotations
@@ -169,9 +171,9 @@ def main(argv: list[str] | None = None) -> int:
                          "(tile_zoom, tile_key) btree) or probe (capped row counts per level, as before; to compare)")
     args = ap.parse_args(argv)
     if args.density == "probe":
-        import tiles.density
+        import tiles.service
 
-        tiles.density.by_key = lambda *_args, **_kwargs: False
+        tiles.service.by_key = lambda *_args, **_kwargs: False
     from benchmarks.run import database_url
 
     url = database_url(args.database_url)

@@ -30,7 +30,7 @@ from layers.sql import Params
 from layers.temporal import Current, Selection, predicate
 from spatial.tms import WEB_MERCATOR_QUAD
 from tiles.generalise import Generalisation, overview_zoom
-from tiles.mvt import MAX_LEVEL, LayerPlan, TileAddress, TileSql, size_filter, template
+from tiles.mvt import MAX_LEVEL, LayerPlan, TileAddress, TileSql, layer_subquery, size_filter, template
 
 # The smallest tile_zoom a feature can have: a bounding box as wide as the world (-1 - log2(256)).
 MIN_TILE_ZOOM = -9
@@ -48,14 +48,14 @@ def by_key(layer: Layer, tile: TileAddress, selection: Selection | None, filters
     )
 
 
-def key_density_sql(layer: Layer, tile: TileAddress, *, most: int) -> TileSql:
+def key_density_sql(layer: Layer, tile: TileAddress, *, most: int, params: Params | None = None) -> TileSql:
     """Current features of ``layer`` per overview zoom up to ``most`` whose bounding-box centre lies
-    in the Web Mercator ``tile``: rows ``(tile_zoom, n)``.
+    in the Web Mercator ``tile``: rows ``(z, n)``.
 
     ``tile_zoom = ANY(...)`` rather than ``<=``: the btree then scans one key range per zoom, not
     every key of every zoom below ``most``.
     """
-    params = Params()
+    params = params or Params()
     lo, hi = tile_key_range(tile.z, tile.x, tile.y)
     zooms = params.add(list(range(MIN_TILE_ZOOM, most + 1)), "int2[]")
     text = (
@@ -67,17 +67,52 @@ def key_density_sql(layer: Layer, tile: TileAddress, *, most: int) -> TileSql:
     return TileSql(text, params.values)
 
 
+def _thresholds(plan: LayerPlan, tile: TileAddress, generalisation: Generalisation) -> list[int]:
+    """The largest tile_zoom each level 0..MAX_LEVEL keeps in ``tile``."""
+    return [
+        overview_zoom(tile.tms, tile.z, generalisation.for_level(plan.layer, tile.z, level).min_size_px)
+        for level in range(MAX_LEVEL + 1)
+    ]
+
+
+def _levels(per_zoom: dict[int, int], thresholds: list[int], cap: int) -> list[int]:
+    return [min(cap, sum(n for z, n in per_zoom.items() if z <= k)) for k in thresholds]
+
+
 async def key_density(
     conn: asyncpg.Connection, plan: LayerPlan, tile: TileAddress, *, cap: int, generalisation: Generalisation
 ) -> list[int]:
     """Features surviving each level 0..MAX_LEVEL in ``tile`` by key (see :func:`by_key`), each at most ``cap``."""
-    thresholds = [
-        overview_zoom(tile.tms, tile.z, generalisation.for_level(plan.layer, tile.z, level).min_size_px)
-        for level in range(MAX_LEVEL + 1)
-    ]
+    thresholds = _thresholds(plan, tile, generalisation)
     sql = key_density_sql(plan.layer, tile, most=thresholds[0])
     per_zoom = {int(r["z"]): int(r["n"]) for r in await conn.fetch(sql.text, *sql.params)}
-    return [min(cap, sum(n for z, n in per_zoom.items() if z <= k)) for k in thresholds]
+    return _levels(per_zoom, thresholds, cap)
+
+
+async def render_if_fits(
+    conn: asyncpg.Connection, plan: LayerPlan, tile: TileAddress, *, cap: int, generalisation: Generalisation,
+    extent: int, buffer: int,
+) -> tuple[bytes | None, list[int]]:
+    """``plan`` (level 0) rendered in ``tile`` if fewer than ``cap`` features survive level 0 by key,
+    counted in the same statement; else None. With the counts per level (each at most ``cap``).
+
+    Most tiles fit: they then cost one round trip, not a count and a render. The render is an
+    InitPlan under a CASE, so PostgreSQL runs it only when the count lets it.
+    """
+    thresholds = _thresholds(plan, tile, generalisation)
+    params = Params()
+    count = key_density_sql(plan.layer, tile, most=thresholds[0], params=params)
+    shapes = layer_subquery(plan, tile, params, selection=Current(), generalisation=generalisation,
+                            extent=extent, buffer=buffer)
+    text = (
+        f"WITH c AS MATERIALIZED ({count.text}) "  # noqa: S608 - built from bound parameters and registry names
+        f"SELECT CASE WHEN (SELECT coalesce(sum(n), 0) FROM c) < {params.add(cap, 'int8')} "
+        f"THEN ({shapes}) END AS tile, ARRAY(SELECT z FROM c) AS zs, ARRAY(SELECT n FROM c) AS ns"
+    )
+    row = await conn.fetchrow(text, *params.values)
+    assert row is not None
+    per_zoom = dict(zip(row["zs"], row["ns"], strict=True))
+    return (None if row["tile"] is None else bytes(row["tile"])), _levels(per_zoom, thresholds, cap)
 
 
 def density_sql(

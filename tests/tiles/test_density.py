@@ -12,6 +12,7 @@ import pytest
 import shapely
 from shapely.affinity import translate
 
+import tiles.mvt
 from layers.db import connect
 from layers.model import Layer
 from layers.temporal import AsOf, Current
@@ -20,7 +21,7 @@ from spatial.tms import CGCS2000_QUAD, WEB_MERCATOR_QUAD, tile_range
 from tests.citydata import AREA_4490
 from tests.cityfixtures import City
 from tests.tiles.test_generalise import SIZE, _check_tiles
-from tiles.density import by_key, density, key_density
+from tiles.density import by_key, density, key_density, render_if_fits
 from tiles.mvt import MAX_LEVEL, TileAddress
 from tiles.query import TileQuery
 from tiles.service import TileService
@@ -152,3 +153,21 @@ async def test_overview_tiles_stay_complete_when_every_tile_is_counted(
     finally:
         await conn.close()
     assert kept > 20 and dropped > 20
+
+
+async def test_a_tile_that_fits_comes_back_rendered_with_its_count(service: TileService, city: City) -> None:
+    """The count and the level-0 render in one statement: the same bytes as the render on its own when
+    the tile fits, nothing rendered (None) when it does not, and the same counts either way."""
+    layer = _buildings(service)
+    tile = await _busiest(service, layer, 14)
+    plan = service.plan(layer, tile.z, TileQuery())
+    kwargs = {"generalisation": service.generalisation, "extent": service.settings.extent,
+              "buffer": service.settings.buffer}
+    async with service.pool.acquire() as conn:
+        counts = await key_density(conn, plan, tile, cap=10**9, generalisation=service.generalisation)
+        (alone,) = await tiles.mvt.render_layers(conn, [plan], tile, **kwargs)
+        fits, fits_counts = await render_if_fits(conn, plan, tile, cap=counts[0] + 1, **kwargs)
+        over, over_counts = await render_if_fits(conn, plan, tile, cap=counts[0], **kwargs)
+    assert alone and fits == alone
+    assert over is None
+    assert fits_counts == counts and over_counts == [min(n, counts[0]) for n in counts]
