@@ -42,7 +42,9 @@ def _zooms(text: str) -> list[int]:
     return list(range(int(lo), int(hi or lo) + 1))
 
 
-async def sweep(url: str, layer_ids: list[str], zooms: list[int], *, serial: bool = False) -> list[str]:
+async def sweep(
+    url: str, layer_ids: list[str], zooms: list[int], *, serial: bool = False, by_key: bool = True
+) -> list[str]:
     """Render every tile of each layer (the city for the buildings, else the layer's extent) at each
     of ``zooms``, print latency and size per zoom, and return the rows whose max is over 300 ms."""
     # One connection: every tile's statements run on one backend, whose buffer counts and CPU time
@@ -55,6 +57,7 @@ async def sweep(url: str, layer_ids: list[str], zooms: list[int], *, serial: boo
             await conn.execute("SET max_parallel_workers_per_gather = 0")
     service = TileService(pool=pool, registry=lambda: registry, var_dir=WORK / "var",
                           settings=TileSettings(memory_cache_bytes=0, disk_cache=False))
+    service.count_by_key = by_key
     slow: list[str] = []
     print(f"{'layer':24s} {'zoom':>4} {'tiles':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'slowest':>16} "
           f"{'max KB':>8} {'>500 KB':>8} {'levels':>8} {'max cpu ms':>10} {'blocks/tile':>11} {'cpu ms/tile':>11}",
@@ -170,17 +173,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="how over-full tiles are counted: key (the server's way: index-only counts on the "
                          "(tile_zoom, tile_key) btree) or probe (capped row counts per level, as before; to compare)")
     args = ap.parse_args(argv)
-    if args.density == "probe":
-        import tiles.service
-
-        tiles.service.by_key = lambda *_args, **_kwargs: False
     from benchmarks.run import database_url
 
     url = database_url(args.database_url)
     Path(WORK).mkdir(parents=True, exist_ok=True)
     layers = [args.layer, *(name for name in args.layers.split(",") if name)]
     asyncio.run(_prepare(url, args.size, layers))
-    slow = asyncio.run(sweep(url, layers, _zooms(args.zooms), serial=args.serial))
+    slow = asyncio.run(sweep(url, layers, _zooms(args.zooms), serial=args.serial, by_key=args.density == "key"))
     print(f"\nzooms whose slowest cold tile (c=1) is over {MAX_MS:.0f} ms: {len(slow)}")
     for row in slow:
         print(row)

@@ -76,6 +76,8 @@ class TileService:
         )
         self._extents: dict[str, Box | None] = {}
         self._rows: dict[str, tuple[float, float]] = {}  # layer id -> (trusted until, row bound)
+        # Count over-full tiles by key where tiles.density.by_key allows (False: by probe, to compare).
+        self.count_by_key = True
         self.invalidation = TileInvalidator(
             pool=pool,
             registry=registry,
@@ -308,7 +310,7 @@ class TileService:
             # (the sample pipelines). Should the estimate lag, the retry loop still tightens.
             return plan, None
         counts: list[int] | None
-        if by_key(layer, tile, query.selection, query.filters or None):
+        if self.count_by_key and by_key(layer, tile, query.selection, query.filters or None):
             blob, counts = await render_if_fits(conn, plan, tile, cap=fits + 1, generalisation=self.generalisation,
                                                 extent=self.settings.extent, buffer=self.settings.buffer)
             if blob is not None:
