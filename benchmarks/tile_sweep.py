@@ -60,7 +60,8 @@ async def sweep(
     service.count_by_key = by_key
     slow: list[str] = []
     print(f"{'layer':24s} {'zoom':>4} {'tiles':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'slowest':>16} "
-          f"{'max KB':>8} {'>500 KB':>8} {'levels':>8} {'max cpu ms':>10} {'blocks/tile':>11} {'cpu ms/tile':>11}",
+          f"{'its cpu':>7} {'max KB':>8} {'>500 KB':>8} {'levels':>8} {'max cpu ms':>10} {'blocks/tile':>11} "
+          f"{'cpu ms/tile':>11}",
           flush=True)
     try:
         for layer_id in layer_ids:
@@ -142,7 +143,8 @@ async def _zoom(
         addresses.append(f"{x}/{y}")
     t, s = np.array(ms), np.array(sizes)
     return (f"{layer.id:24s} {z:>4} {len(ms):>6} {np.median(t):8.1f} {np.percentile(t, 95):8.1f} {t.max():8.1f} "
-            f"{addresses[int(t.argmax())]:>16} {s.max() / 1024:8.1f} {int((s > 500_000).sum()):>8} "
+            f"{addresses[int(t.argmax())]:>16} {cpu[int(t.argmax())]:7.0f} {s.max() / 1024:8.1f} "
+            f"{int((s > 500_000).sum()):>8} "
             f"{min(levels)}–{max(levels):<5} {max(cpu):10.0f}"), len(ms)
 
 
