@@ -158,17 +158,17 @@ def density_sql(
 
 
 async def density(
-    conn: asyncpg.Connection, plan: LayerPlan, tile: TileAddress, *, cap: int, **kwargs: Any
+    conn: asyncpg.Connection, plan: LayerPlan, tile: TileAddress, *, cap: int, use_key: bool = True, **kwargs: Any
 ) -> list[int] | None:
     """Features surviving each generalisation level, each count stopping at ``cap``; None when
     level 0 holds fewer than ``cap`` (so level 0 will do).
 
-    By key when :func:`by_key` allows, else by probe: level 0 is counted on its own first (most
+    By key when :func:`by_key` allows (and ``use_key``), else by probe: level 0 is counted on its own first (most
     tiles fit, and one capped count is cheaper to plan and run than the whole chain), and only a
     tile that does not fit pays for the levels above.
     """
     generalisation: Generalisation = kwargs["generalisation"]
-    if by_key(plan.layer, tile, kwargs.get("selection"), kwargs.get("filters")):
+    if use_key and by_key(plan.layer, tile, kwargs.get("selection"), kwargs.get("filters")):
         counts = await key_density(conn, plan, tile, cap=cap, generalisation=generalisation)
         return None if counts[0] < cap else counts
     first = density_sql(plan, tile, cap=cap, levels=(0,), **kwargs)

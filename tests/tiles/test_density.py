@@ -171,3 +171,24 @@ async def test_a_tile_that_fits_comes_back_rendered_with_its_count(service: Tile
     assert alone and fits == alone
     assert over is None
     assert fits_counts == counts and over_counts == [min(n, counts[0]) for n in counts]
+
+
+async def test_count_by_key_off_counts_by_probe(service: TileService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The switch the sweep's ``--density probe`` uses: no key count anywhere, and the tile still renders."""
+    import tiles.density
+    import tiles.service
+
+    async def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("counted by key")
+
+    async def unknown(*_args: object) -> float:
+        return float("inf")
+
+    monkeypatch.setattr(tiles.service, "render_if_fits", refuse)
+    monkeypatch.setattr(tiles.density, "key_density", refuse)
+    monkeypatch.setattr(service, "_rows_at_most", unknown)
+    service.count_by_key = False
+    layer = _buildings(service)
+    tile = await _busiest(service, layer, 13)
+    result = await service.vector_tile([layer], tile, use_cache=False)
+    assert result.data and result.levels[layer.id] == 0
