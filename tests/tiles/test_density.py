@@ -6,6 +6,7 @@ when every tile is counted."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import asyncpg
 import pytest
@@ -92,7 +93,7 @@ async def test_key_counts_follow_an_edit_and_past_tiles_are_counted_by_probe(ser
     z = 14
     tile = await _busiest(service, layer, z)
     plan = service.plan(layer, z, TileQuery())
-    kwargs = {"generalisation": service.generalisation, "extent": service.settings.extent,
+    kwargs: dict[str, Any] = {"generalisation": service.generalisation, "extent": service.settings.extent,
               "buffer": service.settings.buffer}
     conn = await connect(city.url)
     try:
@@ -161,7 +162,7 @@ async def test_a_tile_that_fits_comes_back_rendered_with_its_count(service: Tile
     layer = _buildings(service)
     tile = await _busiest(service, layer, 14)
     plan = service.plan(layer, tile.z, TileQuery())
-    kwargs = {"generalisation": service.generalisation, "extent": service.settings.extent,
+    kwargs: dict[str, Any] = {"generalisation": service.generalisation, "extent": service.settings.extent,
               "buffer": service.settings.buffer}
     async with service.pool.acquire() as conn:
         counts = await key_density(conn, plan, tile, cap=10**9, generalisation=service.generalisation)
