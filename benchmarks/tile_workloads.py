@@ -14,6 +14,8 @@ Targets, at the same concurrency:
   is **capped** like tipg (``ORDER BY fid LIMIT 10000``: the first 10,000 ids, a truncated tile)
   because the complete statement would encode up to a million features; at z13 and z16 it is
   the complete statement (every feature, every attribute, no generalisation), as before.
+  ``tiles_z10_complete`` puts One Map's z10 tile beside the complete z10 statement, to show what
+  not truncating costs the floor.
 
 Pipelines (``pipeline_storm_segments``, the largest network) and the grid (``grid_cells``) come
 from the sample city, loaded into the benchmark database on first use (about a minute) and
@@ -213,6 +215,15 @@ for _z in ZOOMS:
         onemap_env=CACHED_ENV,
         warmup=warm(_z),
     ))
+
+# The cost of not truncating: One Map's complete z10 tile beside the complete raw statement (every
+# building under the tile, every attribute; what the capped floor would be without its LIMIT).
+register(Workload(
+    "tiles_z10_complete",
+    "buildings MVT tile at z10, One Map's tile cache off; floor complete (no LIMIT: every building in the tile)",
+    {"onemap": _http(_om(BENCH_LAYER), 10), "floor": lambda ctx: raw_floor(ctx, 10)},
+    onemap_env=COLD_ENV,
+))
 
 for _name, (_layer_id, (_lo, _hi)) in SAMPLE_LAYERS.items():
     for _z in range(_lo, _hi + 1):

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from layers.derived import derived_columns
 from layers.model import DATA_SCHEMA, Layer, LayerDef
-from layers.overview import COLUMN_SQL, INDEX_SUFFIX, index_statement
+from layers.overview import (
+    COLUMN_SQL,
+    INDEX_SUFFIX,
+    KEY_COLUMN_SQL,
+    KEY_INDEX_SUFFIX,
+    index_statement,
+    key_index_statement,
+)
 from layers.sql import qualified, quote_ident
 from spatial.crs import STORAGE_SRID
 
@@ -38,6 +45,7 @@ def create_table_statements(layer: LayerDef) -> list[str]:
         "src_hash bytea",
         f"geom geometry({layer.geometry_type}, {STORAGE_SRID}) NOT NULL",
         COLUMN_SQL,  # layers.overview: the zoom from which the feature is drawn
+        KEY_COLUMN_SQL,  # layers.overview: the quadtree cell of its centre (tile density counts)
     ]
     columns += [f"{quote_ident(f.name)} {f.sql_type}" for f in layer.attributes.fields]
     columns += [d.column_sql for d in derived_columns(layer.id)]  # layers.derived
@@ -70,6 +78,9 @@ def index_statements(layer: LayerDef) -> list[str]:
     overview = index_statement(layer, index_name(lid, INDEX_SUFFIX))
     if overview is not None:
         stmts.append(overview)
+    density = key_index_statement(layer, index_name(lid, KEY_INDEX_SUFFIX))
+    if density is not None:
+        stmts.append(density)
     if layer.attributes.key:
         cols = ", ".join(quote_ident(k) for k in layer.attributes.key)
         stmts.append(

@@ -18,6 +18,12 @@ column, PostgreSQL computes it in every INSERT — the bulk path, the per-featur
 future one — and a version's value never changes (geometry is never updated in place), so
 history (``datetime`` tiles) needs no upkeep either. Points get a large value (~40) and are
 never filtered by it.
+
+Each version also carries ``tile_key``, the Morton code of the Web Mercator zoom-24 cell holding
+its bounding box's centre, and line/polygon layers a btree on ``(tile_zoom, tile_key)`` over
+current rows: how many features of a tile survive each generalisation level is then an
+index-only count of one key range per overview zoom (:mod:`tiles.density`). On 1,000,000
+buildings the densest z13 tile's counts went from ~26,000 heap and index pages to 112 index pages.
 """
 
 from __future__ import annotations
@@ -27,6 +33,11 @@ from layers.sql import qualified, quote_ident
 
 TILE_ZOOM = "tile_zoom"
 INDEX_SUFFIX = "cur_zoom_geom"
+TILE_KEY = "tile_key"
+KEY_INDEX_SUFFIX = "cur_zoom_key"
+# The Web Mercator zoom of the quadtree cell ``tile_key`` names (cells of ~2 m): a tile of any zoom up
+# to this one is one contiguous range of keys.
+KEY_ZOOM = 24
 POINT_TYPES = frozenset({"Point", "MultiPoint"})
 
 # Mercator x of one pixel at zoom 0, in degrees of longitude (256-pixel tiles).
@@ -47,6 +58,71 @@ $$
 """
 
 COLUMN_SQL = f"{TILE_ZOOM} smallint GENERATED ALWAYS AS (onemap.tile_zoom(geom)) STORED"
+
+# The Morton (Z-order) code of the Web Mercator zoom-24 cell holding the centre of the version's
+# bounding box: x bits in the even places, y (rows from the north) in the odd ones, so the keys of
+# every cell of a zoom-z tile share its 2z-bit prefix. PL/pgSQL because each coordinate is used ten
+# times: an SQL function would not be inlined and would cost more per row (measured on 1,000,000
+# buildings: 2.0 s, against 4.1 s for calling onemap.tile_zoom un-inlined). Clamped to the Mercator
+# square, so every geometry gets a key.
+KEY_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION onemap.tile_key(g geometry) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  lat float8 := radians(greatest(-85.05112878, least(85.05112878, (ST_YMin(g) + ST_YMax(g)) / 2)));
+  x bigint := greatest(0, least(16777215, floor(((ST_XMin(g) + ST_XMax(g)) / 2 + 180) / 360 * 16777216)));
+  y bigint := greatest(0, least(16777215, floor((1 - ln(tan(lat) + 1 / cos(lat)) / pi()) / 2 * 16777216)));
+BEGIN
+  x := (x | (x << 16)) & 281470681808895;        -- 0x0000ffff0000ffff
+  x := (x | (x << 8)) & 71777214294589695;       -- 0x00ff00ff00ff00ff
+  x := (x | (x << 4)) & 1085102592571150095;     -- 0x0f0f0f0f0f0f0f0f
+  x := (x | (x << 2)) & 3689348814741910323;     -- 0x3333333333333333
+  x := (x | (x << 1)) & 6148914691236517205;     -- 0x5555555555555555
+  y := (y | (y << 16)) & 281470681808895;
+  y := (y | (y << 8)) & 71777214294589695;
+  y := (y | (y << 4)) & 1085102592571150095;
+  y := (y | (y << 2)) & 3689348814741910323;
+  y := (y | (y << 1)) & 6148914691236517205;
+  RETURN x | (y << 1);
+END
+$$
+"""
+
+KEY_COLUMN_SQL = f"{TILE_KEY} bigint GENERATED ALWAYS AS (onemap.tile_key(geom)) STORED"
+
+
+def _spread(v: int) -> int:
+    """The bits of ``v`` moved to the even places (bit i to bit 2i)."""
+    out = 0
+    for i in range(KEY_ZOOM):
+        out |= ((v >> i) & 1) << (2 * i)
+    return out
+
+
+def tile_key_range(z: int, x: int, y: int) -> tuple[int, int]:
+    """The ``tile_key`` values [lo, hi) of the features whose bounding-box centre lies in the Web
+    Mercator tile ``z/x/y`` (``z`` at most :data:`KEY_ZOOM`)."""
+    if not 0 <= z <= KEY_ZOOM:
+        raise ValueError(f"tile_key covers zooms 0-{KEY_ZOOM}, not {z}")
+    shift = 2 * (KEY_ZOOM - z)
+    prefix = _spread(x) | (_spread(y) << 1)
+    return prefix << shift, (prefix + 1) << shift
+
+
+def key_index_statement(layer: LayerDef, name: str) -> str | None:
+    """CREATE INDEX for ``layer``'s density index named ``name`` (already quoted), or None for points.
+
+    A btree on ``(tile_zoom, tile_key)`` over current rows: how many features of a Web Mercator tile
+    survive a size threshold is an index-only count, one key range per overview zoom
+    (``tile_zoom = ANY(...)``), without reading a row (the GiST's && needs each row rechecked).
+    """
+    if layer.geometry_type in POINT_TYPES:
+        return None
+    table = qualified(DATA_SCHEMA, layer.id)
+    return (
+        f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({quote_ident(TILE_ZOOM)}, {quote_ident(TILE_KEY)}) "
+        "WHERE valid_to IS NULL"
+    )
 
 
 def index_statement(layer: LayerDef, name: str) -> str | None:

@@ -20,7 +20,7 @@ FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"
 
 SYSTEM_COLUMNS = frozenset(
     {"fid", "version", "valid_from", "valid_to", "recorded_at", "superseded_at", "changeset_id", "src_hash", "geom",
-     "tile_zoom"}
+     "tile_zoom", "tile_key"}
 )
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 # The units layer definitions use → their UCUM codes (Part 5's default unit language).

@@ -8,7 +8,6 @@ messages, so concatenating them is a valid tile).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -29,7 +28,8 @@ SIMPLIFY_MIN_POINTS = 24
 
 
 @cache
-def _template(name: str) -> str:
+def template(name: str) -> str:
+    """The SQL template ``name`` from tiles/sql."""
     return resources.files("tiles").joinpath("sql", name).read_text(encoding="utf-8")
 
 
@@ -141,7 +141,7 @@ def layer_subquery(
             f"LIMIT {params.add(plan.limit, 'int4')}"
         )
     columns = "".join(f", t.{quote_ident(c)}" for c in plan.columns)
-    shapes = _template("layer_tile.sql").format(
+    shapes = template("layer_tile.sql").format(
         name=params.add(layer.id, "text"),
         extent=params.add(extent, "int4"),
         buffer=params.add(buffer, "int4"),
@@ -159,7 +159,7 @@ def layer_subquery(
     if info.srid == 3857:
         point = to_web_mercator(point)
     west, south, east, north = tile.lonlat_bounds()
-    labels = _template("label_points.sql").format(
+    labels = template("label_points.sql").format(
         name=params.add(layer.id + LABELS_SUFFIX, "text"),
         extent=params.add(extent, "int4"),
         point=point,
@@ -260,70 +260,6 @@ def size_filter(layer: Layer, tile: TileAddress, rule: LevelRule) -> str | None:
         return None
     # smallint like the column: btree_gist has no cross-type operators, so an int4 would miss the index.
     return f"t.{TILE_ZOOM} <= {int(overview_zoom(tile.tms, tile.z, rule.min_size_px))}::smallint"
-
-
-def density_sql(
-    plan: LayerPlan,
-    tile: TileAddress,
-    *,
-    cap: int,
-    levels: Sequence[int] = range(MAX_LEVEL, -1, -1),
-    selection: Selection | None = None,
-    generalisation: Generalisation,
-    extent: int,
-    buffer: int,
-    filters: dict[str, Any] | None = None,
-) -> TileSql:
-    """Features of ``plan.layer`` surviving each of ``levels`` (most generalised first) in ``tile``,
-    each count stopping at ``cap``, until one reaches ``cap``.
-
-    Every count goes through the ``(tile_zoom, geom)`` index and reads at most ``cap`` rows, so
-    learning that a tile is too full costs about one tile's worth of rows, however much lies
-    under it. One row, columns ``l<level>``; a level not counted (a higher one already reached
-    ``cap``) is ``cap``.
-    """
-    layer = plan.layer
-    params = Params()
-    bbox = ", ".join(params.add(v, "float8") for v in tile.lonlat_bounds(buffer_fraction=buffer / extent))
-    where = [predicate(selection or Current(), params, alias="t")]
-    if filters and layer.id in filters:
-        where.append(translate(filters[layer.id], layer=layer, params=params))
-    cap_p = params.add(cap, "int4")
-    blocks: list[str] = []
-    for level in levels:
-        test = size_filter(layer, tile, generalisation.for_level(layer, tile.z, level))
-        blocks.append(_template("level_count.sql").format(
-            name=f"l{level}",
-            above=f"l{level + 1}" if blocks else "(SELECT 0::bigint AS n)",
-            table=layer.table,
-            bbox_4490=bbox,
-            where=" AND ".join([*where, *([test] if test else [])]),
-            cap=cap_p,
-        ))
-    columns = ", ".join(f"(SELECT n FROM l{level}) AS l{level}" for level in levels)  # noqa: S608 - CTE names
-    return TileSql(f"WITH {', '.join(blocks)} SELECT {columns}", params.values)
-
-
-async def density(
-    conn: asyncpg.Connection, plan: LayerPlan, tile: TileAddress, *, cap: int, **kwargs: Any
-) -> list[int] | None:
-    """Features surviving each generalisation level, each count stopping at ``cap``; None when
-    level 0 holds fewer than ``cap`` (so level 0 will do).
-
-    Level 0 is counted on its own first: most tiles fit, and one capped count is cheaper to plan
-    and run than the whole chain. Only a tile that does not fit pays for the levels above.
-    """
-    first = density_sql(plan, tile, cap=cap, levels=(0,), **kwargs)
-    level0 = await conn.fetchval(first.text, *first.params)
-    if level0 < cap:
-        return None
-    rule = kwargs["generalisation"].for_level(plan.layer, tile.z, 0)
-    if size_filter(plan.layer, tile, rule) is None:  # nothing is dropped by size: every level is as full
-        return [cap] * (MAX_LEVEL + 1)
-    rest = density_sql(plan, tile, cap=cap, levels=range(MAX_LEVEL, 0, -1), **kwargs)
-    row = await conn.fetchrow(rest.text, *rest.params)
-    assert row is not None
-    return [int(level0), *(int(row[f"l{level}"]) for level in range(1, MAX_LEVEL + 1))]
 
 
 def features_budget(size: int, count_hint: int, budget: int) -> int:

@@ -23,10 +23,11 @@ from layers.routing import fence
 from layers.temporal import Current, Selection
 from styles.catalog import label_field, properties_for
 from tiles.cache import Box, MemoryTileCache, TileKey, Token
+from tiles.density import by_key, density, render_if_fits
 from tiles.disk import DiskTileCache
 from tiles.generalise import Generalisation
 from tiles.invalidation import TileInvalidator
-from tiles.mvt import MAX_LEVEL, LayerPlan, TileAddress, density, render_layers
+from tiles.mvt import MAX_LEVEL, LayerPlan, TileAddress, render_layers
 from tiles.query import TileQuery
 from tiles.raster import epoch_file, pick_epoch, raster_bounds, render_png
 from tiles.settings import TileSettings
@@ -75,6 +76,8 @@ class TileService:
         )
         self._extents: dict[str, Box | None] = {}
         self._rows: dict[str, tuple[float, float]] = {}  # layer id -> (trusted until, row bound)
+        # Count over-full tiles by key where tiles.density.by_key allows (False: by probe, to compare).
+        self.count_by_key = True
         self.invalidation = TileInvalidator(
             pool=pool,
             registry=registry,
@@ -268,8 +271,12 @@ class TileService:
             return [], {}
         budget = self.settings.max_tile_bytes
         share = budget // len(layers)
-        plans = [await self._starting_plan(conn, layer, tile, query, share) for layer in layers]
-        blobs = await self._run(conn, plans, tile, query)
+        started = [await self._starting_plan(conn, layer, tile, query, share) for layer in layers]
+        plans = [plan for plan, _ in started]
+        todo = [i for i, (_, blob) in enumerate(started) if blob is None]  # not rendered with its count
+        blobs = [blob or b"" for _, blob in started]
+        for i, blob in zip(todo, await self._run(conn, [plans[i] for i in todo], tile, query), strict=True):
+            blobs[i] = blob
         while sum(map(len, blobs)) > budget:
             candidates = [i for i, p in enumerate(plans) if p.limit is None or p.limit > 1]
             if not candidates:
@@ -287,28 +294,37 @@ class TileService:
 
     async def _starting_plan(
         self, conn: asyncpg.Connection, layer: Layer, tile: TileAddress, query: TileQuery, budget: int
-    ) -> LayerPlan:
+    ) -> tuple[LayerPlan, bytes | None]:
         """Level 0, unless a density count says the tile would overflow: then the first level whose
         surviving features fit, or thinning by count when even the last level is too full. Rendering
-        a dense tile to learn it is too big costs as much as rendering it, once per level tried."""
+        a dense tile to learn it is too big costs as much as rendering it, once per level tried.
+
+        Counted by key (tiles.density), a tile that fits comes back rendered with its count."""
         plan = self.plan(layer, tile.z, query)
         if tile.z >= self.generalisation.full_detail_zoom:
-            return plan  # full-detail tiles are small on the ground; the retry loop covers the rare overflow
+            return plan, None  # full-detail tiles are small on the ground; the retry loop covers the rare overflow
         per_feature = BYTES_PER_FEATURE.get(layer.geometry_type or "", 48)
         fits = int(budget * 0.9 / per_feature)
         if await self._rows_at_most(conn, layer) <= fits:
             # The whole table fits: counting this tile's rows first would only add a statement
-            # (the sample pipelines and grid). Should the estimate lag, the retry loop still tightens.
-            return plan
-        counts = await density(conn, plan, tile, cap=fits + 1, selection=query.selection,
-                               generalisation=self.generalisation, extent=self.settings.extent,
-                               buffer=self.settings.buffer, filters=query.filters or None)
-        if counts is None:
-            return plan
+            # (the sample pipelines). Should the estimate lag, the retry loop still tightens.
+            return plan, None
+        counts: list[int] | None
+        if self.count_by_key and by_key(layer, tile, query.selection, query.filters or None):
+            blob, counts = await render_if_fits(conn, plan, tile, cap=fits + 1, generalisation=self.generalisation,
+                                                extent=self.settings.extent, buffer=self.settings.buffer)
+            if blob is not None:
+                return plan, blob
+        else:
+            counts = await density(conn, plan, tile, cap=fits + 1, use_key=self.count_by_key, selection=query.selection,
+                                   generalisation=self.generalisation, extent=self.settings.extent,
+                                   buffer=self.settings.buffer, filters=query.filters or None)
+            if counts is None:
+                return plan, None
         for level, n in enumerate(counts):
             if n <= fits:
-                return plan if level == 0 else self.plan(layer, tile.z, query, level)
-        return self.plan(layer, tile.z, query, MAX_LEVEL, max(1, fits))
+                return (plan if level == 0 else self.plan(layer, tile.z, query, level)), None
+        return self.plan(layer, tile.z, query, MAX_LEVEL, max(1, fits)), None
 
     async def _rows_at_most(self, conn: asyncpg.Connection, layer: Layer) -> float:
         """An upper bound on ``layer``'s rows (inf when the table has no estimate yet), cached briefly."""

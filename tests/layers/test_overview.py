@@ -4,6 +4,7 @@ by the migration."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 
 import asyncpg
@@ -15,6 +16,7 @@ from layers.bulk import copy_rows, create_staging, insert_all, upsert_by_key
 from layers.db import connect
 from layers.migrate import alembic_config
 from layers.model import Layer
+from layers.overview import KEY_ZOOM, tile_key_range
 from layers.registry import Registry
 from layers.versioning import FeatureIn, open_changeset, prepare, update_feature
 
@@ -120,5 +122,57 @@ async def test_the_migration_gives_existing_versions_their_zoom(fresh_db_url: st
         assert await _zooms(conn, buildings) == {("a", 1): expected_zoom(_building(0.0002)),
                                                  ("a", 2): expected_zoom(_building(0.001))}
         assert await conn.fetchval("SELECT to_regclass('data.buildings_cur_zoom_geom') IS NOT NULL")
+    finally:
+        await conn.close()
+
+
+def _mercator_tile(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The Web Mercator tile holding lon/lat, by the usual slippy-map formula."""
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+async def test_tile_key_falls_in_the_key_range_of_every_tile_holding_the_centre(db: asyncpg.Connection) -> None:
+    shapes = [_building(0.0002, lon=112.9 + i * 0.0137, lat=28.1 + i * 0.0071) for i in range(20)]
+    shapes.append(MultiPolygon([box(-179.9, -84.0, -179.8, -83.9)]))  # far corners of the Mercator square
+    shapes.append(MultiPolygon([box(179.8, 84.9, 179.9, 85.0)]))
+    keys = await db.fetch(
+        "SELECT onemap.tile_key(ST_GeomFromWKB(w, 4490)) AS k FROM unnest($1::bytea[]) WITH ORDINALITY u(w, i) "
+        "ORDER BY i", [shapely.to_wkb(s) for s in shapes],
+    )
+    for shape, row in zip(shapes, keys, strict=True):
+        x0, y0, x1, y1 = shape.bounds
+        for z in (0, 5, 12, 16, 20, KEY_ZOOM):
+            lo, hi = tile_key_range(z, *_mercator_tile((x0 + x1) / 2, (y0 + y1) / 2, z))
+            assert lo <= row["k"] < hi, (shape.bounds, z)
+    # Neighbouring tiles' ranges are disjoint and together cover their parent's.
+    parent = tile_key_range(12, 3330, 1712)
+    children = sorted(tile_key_range(13, 6660 + dx, 3424 + dy) for dx in (0, 1) for dy in (0, 1))
+    assert children[0][0] == parent[0] and children[-1][1] == parent[1]
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(children))
+
+
+async def test_the_tile_key_migration_gives_existing_versions_their_key(fresh_db_url: str) -> None:
+    cfg = alembic_config(fresh_db_url)
+    await asyncio.to_thread(command.downgrade, cfg, "0012_feed")
+    conn = await connect(fresh_db_url)
+    try:
+        assert await conn.fetchval("SELECT to_regprocedure('onemap.tile_key(geometry)')") is None
+        buildings = (await Registry.load(conn)).get("buildings")
+        changeset = await open_changeset(conn, actor="pytest", source="test")
+        staging = await _stage_buildings(conn, buildings, [("a", _building(0.001))])
+        await insert_all(conn, staging, changeset_id=changeset)  # type: ignore[arg-type]
+    finally:
+        await conn.close()
+    await asyncio.to_thread(command.upgrade, cfg, "head")
+    conn = await connect(fresh_db_url)
+    try:
+        key = await conn.fetchval("SELECT tile_key FROM data.buildings WHERE source_id = 'a'")
+        lo, hi = tile_key_range(16, *_mercator_tile(112.97 + 0.0005, 28.2 + 0.00025, 16))
+        assert key is not None and lo <= key < hi
+        assert await conn.fetchval("SELECT to_regclass('data.buildings_cur_zoom_key') IS NOT NULL")
+        assert await conn.fetchval("SELECT to_regclass('data.rail_stations_cur_zoom_key') IS NULL")  # points
     finally:
         await conn.close()

@@ -278,7 +278,7 @@ async def test_gdal_cuts_the_same_cgcs2000_tiles(service: TileService, city: Cit
 
 async def test_dense_tile_starts_at_the_level_that_fits(service: TileService, monkeypatch: pytest.MonkeyPatch) -> None:
     """A density count picks the level up front, so an over-full tile renders once, not once per level."""
-    import tiles.mvt
+    import tiles.density
 
     buildings = service.registry.get("buildings")
     tiles_ = [TileAddress(WEB_MERCATOR_QUAD, 14, x, y) for x, y in tile_range(WEB_MERCATOR_QUAD, AREA_4490, 14).tiles()]
@@ -292,9 +292,9 @@ async def test_dense_tile_starts_at_the_level_that_fits(service: TileService, mo
               "buffer": service.settings.buffer}
     async with service.pool.acquire() as conn:
         plan = service.plan(buildings, tile.z, TileQuery())
-        assert await tiles.mvt.density(conn, plan, tile, cap=10 * len(full), **kwargs) is None  # level 0 fits
+        assert await tiles.density.density(conn, plan, tile, cap=10 * len(full), **kwargs) is None  # level 0 fits
         cap = len(full) // 2
-        counts = await tiles.mvt.density(conn, plan, tile, cap=cap, **kwargs)
+        counts = await tiles.density.density(conn, plan, tile, cap=cap, **kwargs)
     assert counts is not None and counts == sorted(counts, reverse=True)
     assert counts[0] == cap and counts[-1] < cap
 
@@ -328,14 +328,15 @@ async def test_a_layer_smaller_than_a_tile_skips_the_density_count(
         rows = await conn.fetchval(f"SELECT count(*) FROM {buildings.table}")
         assert rows <= await service._rows_at_most(conn, buildings) < float("inf")
     counted = 0
-    real_density = tiles.service.density
+    # Counted by key (a Web Mercator tile of current rows): the count and a level-0 render in one statement.
+    real_count = tiles.service.render_if_fits
 
-    async def counting(*args: Any, **kwargs: Any) -> list[int] | None:
+    async def counting(*args: Any, **kwargs: Any) -> tuple[bytes | None, list[int]]:
         nonlocal counted
         counted += 1
-        return await real_density(*args, **kwargs)
+        return await real_count(*args, **kwargs)
 
-    monkeypatch.setattr(tiles.service, "density", counting)
+    monkeypatch.setattr(tiles.service, "render_if_fits", counting)
     tiles_ = [TileAddress(WEB_MERCATOR_QUAD, 14, x, y) for x, y in tile_range(WEB_MERCATOR_QUAD, AREA_4490, 14).tiles()]
     sized = [(len((await service.vector_tile([buildings], t, use_cache=False)).data), t) for t in tiles_]
     size, tile = max(sized, key=lambda s: s[0])

@@ -183,7 +183,11 @@ def _create_case_table() -> None:
     # relies on (0009_overviews: onemap.tile_zoom for the tile_zoom column).
     from layers.ddl import create_table_statements
     from layers.definitions import builtin_layers
+    from layers.overview import KEY_FUNCTION_SQL
 
+    # Today's DDL also needs onemap.tile_key (0013_tile_keys, a later revision that creates it
+    # again for databases already past this one).
+    op.execute(KEY_FUNCTION_SQL)
     layer = next(item for item in builtin_layers() if item.id == "city_cases")
     for statement in create_table_statements(layer):
         op.execute(statement)
