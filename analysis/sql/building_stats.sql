@@ -27,7 +27,9 @@ WITH cover AS (
 ), edge AS MATERIALIZED (
   SELECT e.ix, e.iy, e.box, ARRAY(SELECT p.g FROM pieces p WHERE p.g && e.box) AS near
   FROM (SELECT ix, iy, ST_MakeEnvelope(ix * {size}, iy * {size}, (ix + 1) * {size}, (iy + 1) * {size}, 4490) AS box
-        FROM unnest({edge_xs}, {edge_ys}) AS u(ix, iy)) e
+        FROM unnest({edge_xs}, {edge_ys}) AS u(ix, iy)
+        -- A cell without rollup rows never held a building (at any instant): no need to look.
+        WHERE EXISTS (SELECT 1 FROM onemap.building_rollup r WHERE r.level = 0 AND r.ix = u.ix AND r.iy = u.iy)) e
 ), scanned AS (
   SELECT onemap.building_keys(t.use, t.height_m, t.floors, t.year_built) AS keys, count(*) AS buildings,
          sum(t.footprint_m2::numeric) AS footprint_m2,
