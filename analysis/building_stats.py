@@ -15,7 +15,6 @@ import datetime as dt
 from typing import Any
 
 import asyncpg
-
 import shapely
 
 from analysis.building_rules import AGE_BANDS, FLOOR_RULES, HEIGHT_CLASSES, Label
@@ -64,9 +63,9 @@ def _classes(breakdown: str, found: dict[str, list[float]]) -> list[JSON]:
             for c in known + tuple(extra)]
 
 
-async def _occupied(conn: asyncpg.Connection) -> list[tuple[int, int]]:
+async def occupied_cells(conn: asyncpg.Connection) -> list[tuple[int, int]]:
     """The top-level rollup cells that ever held a building (where the cover starts)."""
-    rows = await conn.fetch(f"SELECT DISTINCT ix, iy FROM {ROLLUP_TABLE} WHERE level = $1", TOP_LEVEL)
+    rows = await conn.fetch(f"SELECT DISTINCT ix, iy FROM {ROLLUP_TABLE} WHERE level = $1", TOP_LEVEL)  # noqa: S608
     return [(int(r["ix"]), int(r["iy"])) for r in rows]
 
 
@@ -75,23 +74,31 @@ def _until(at: dt.datetime | None, params: Params) -> str:
     return "true" if at is None else f"r.at <= {params.add(at, 'timestamptz')}"
 
 
+async def class_statement(conn: asyncpg.Connection, buildings: Layer, area_wkb_4490: bytes,
+                          at: dt.datetime | None) -> tuple[str, list[Any]]:
+    """The statistics statement for an area and instant, and its parameters (the cover is read first)."""
+    found = cover(shapely.from_wkb(area_wkb_4490), await occupied_cells(conn))
+    params = Params()
+    sql = statement("building_stats.sql").format(
+        levels=params.add(found.level, "smallint[]"), xs=params.add(found.ix, "int[]"),
+        ys=params.add(found.iy, "int[]"), until=_until(at, params),
+        area=params.add(area_wkb_4490, "bytea"), size=params.add(cell_size(0), "float8"),
+        edge_xs=params.add(found.edge_ix, "int[]"), edge_ys=params.add(found.edge_iy, "int[]"),
+        table=buildings.table, selection=predicate(selection_at(at), params, alias="t"),
+        per_degree=params.add(float(CELLS_PER_DEGREE), "float8"))
+    return sql, params.values
+
+
 async def _class_rows(conn: asyncpg.Connection, buildings: Layer, area_wkb_4490: bytes,
                       at: dt.datetime | None) -> list[asyncpg.Record]:
     """One row per breakdown class (``by_use:residential`` …): rollup of inside cells + scan of edge cells."""
     # One snapshot for the occupied cells and the statistics, so a cell filled in between is not missed.
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        found = cover(shapely.from_wkb(area_wkb_4490), await _occupied(conn))
-        params = Params()
-        sql = statement("building_stats.sql").format(
-            levels=params.add(found.level, "smallint[]"), xs=params.add(found.ix, "int[]"),
-            ys=params.add(found.iy, "int[]"), until=_until(at, params),
-            area=params.add(area_wkb_4490, "bytea"), size=params.add(cell_size(0), "float8"),
-            edge_xs=params.add(found.edge_ix, "int[]"), edge_ys=params.add(found.edge_iy, "int[]"),
-            table=buildings.table, selection=predicate(selection_at(at), params, alias="t"),
-            per_degree=params.add(float(CELLS_PER_DEGREE), "float8"))
+        sql, values = await class_statement(conn, buildings, area_wkb_4490, at)
         # Planned for this area: the WKB becomes a constant (parsed once, prepared by PostGIS).
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        return await conn.fetch(sql, *params.values)
+        rows: list[asyncpg.Record] = await conn.fetch(sql, *values)
+        return rows
 
 
 async def snapshot(conn: asyncpg.Connection, buildings: Layer, area_wkb_4490: bytes, at: dt.datetime | None) -> JSON:

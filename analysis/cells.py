@@ -36,7 +36,8 @@ class Cover:
 
 def _boxes(level: int, ix: Ints, iy: Ints) -> npt.NDArray[np.object_]:
     s = cell_size(level)
-    return shapely.box(ix * s, iy * s, (ix + 1) * s, (iy + 1) * s)
+    boxes: npt.NDArray[np.object_] = shapely.box(ix * s, iy * s, (ix + 1) * s, (iy + 1) * s)
+    return boxes
 
 
 def _children(ix: Ints, iy: Ints) -> tuple[Ints, Ints]:

@@ -34,10 +34,13 @@ WITH cover AS (
   SELECT onemap.building_keys(t.use, t.height_m, t.floors, t.year_built) AS keys, count(*) AS buildings,
          sum(t.footprint_m2::numeric) AS footprint_m2,
          sum(t.footprint_m2::numeric * onemap.building_floors(t.height_m, t.floors)) AS floor_area_m2
-  FROM edge e JOIN {table} t ON t.surface_point && e.box AND t.geom && e.box
-  WHERE {selection}
-    AND floor(ST_X(t.surface_point) * {per_degree}) = e.ix AND floor(ST_Y(t.surface_point) * {per_degree}) = e.iy
-    AND EXISTS (SELECT 1 FROM unnest(e.near) AS n(g) WHERE ST_Intersects(n.g, t.surface_point))
+  -- LATERAL: one index probe per edge cell (a hash join on the cell numbers read every building).
+  FROM edge e CROSS JOIN LATERAL (
+    SELECT t.use, t.height_m, t.floors, t.year_built, t.footprint_m2 FROM {table} t
+    WHERE t.surface_point && e.box AND t.geom && e.box AND {selection}
+      AND floor(ST_X(t.surface_point) * {per_degree}) = e.ix AND floor(ST_Y(t.surface_point) * {per_degree}) = e.iy
+      AND EXISTS (SELECT 1 FROM unnest(e.near) AS n(g) WHERE ST_Intersects(n.g, t.surface_point))
+  ) t
   GROUP BY 1
 )
 SELECT class_key, sum(buildings)::bigint AS buildings, sum(footprint_m2)::float8 AS footprint_m2,

@@ -19,7 +19,7 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box, mapping
 
-from analysis.building_stats import _occupied
+from analysis.building_stats import occupied_cells
 from analysis.catalogue import PROCESSES
 from analysis.cells import cover
 from layers.building_rollup import CELLS_PER_DEGREE, cell_size
@@ -112,7 +112,7 @@ def _square(x: float, y: float, half: float = 6.0) -> MultiPolygon:
 
 async def test_the_rollup_answers_inside_cells_and_scans_the_edge(pool: asyncpg.Pool,
                                                                   conn: asyncpg.Connection) -> None:
-    occupied = await _occupied(conn)
+    occupied = await occupied_cells(conn)
     district = cover(town.district("430104"), occupied)
     big = cover(town.local_box(*BIG), occupied)
     assert district.level and district.edge_ix  # both halves of the query have work
