@@ -167,6 +167,15 @@ async def _explain(conn: asyncpg.Connection, adcode: str, at: dt.datetime | None
     return cells + "\n" + "\n".join(r[0] if len(r[0]) < 160 else r[0][:157] + "..." for r in rows)
 
 
+async def _floor_buffers(conn: asyncpg.Connection, adcode: str) -> str:
+    """The floor's buffers and time, for comparison with the statement's (both load-independent in buffers)."""
+    area = await conn.fetchval("SELECT geom FROM data.admin_districts WHERE adcode = $1", adcode)
+    plan = json.loads(await conn.fetchval("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + FLOOR_SQL, area))[0]
+    top = plan["Plan"]
+    return (f"floor ({adcode}): shared buffers hit {top['Shared Hit Blocks']:,} read {top['Shared Read Blocks']:,}, "
+            f"{top['Actual Rows']} row, {plan['Execution Time']:.0f} ms")
+
+
 Row = tuple[str, int, Timing, Timing, Timing]
 AS_OF = "2021-01-01T00:00:00Z"  # after T0: the same buildings, read through the as-of arms
 
@@ -215,6 +224,7 @@ async def measure(url: str, districts: dict[str, str], runs: int) -> list[Row]:
             busiest = max(out[:-1], key=lambda r: r[1])[0].split()[0]
             for code in (busiest, "430100"):
                 print(f"\nEXPLAIN (ANALYZE, BUFFERS), {code}:\n" + await _explain(conn, code), flush=True)
+                print(await _floor_buffers(conn, code), flush=True)
             at = dt.datetime.fromisoformat(AS_OF.replace("Z", "+00:00"))
             print(f"\nEXPLAIN (ANALYZE, BUFFERS), {busiest} as of {AS_OF}:\n" + await _explain(conn, busiest, at))
     finally:

@@ -1,6 +1,6 @@
 -- Building statistics of one area at one instant, from the rollup and an exact scan of its edge:
 -- one row per breakdown class (`by_use:residential`, `by_age:…`, `by_height:…`, `by_floor_rule:…`)
--- with count, footprint and floor area; analysis/building_stats.py builds the totals (the sum of
+-- with count, footprint and floor area (summed as integer mm², as the rollup keeps them); analysis/building_stats.py builds the totals (the sum of
 -- the floor-rule rows: every building has exactly one) and the four breakdowns.
 -- A building counts when its point on surface (the stored `surface_point`, ST_PointOnSurface:
 -- always inside its footprint) lies in the area (boundary included); the footprint is the stored
@@ -17,8 +17,8 @@
 WITH cover AS (
   SELECT * FROM unnest({levels}, {xs}, {ys}) AS c(level, ix, iy)
 ), rolled AS (
-  SELECT r.class_key, sum(r.buildings) AS buildings, sum(r.footprint_m2) AS footprint_m2,
-         sum(r.floor_area_m2) AS floor_area_m2
+  SELECT r.class_key, sum(r.buildings) AS buildings, sum(r.footprint_mm2) AS footprint_mm2,
+         sum(r.floor_area_mm2) AS floor_area_mm2
   FROM cover c JOIN onemap.building_rollup r ON r.level = c.level AND r.ix = c.ix AND r.iy = c.iy
   WHERE {until}
   GROUP BY r.class_key
@@ -32,8 +32,8 @@ WITH cover AS (
         WHERE EXISTS (SELECT 1 FROM onemap.building_rollup r WHERE r.level = 0 AND r.ix = u.ix AND r.iy = u.iy)) e
 ), scanned AS (
   SELECT onemap.building_keys(t.use, t.height_m, t.floors, t.year_built) AS keys, count(*) AS buildings,
-         sum(t.footprint_m2::numeric) AS footprint_m2,
-         sum(t.footprint_m2::numeric * onemap.building_floors(t.height_m, t.floors)) AS floor_area_m2
+         sum(round(t.footprint_m2 * 1e6)::bigint) AS footprint_mm2,
+         sum(round(t.footprint_m2 * 1e6)::bigint * onemap.building_floors(t.height_m, t.floors)) AS floor_area_mm2
   -- LATERAL: one index probe per edge cell (a hash join on the cell numbers read every building).
   FROM edge e CROSS JOIN LATERAL (
     SELECT t.use, t.height_m, t.floors, t.year_built, t.footprint_m2 FROM {table} t
@@ -43,9 +43,9 @@ WITH cover AS (
   ) t
   GROUP BY 1
 )
-SELECT class_key, sum(buildings)::bigint AS buildings, sum(footprint_m2)::float8 AS footprint_m2,
-       sum(floor_area_m2)::float8 AS floor_area_m2
-FROM (SELECT class_key, buildings, footprint_m2, floor_area_m2 FROM rolled
+SELECT class_key, sum(buildings)::bigint AS buildings, (sum(footprint_mm2) / 1e6)::float8 AS footprint_m2,
+       (sum(floor_area_mm2) / 1e6)::float8 AS floor_area_m2
+FROM (SELECT class_key, buildings, footprint_mm2, floor_area_mm2 FROM rolled
       UNION ALL
-      SELECT k, s.buildings, s.footprint_m2, s.floor_area_m2 FROM scanned s, unnest(s.keys) AS k) x
+      SELECT k, s.buildings, s.footprint_mm2, s.floor_area_mm2 FROM scanned s, unnest(s.keys) AS k) x
 GROUP BY class_key

@@ -88,7 +88,7 @@ async def _rebuilt(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 async def _check(pool: asyncpg.Pool, conn: asyncpg.Connection, instants: list[dt.datetime | None] = INSTANTS) -> None:
     kept = await conn.fetch(ROLLUP)
     assert kept == await _rebuilt(conn)
-    assert all(r["buildings"] or r["footprint_m2"] or r["floor_area_m2"] for r in kept)  # no zero rows kept
+    assert all(r["buildings"] or r["footprint_mm2"] or r["floor_area_mm2"] for r in kept)  # no zero rows kept
     rows = await town.raw_rows(conn)
     for area, geom in AREAS:
         for at in instants:
