@@ -2,8 +2,8 @@
 
 ``onemap.building_rollup`` holds signed deltas of ``data.buildings`` per cell of a power-of-two
 degree grid (EPSG:4490 lon/lat): level 0 cells are ``1 / CELLS_PER_DEGREE`` degrees a side (about
-100 m × 110 m at Changsha), level l cells ``2**l`` level-0 cells, up to ``TOP_LEVEL``. A point's
-level-0 cell is (floor(lon × 1024), floor(lat × 1024)); its level-l cell shifts both right by l.
+190 m × 220 m at Changsha), level l cells ``2**l`` level-0 cells, up to ``TOP_LEVEL``. A point's
+level-0 cell is (floor(lon × 512), floor(lat × 512)); its level-l cell shifts both right by l.
 Statement triggers keep it exact on every write (see the migration's docstring).
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from layers.model import DATA_SCHEMA
 from layers.sql import qualified
 
-CELLS_PER_DEGREE = 1024
+CELLS_PER_DEGREE = 512  # the migration's trigger uses the same number
 TOP_LEVEL = 7
 LAYER_ID = "buildings"
 ROLLUP_TABLE = "onemap.building_rollup"

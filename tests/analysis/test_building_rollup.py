@@ -22,7 +22,7 @@ from shapely.geometry import MultiPolygon, Polygon, box, mapping
 from analysis.building_stats import occupied_cells
 from analysis.catalogue import PROCESSES
 from analysis.cells import cover
-from layers.building_rollup import CELLS_PER_DEGREE, cell_size
+from layers.building_rollup import CELLS_PER_DEGREE, TOP_LEVEL, cell_size
 from layers.bulk import copy_rows, create_staging, retire_by_key, upsert_by_key
 from layers.bulk_edit import apply_bulk_edit, selection
 from layers.db import connect
@@ -256,7 +256,9 @@ async def test_a_point_on_a_cell_edge_counts_once(pool: asyncpg.Pool, conn: asyn
 
 def test_the_cover_partitions_the_cells() -> None:
     rng = random.Random(11)
-    occupied = [(x, y) for x in range(880, 884) for y in range(224, 227)]  # 1/8° cells around Changsha
+    top = 2**TOP_LEVEL / CELLS_PER_DEGREE  # the top-level cells around Changsha
+    occupied = [(x, y) for x in range(int(110.1 / top), int(110.5 / top))
+                for y in range(int(28.0 / top), int(28.4 / top))]
     for _ in range(12):
         cx, cy = rng.uniform(110.2, 110.4), rng.uniform(28.1, 28.3)
         area = shapely.Point(cx, cy).buffer(rng.uniform(0.002, 0.06), quad_segs=rng.choice([2, 8, 32]))
@@ -270,8 +272,8 @@ def test_the_cover_partitions_the_cells() -> None:
         level0 += list(zip(found.edge_ix, found.edge_iy, strict=True))
         assert len(level0) == len(set(level0))  # no cell counted twice
         s = cell_size(0)
-        x0, y0, x1, y1 = area.bounds
+        x0, y0, x1, y1 = area.bounds  # every level-0 cell the area touches is inside or on the edge
         for ix in range(int(x0 / s) - 1, int(x1 / s) + 1):
             for iy in range(int(y0 / s) - 1, int(y1 / s) + 1):
                 if box(ix * s, iy * s, (ix + 1) * s, (iy + 1) * s).intersects(area):
-                    assert (ix, iy) in level0 or (ix >> 7, iy >> 7) not in occupied
+                    assert (ix, iy) in level0 or (ix >> TOP_LEVEL, iy >> TOP_LEVEL) not in occupied
