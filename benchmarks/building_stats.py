@@ -170,7 +170,8 @@ async def _explain(conn: asyncpg.Connection, adcode: str, at: dt.datetime | None
 async def _floor_buffers(conn: asyncpg.Connection, adcode: str) -> str:
     """The floor's buffers and time, for comparison with the statement's (both load-independent in buffers)."""
     area = await conn.fetchval("SELECT geom FROM data.admin_districts WHERE adcode = $1", adcode)
-    plan = json.loads(await conn.fetchval("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + FLOOR_SQL, area))[0]
+    raw = await conn.fetchval("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + FLOOR_SQL, area)
+    plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]  # the pool's codec may have decoded it
     top = plan["Plan"]
     return (f"floor ({adcode}): shared buffers hit {top['Shared Hit Blocks']:,} read {top['Shared Read Blocks']:,}, "
             f"{top['Actual Rows']} row, {plan['Execution Time']:.0f} ms")
