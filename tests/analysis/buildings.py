@@ -137,7 +137,8 @@ def height_class(use: str, height: float | None, floors: int | None) -> str:
 async def raw_rows(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """Every version of every building, as stored."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT fid, valid_from, valid_to, ST_AsBinary(geom) AS wkb, use, height_m, floors, year_built FROM data.buildings")
+        "SELECT fid, valid_from, valid_to, ST_AsBinary(geom) AS wkb, use, height_m, floors, year_built "
+        "FROM data.buildings")
     return rows
 
 
