@@ -7,6 +7,7 @@ reads as fast as a table without history.
 
 from __future__ import annotations
 
+from layers.building_rollup import trigger_statements
 from layers.derived import derived_columns
 from layers.model import DATA_SCHEMA, Layer, LayerDef
 from layers.overview import (
@@ -56,6 +57,7 @@ def create_table_statements(layer: LayerDef) -> list[str]:
     ]
     stmts = [f"CREATE TABLE IF NOT EXISTS {table} (\n  " + ",\n  ".join(columns) + "\n)"]
     stmts += index_statements(layer)
+    stmts += trigger_statements(layer.id)  # the buildings statistics rollup (migration 0013)
     return stmts
 
 

@@ -136,8 +136,10 @@ def height_class(use: str, height: float | None, floors: int | None) -> str:
 
 async def raw_rows(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """Every version of every building, as stored."""
-    return await conn.fetch("SELECT fid, valid_from, valid_to, ST_AsBinary(geom) AS wkb, use, height_m, floors, "
-                            "year_built FROM data.buildings")
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT fid, valid_from, valid_to, ST_AsBinary(geom) AS wkb, use, height_m, floors, year_built "
+        "FROM data.buildings")
+    return rows
 
 
 def expected(rows: list[asyncpg.Record], area: BaseGeometry, at: dt.datetime | None) -> dict[str, Any]:
