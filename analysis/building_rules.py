@@ -1,7 +1,7 @@
 """The rules of the building statistics (建筑统计): floors when missing, age bands, height classes.
 
 The database applies them: ``onemap.building_keys`` and ``onemap.building_floors`` (migration
-0013), used both by the rollup's trigger and by the scan of an area's edge
+0014), used both by the rollup's trigger and by the scan of an area's edge
 (``analysis/sql/building_stats.sql``); this module names them, labels them in Chinese and
 English, and states them for the process description. Changing a rule means a migration that
 replaces those functions and rebuilds the rollup (``SELECT onemap.building_rollup_fill()``).

@@ -2,7 +2,7 @@
 
 One statement per instant (``analysis/sql/building_stats.sql``) answers one row per class of each
 breakdown (use, age band, height class, floor rule): the rollup rows (``onemap.building_rollup``,
-migration 0013) of the cells wholly inside the area (:mod:`analysis.cells`) plus an exact scan of
+migration 0014) of the cells wholly inside the area (:mod:`analysis.cells`) plus an exact scan of
 the buildings in the level-0 cells on its edge — so a district reads thousands of rollup rows and
 the buildings along its boundary, not its 340,000 buildings. The rules are
 :mod:`analysis.building_rules`. Growth is the difference of the two as-of answers, class by

@@ -16,7 +16,7 @@ height rule runs) and year built; the districts and the city come from the sampl
   of) and for the city, with the size of the cover (inside cells per level, edge cells);
 * the write paths with the rollup triggers on and off (benchmarks/building_stats_writes.py).
 
-A cluster loaded before migration 0013 is upgraded on the next run (the fill's time is printed).
+A cluster loaded before migration 0014 is upgraded on the next run (the fill's time is printed).
 
 Run:  ONEMAP_BENCH_PORT_BASE=9310 .venv/bin/python -m benchmarks.building_stats --size 1000000 --runs 5
 """
@@ -252,7 +252,7 @@ def main() -> None:
     try:
         url = cluster.url("postgres")
         t = time.perf_counter()
-        asyncio.run(migrate(url))  # on a cluster loaded before 0013: fills the rollup from every version
+        asyncio.run(migrate(url))  # on a cluster loaded before 0014: fills the rollup from every version
         print(f"migrations applied in {time.perf_counter() - t:.1f} s", flush=True)
 
         async def prepare() -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""What the building statistics rollup costs the write paths (migration 0013's statement triggers).
+"""What the building statistics rollup costs the write paths (migration 0014's statement triggers).
 
 On the loaded benchmark database, each write runs in a transaction that is rolled back (the
 database keeps its 1,000,000 buildings), once with the rollup triggers enabled and once with them

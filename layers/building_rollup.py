@@ -1,4 +1,4 @@
-"""The building statistics rollup's cells and triggers (the table and rules: migration 0013).
+"""The building statistics rollup's cells and triggers (the table and rules: migration 0014).
 
 ``onemap.building_rollup`` holds signed deltas of ``data.buildings`` per cell of a power-of-two
 degree grid (EPSG:4490 lon/lat): level 0 cells are ``1 / CELLS_PER_DEGREE`` degrees a side (about

@@ -57,7 +57,7 @@ def create_table_statements(layer: LayerDef) -> list[str]:
     ]
     stmts = [f"CREATE TABLE IF NOT EXISTS {table} (\n  " + ",\n  ".join(columns) + "\n)"]
     stmts += index_statements(layer)
-    stmts += trigger_statements(layer.id)  # the buildings statistics rollup (migration 0013)
+    stmts += trigger_statements(layer.id)  # the buildings statistics rollup (migration 0014)
     return stmts
 
 

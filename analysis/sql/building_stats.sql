@@ -5,7 +5,7 @@
 -- A building counts when its point on surface (the stored `surface_point`, ST_PointOnSurface:
 -- always inside its footprint) lies in the area (boundary included); the footprint is the stored
 -- `footprint_m2` (EPSG:4547, layers/derived.py); the classes and floors are
--- onemap.building_keys / onemap.building_floors (migration 0013), as the rollup's trigger uses them.
+-- onemap.building_keys / onemap.building_floors (migration 0014), as the rollup's trigger uses them.
 -- * `rolled`: the rollup rows (onemap.building_rollup, signed deltas) of the cells wholly inside
 --   the area (analysis/cells.py), up to the instant ({until}: true for the current state, else
 --   at <= the instant: a version valid on [from, to) adds at from and takes away at to).

@@ -1,4 +1,4 @@
-"""The building statistics rollup (migration 0013) stays exact on every write path.
+"""The building statistics rollup (migration 0014) stays exact on every write path.
 
 After each kind of write the rollup must equal one rebuilt from the stored versions
 (``onemap.building_rollup_fill``), and building-statistics must equal a count made in Python from

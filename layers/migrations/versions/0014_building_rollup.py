@@ -30,8 +30,8 @@ closed at its own start) adds and takes away at the same instant: nothing.
   rolled-back write leaves no trace. ``layers.building_rollup`` attaches it when the registry
   creates the table later (a fresh database).
 
-Revision ID: 0013_building_rollup
-Revises: 0012_feed
+Revision ID: 0014_building_rollup
+Revises: 0013_tile_keys
 Create Date: 2026-12-06
 """
 
@@ -39,8 +39,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0013_building_rollup"
-down_revision = "0012_feed"
+revision = "0014_building_rollup"
+down_revision = "0013_tile_keys"
 branch_labels = None
 depends_on = None
 
