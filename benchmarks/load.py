@@ -127,8 +127,9 @@ def run_wrk(
     out = proc.stdout
     rps_match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     rps = float(rps_match.group(1)) if rps_match else 0.0
-    p50 = re.search(r"50%\s+(\S+)", out)
-    p99 = re.search(r"99%\s+(\S+)", out)
+    # Anchored: the thread stats' "+/- Stdev" column (e.g. "85.50%") also ends in 50% or 99%.
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
     worst = re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     sock = re.search(r"Socket errors:.*?read (\d+), write (\d+), timeout (\d+)", out)
