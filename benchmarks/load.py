@@ -26,6 +26,7 @@ class Result:
     p99_ms: float
     errors: int = 0
     note: str = ""
+    max_ms: float = float("nan")  # the tail's worst request (issue 15: p99 and max at 64 clients)
 
 
 # wrk's default 2 s timeout counts a slow but successful answer (a dense low-zoom tile) as an
@@ -126,8 +127,10 @@ def run_wrk(
     out = proc.stdout
     rps_match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     rps = float(rps_match.group(1)) if rps_match else 0.0
-    p50 = re.search(r"50%\s+(\S+)", out)
-    p99 = re.search(r"99%\s+(\S+)", out)
+    # Anchored: the thread stats' "+/- Stdev" column (e.g. "85.50%") also ends in 50% or 99%.
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    worst = re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     sock = re.search(r"Socket errors:.*?read (\d+), write (\d+), timeout (\d+)", out)
     errors = int(non2xx.group(1)) if non2xx else 0
@@ -139,6 +142,7 @@ def run_wrk(
         _ms(p99.group(1)) if p99 else float("nan"),
         errors,
         "" if proc.returncode == 0 else proc.stderr[-200:],
+        _ms(worst.group(1)) if worst else float("nan"),
     )
 
 
@@ -183,5 +187,6 @@ def run_pgbench(database_url: str, script: str, *, duration_s: int, concurrency:
     tps = re.search(r"tps = ([\d.]+)", proc.stdout)
     arr = np.array(lat) if lat else np.array([float("nan")])
     return Result(
-        float(tps.group(1)) if tps else 0.0, float(np.percentile(arr, 50)), float(np.percentile(arr, 99))
+        float(tps.group(1)) if tps else 0.0, float(np.percentile(arr, 50)), float(np.percentile(arr, 99)),
+        max_ms=float(np.max(arr)),
     )

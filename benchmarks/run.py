@@ -99,10 +99,10 @@ def wait_until_idle(url: str, *, timeout_s: float = 300.0) -> None:
 
 
 def fmt(r: loadgen.Result | None) -> str:
-    """One result as a table row (req/s, p50, p99)."""
+    """One result as a table row (req/s, p50, p99, max)."""
     if r is None:
-        return f"{'–':>9} {'–':>8} {'–':>8}"
-    return f"{r.rps:9.1f} {r.p50_ms:8.2f} {r.p99_ms:8.2f}"
+        return f"{'–':>9} {'–':>8} {'–':>8} {'–':>8}"
+    return f"{r.rps:9.1f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.max_ms:8.1f}"
 
 
 def ratio(a: loadgen.Result | None, b: loadgen.Result | None) -> str:
@@ -190,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\nsize {opts.size:,}, {opts.duration_s} s per run, concurrency {opts.concurrency}, "
         f"{opts.workers} server workers\n"
     )
-    print(f"{'workload':20s} {'target':7s} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  {'÷tipg':>5} {'÷floor':>6}")
+    head = f"{'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+    print(f"{'workload':20s} {'target':7s} {head}  {'÷tipg':>5} {'÷floor':>6}")
     for name in opts.workloads:
         r = results[name]
         for target in TARGETS:

@@ -17,7 +17,11 @@ class DatabaseSettings(BaseSettings):
         database_url: ``postgresql://…`` of an existing server. When unset, One Map
             runs its own private cluster under ``var_dir``.
         var_dir: Folder for the private cluster, logs and caches.
-        pool_min_size / pool_max_size: asyncpg pool bounds per process.
+        pool_min_size / pool_max_size: asyncpg pool bounds per process. Checkouts beyond the maximum
+            wait their turn, first come first served (layers/db.py). The maximum is the most statements
+            one process runs at once: more than the database has cores mostly shares them out, and on
+            2 cores 16 per process (32 on the default 2 workers) put p99 at 64 clients to 0.6-1.1 s for
+            items in a 500 m box where 4-8 gave 0.35-0.52 s (benchmarks/README.md, "Tail at 64 clients").
         statement_timeout_ms: Server-side limit for any one statement from the API.
         startup_wait_s: How long a starting API worker waits for an unreachable database (a worker
             the supervisor replaces during an outage) before giving up; ``inf`` waits for good.
@@ -33,7 +37,7 @@ class DatabaseSettings(BaseSettings):
     database_url: str | None = None
     var_dir: Path = Path("var")
     pool_min_size: int = 2
-    pool_max_size: int = 16
+    pool_max_size: int = 8
     statement_timeout_ms: int = 30_000
     startup_wait_s: Annotated[float, Field(gt=0)] = math.inf
     retry_after_s: Annotated[int, Field(ge=1, le=3600)] = 2
