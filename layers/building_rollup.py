@@ -9,6 +9,8 @@ Statement triggers keep it exact on every write (see the migration's docstring).
 
 from __future__ import annotations
 
+import asyncpg
+
 from layers.model import DATA_SCHEMA
 from layers.sql import qualified
 
@@ -36,3 +38,20 @@ def trigger_statements(layer_id: str = LAYER_ID) -> list[str]:
     return [f"CREATE OR REPLACE TRIGGER building_rollup_{name} AFTER {event} ON {table} REFERENCING {tables} "
             "FOR EACH STATEMENT EXECUTE FUNCTION onemap.building_rollup_apply()"
             for name, event, tables in _TRIGGERS]
+
+
+async def defer(conn: asyncpg.Connection, layer_id: str) -> bool:
+    """Hold the rollup's trigger for the rest of this transaction; True when ``layer_id`` has one.
+
+    For an initial load only: it must call :func:`add_changeset` before it commits.
+    """
+    if layer_id != LAYER_ID:
+        return False
+    await conn.execute("SELECT set_config('onemap.building_rollup_deferred', 'on', true)")
+    return True
+
+
+async def add_changeset(conn: asyncpg.Connection, changeset_id: int) -> None:
+    """Add the versions ``changeset_id`` wrote while the trigger was held, and release it."""
+    await conn.execute("SELECT onemap.building_rollup_add_changeset($1)", changeset_id)
+    await conn.execute("SELECT set_config('onemap.building_rollup_deferred', 'off', true)")

@@ -28,6 +28,7 @@ from typing import Any
 import asyncpg
 import shapely
 
+from layers import building_rollup
 from layers.bulk import MergeCounts, Staging, _audit, _finish
 from layers.bulk_indexes import DroppedIndexes, drop_indexes_for_load
 from layers.lifecycle import Box, Written
@@ -49,6 +50,7 @@ class InitialLoad:
     written: int = 0
     withdrawn: int = 0
     boxes: list[Box] = field(default_factory=list)
+    rollup_deferred: bool = False  # the statistics rollup gets the whole load at finish()
 
     @property
     def columns(self) -> list[str]:
@@ -130,7 +132,10 @@ async def begin(
     shared = {"fid": "nextval('onemap.feature_id_seq')", "version": "1",
               "valid_from": f"'{start.isoformat()}'::timestamptz", "changeset_id": str(int(changeset_id))}
     await _set_defaults(conn, table, shared)
-    return InitialLoad(staging, changeset_id, start, now, dropped, defaults)
+    # Grouping each COPY batch into the rollup upserts most of its cells again, batch after batch;
+    # one pass over the load at finish() writes each row once (server CPU: see benchmarks/README.md).
+    deferred = await building_rollup.defer(conn, staging.layer.id)
+    return InitialLoad(staging, changeset_id, start, now, dropped, defaults, rollup_deferred=deferred)
 
 
 _SHARED = ("fid", "version", "valid_from", "changeset_id")
@@ -174,6 +179,8 @@ async def withdraw(conn: asyncpg.Connection, load: InitialLoad, *, key_field: st
 async def finish(conn: asyncpg.Connection, load: InitialLoad) -> MergeCounts:
     """Build the layer's indexes again, and write the load's audit row, extent and tile notice."""
     await _set_defaults(conn, load.staging.layer.table, load.defaults)
+    if load.rollup_deferred:
+        await building_rollup.add_changeset(conn, load.changeset_id)
     await load.dropped.restore(conn)
     written = load.total()
     await _audit(conn, load.staging, changeset_id=load.changeset_id, op="insert", written=written)

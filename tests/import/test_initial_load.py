@@ -101,6 +101,27 @@ async def _indexes(url: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+async def _rollup(url: str) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in await _fetch(url, "SELECT * FROM onemap.building_rollup "
+                                                 "ORDER BY level, ix, iy, class_key, at")]
+
+
+async def _rollup_is_rebuilt_alike(url: str) -> bool:
+    """The statistics rollup equals the one rebuilt from every stored version (in a rolled-back transaction)."""
+    kept = await _rollup(url)
+    conn = await connect(url)
+    try:
+        look = conn.transaction()
+        await look.start()
+        await conn.execute("SELECT onemap.building_rollup_fill()")
+        rebuilt = [tuple(r) for r in await conn.fetch(
+            "SELECT * FROM onemap.building_rollup ORDER BY level, ix, iy, class_key, at")]
+        await look.rollback()
+    finally:
+        await conn.close()
+    return bool(kept) and kept == rebuilt
+
+
 def _rejections(report: dict[str, Any]) -> list[tuple[int, list[tuple[str, str]]]]:
     return sorted((r["row"], sorted((x["field"], x["code"]) for x in r["reasons"])) for r in report["rejections"])
 
@@ -127,6 +148,21 @@ async def test_streamed_initial_load_writes_and_rejects_what_the_staged_merge_do
     assert await _rows(fresh_db_url) == await _rows(second_db_url)
     assert await _indexes(fresh_db_url) == await _indexes(second_db_url)
     assert any("indexes were rebuilt" in w for w in streamed["warnings"])
+    # The statistics rollup: added once at the end of the streamed load, per batch by the staged merge's trigger.
+    assert await _rollup(fresh_db_url) == await _rollup(second_db_url)
+    assert await _rollup_is_rebuilt_alike(fresh_db_url)
+    # The trigger is held for the load's transaction only: a later single edit is counted at once.
+    conn = await connect(fresh_db_url)
+    try:
+        before = await conn.fetchval("SELECT sum(buildings) FROM onemap.building_rollup WHERE level = 0 "
+                                     "AND class_key LIKE 'by_use:%'")
+        await conn.execute("UPDATE data.buildings SET valid_to = valid_from WHERE fid = "
+                           "(SELECT min(fid) FROM data.buildings)")
+        after = await conn.fetchval("SELECT sum(buildings) FROM onemap.building_rollup WHERE level = 0 "
+                                    "AND class_key LIKE 'by_use:%'")
+    finally:
+        await conn.close()
+    assert after == before - 1
 
 
 async def _never(*_args: Any, **_kwargs: Any) -> None:
@@ -141,6 +177,7 @@ async def test_refused_initial_load_leaves_the_layer_and_its_indexes_as_they_wer
     assert report["status"] == "refused" and code != 0 and sum(small_loads) == N - 4  # written, then rolled back
     assert await _fetch(fresh_db_url, "SELECT 1 FROM data.buildings") == []
     assert await _fetch(fresh_db_url, "SELECT 1 FROM onemap.bulk_changes") == []
+    assert await _fetch(fresh_db_url, "SELECT 1 FROM onemap.building_rollup") == []
     assert await _indexes(fresh_db_url) == indexes
 
 
@@ -182,6 +219,7 @@ async def test_redelivery_after_a_streamed_initial_load_versions_what_changed(
                count(*) FILTER (WHERE valid_to IS NULL) AS current, count(DISTINCT fid) AS features
         FROM data.buildings""")
     assert tuple(history[0]) == (N // 10, N // 10, N, N)
+    assert await _rollup_is_rebuilt_alike(fresh_db_url)
     # Who wrote each version, when and in which changeset: from the versions and one summary row per merge.
     audit = await _fetch(fresh_db_url, """
         SELECT b.op, b.features, c.actor, c.source, count(t.*) AS versions, min(t.recorded_at) = c.recorded_at AS same

@@ -146,6 +146,12 @@ CREATE FUNCTION onemap.building_rollup_apply() RETURNS trigger LANGUAGE plpgsql 
 DECLARE
   z_level smallint[]; z_ix int[]; z_iy int[]; z_key text[]; z_at timestamptz[];
 BEGIN
+  -- An initial load into an empty layer (layers/initial_load.py) adds its rows once at its end
+  -- (onemap.building_rollup_add_changeset): its ~50 COPY batches would each upsert most cells again.
+  -- The setting is transaction-local (set_config(..., true)), so it ends with that load.
+  IF current_setting('onemap.building_rollup_deferred', true) = 'on' THEN
+    RETURN NULL;
+  END IF;
   IF TG_OP = 'INSERT' THEN
     <INSERT>;
   ELSIF TG_OP = 'UPDATE' THEN
@@ -170,6 +176,15 @@ DECLARE
   z_level smallint[]; z_ix int[]; z_iy int[]; z_key text[]; z_at timestamptz[];
 BEGIN
   <FILL>;
+END $$
+"""
+
+ADD_CHANGESET_FUNCTION = """
+CREATE FUNCTION onemap.building_rollup_add_changeset(p_changeset bigint) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  z_level smallint[]; z_ix int[]; z_iy int[]; z_key text[]; z_at timestamptz[];
+BEGIN
+  <ADD>;
 END $$
 """
 
@@ -200,6 +215,10 @@ def upgrade() -> None:
     every_version = f"SELECT e.* FROM data.buildings n CROSS JOIN LATERAL ({_ends('n', 1)}) e"  # noqa: S608
     fill = "TRUNCATE onemap.building_rollup;\n  " + UPSERT.replace("<SOURCE>", every_version).strip()
     op.execute(FILL_FUNCTION.replace("<FILL>", fill))
+    # The versions one changeset wrote while the trigger was deferred (an initial load's).
+    written = (f"SELECT e.* FROM data.buildings n CROSS JOIN LATERAL ({_ends('n', 1)}) e "  # noqa: S608
+               "WHERE n.changeset_id = p_changeset")
+    op.execute(ADD_CHANGESET_FUNCTION.replace("<ADD>", UPSERT.replace("<SOURCE>", written).strip()))
     if op.get_bind().exec_driver_sql("SELECT to_regclass('data.buildings') IS NOT NULL").scalar():
         from layers.building_rollup import trigger_statements
 
@@ -213,6 +232,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS building_rollup_insert ON data.buildings")
     op.execute("DROP TRIGGER IF EXISTS building_rollup_update ON data.buildings")
     op.execute("DROP TRIGGER IF EXISTS building_rollup_delete ON data.buildings")
+    op.execute("DROP FUNCTION onemap.building_rollup_add_changeset(bigint)")
     op.execute("DROP FUNCTION onemap.building_rollup_fill()")
     op.execute("DROP FUNCTION onemap.building_rollup_apply()")
     op.execute("DROP FUNCTION onemap.building_floors(double precision, bigint)")
