@@ -41,17 +41,24 @@ def trigger_statements(layer_id: str = LAYER_ID) -> list[str]:
 
 
 async def defer(conn: asyncpg.Connection, layer_id: str) -> bool:
-    """Hold the rollup's trigger for the rest of this transaction; True when ``layer_id`` has one.
+    """Switch the rollup's triggers off for the rest of this transaction; True when ``layer_id`` has them.
 
-    For an initial load only: it must call :func:`add_changeset` before it commits.
+    For an initial load only (it holds the layer locked against other writers): capturing each COPY
+    batch's rows in a transition table costs the load's one backend more than adding them all once
+    at the end. It must call :func:`add_changeset` before it commits; a rollback undoes both.
     """
     if layer_id != LAYER_ID:
         return False
-    await conn.execute("SELECT set_config('onemap.building_rollup_deferred', 'on', true)")
+    await conn.execute(_alter_triggers("DISABLE"))
     return True
 
 
 async def add_changeset(conn: asyncpg.Connection, changeset_id: int) -> None:
-    """Add the versions ``changeset_id`` wrote while the trigger was held, and release it."""
+    """Add the versions ``changeset_id`` wrote while the triggers were off, and switch them on again."""
     await conn.execute("SELECT onemap.building_rollup_add_changeset($1)", changeset_id)
-    await conn.execute("SELECT set_config('onemap.building_rollup_deferred', 'off', true)")
+    await conn.execute(_alter_triggers("ENABLE"))
+
+
+def _alter_triggers(action: str) -> str:
+    table = qualified(DATA_SCHEMA, LAYER_ID)
+    return f"ALTER TABLE {table} " + ", ".join(f"{action} TRIGGER building_rollup_{name}" for name, _, _ in _TRIGGERS)

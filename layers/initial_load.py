@@ -132,8 +132,8 @@ async def begin(
     shared = {"fid": "nextval('onemap.feature_id_seq')", "version": "1",
               "valid_from": f"'{start.isoformat()}'::timestamptz", "changeset_id": str(int(changeset_id))}
     await _set_defaults(conn, table, shared)
-    # Grouping each COPY batch into the rollup upserts most of its cells again, batch after batch;
-    # one pass over the load at finish() writes each row once (server CPU: see benchmarks/README.md).
+    # The statistics rollup gets the whole load in one pass at finish() instead of a transition
+    # table of every COPY batch (server CPU: see benchmarks/README.md).
     deferred = await building_rollup.defer(conn, staging.layer.id)
     return InitialLoad(staging, changeset_id, start, now, dropped, defaults, rollup_deferred=deferred)
 

@@ -151,7 +151,7 @@ async def test_streamed_initial_load_writes_and_rejects_what_the_staged_merge_do
     # The statistics rollup: added once at the end of the streamed load, per batch by the staged merge's trigger.
     assert await _rollup(fresh_db_url) == await _rollup(second_db_url)
     assert await _rollup_is_rebuilt_alike(fresh_db_url)
-    # The trigger is held for the load's transaction only: a later single edit is counted at once.
+    # The triggers are on again after the load: a later single edit is counted at once.
     conn = await connect(fresh_db_url)
     try:
         before = await conn.fetchval("SELECT sum(buildings) FROM onemap.building_rollup WHERE level = 0 "

@@ -146,12 +146,6 @@ CREATE FUNCTION onemap.building_rollup_apply() RETURNS trigger LANGUAGE plpgsql 
 DECLARE
   z_level smallint[]; z_ix int[]; z_iy int[]; z_key text[]; z_at timestamptz[];
 BEGIN
-  -- An initial load into an empty layer (layers/initial_load.py) adds its rows once at its end
-  -- (onemap.building_rollup_add_changeset): its ~50 COPY batches would each upsert most cells again.
-  -- The setting is transaction-local (set_config(..., true)), so it ends with that load.
-  IF current_setting('onemap.building_rollup_deferred', true) = 'on' THEN
-    RETURN NULL;
-  END IF;
   IF TG_OP = 'INSERT' THEN
     <INSERT>;
   ELSIF TG_OP = 'UPDATE' THEN
@@ -215,7 +209,7 @@ def upgrade() -> None:
     every_version = f"SELECT e.* FROM data.buildings n CROSS JOIN LATERAL ({_ends('n', 1)}) e"  # noqa: S608
     fill = "TRUNCATE onemap.building_rollup;\n  " + UPSERT.replace("<SOURCE>", every_version).strip()
     op.execute(FILL_FUNCTION.replace("<FILL>", fill))
-    # The versions one changeset wrote while the trigger was deferred (an initial load's).
+    # The versions one changeset wrote while the triggers were off (an initial load's: layers.building_rollup).
     written = (f"SELECT e.* FROM data.buildings n CROSS JOIN LATERAL ({_ends('n', 1)}) e "  # noqa: S608
                "WHERE n.changeset_id = p_changeset")
     op.execute(ADD_CHANGESET_FUNCTION.replace("<ADD>", UPSERT.replace("<SOURCE>", written).strip()))
