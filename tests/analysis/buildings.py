@@ -184,3 +184,23 @@ def circle(cx: float, cy: float, r: float, n: int = 600) -> Polygon:
     """A many-vertex local circle (EPSG:4490), so the statistics cut it into pieces (ST_Subdivide)."""
     ring = [lonlat(cx + r * math.cos(2 * math.pi * i / n), cy + r * math.sin(2 * math.pi * i / n)) for i in range(n)]
     return Polygon([*ring, ring[0]])
+
+
+ROLLUP = "SELECT * FROM onemap.building_rollup ORDER BY level, ix, iy, class_key, at"
+
+
+async def rollup(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """The statistics rollup's rows, in key order."""
+    return list(await conn.fetch(ROLLUP))
+
+
+async def rebuilt_rollup(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """The rollup rebuilt from every stored version (``onemap.building_rollup_fill``), in a transaction
+    that is rolled back, so the kept rollup is left as it was."""
+    look = conn.transaction()
+    await look.start()
+    try:
+        await conn.execute("SELECT onemap.building_rollup_fill()")
+        return await rollup(conn)
+    finally:
+        await look.rollback()

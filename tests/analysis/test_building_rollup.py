@@ -52,7 +52,7 @@ AREAS: list[tuple[dict[str, Any], Any]] = [
 ]
 INSTANTS = [None, dt.datetime(2012, 3, 1, tzinfo=dt.UTC), dt.datetime(2015, 1, 1, tzinfo=dt.UTC),
             dt.datetime(2017, 1, 1, tzinfo=dt.UTC), dt.datetime(2021, 1, 1, tzinfo=dt.UTC)]
-ROLLUP = "SELECT * FROM onemap.building_rollup ORDER BY level, ix, iy, class_key, at"
+ROLLUP = town.ROLLUP
 
 
 @pytest.fixture(scope="module")
@@ -73,21 +73,9 @@ class _Rollback(Exception):
     pass
 
 
-async def _rebuilt(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    """The rollup rebuilt from every stored version (in a transaction that is rolled back)."""
-    out: list[asyncpg.Record] = []
-    try:
-        async with conn.transaction():
-            await conn.execute("SELECT onemap.building_rollup_fill()")
-            out = await conn.fetch(ROLLUP)
-            raise _Rollback
-    except _Rollback:
-        return out
-
-
 async def _check(pool: asyncpg.Pool, conn: asyncpg.Connection, instants: list[dt.datetime | None] = INSTANTS) -> None:
     kept = await conn.fetch(ROLLUP)
-    assert kept == await _rebuilt(conn)
+    assert kept == await town.rebuilt_rollup(conn)
     assert all(r["buildings"] or r["footprint_mm2"] or r["floor_area_mm2"] for r in kept)  # no zero rows kept
     rows = await town.raw_rows(conn)
     for area, geom in AREAS:
