@@ -245,6 +245,8 @@ async def test_a_failed_send_keeps_a_draft_that_survives_a_reload(browser: Brows
     await page.click("#draft-resend")
     await page.wait_for_function("window.onemap.report.lastResult && window.onemap.report.lastResult.status === 201",
                                  timeout=LIVE_MS)
+    # The answer is kept before the draft is cleared and hidden (report.js send()): wait for that, then check.
+    await page.wait_for_selector("#draft", state="hidden", timeout=LIVE_MS)
     assert await page.locator("#draft").is_hidden()
     await page.reload(wait_until="domcontentloaded")
     await page.wait_for_function("document.body.dataset.ready === '1'")
