@@ -35,6 +35,12 @@ TILE_ZOOM = "tile_zoom"
 INDEX_SUFFIX = "cur_zoom_geom"
 TILE_KEY = "tile_key"
 KEY_INDEX_SUFFIX = "cur_zoom_key"
+# The overview index holds only rows with ``tile_zoom`` up to this: btree_gist's int2 has no
+# sortsupport before PostgreSQL 18, so the index is built by inserting row by row, during an initial
+# load too (6.1 s of one backend per million buildings, all of them tile_zoom 13-15). A tile at zoom 13
+# or finer spans a few kilometres at most, so ``cur_geom`` plus the filter reads about what it draws
+# (migration 0015_overview_band; measured in benchmarks/README.md, "Batch import" and "Tile sweep").
+OVERVIEW_MAX_ZOOM = 12
 # The Web Mercator zoom of the quadtree cell ``tile_key`` names (cells of ~2 m): a tile of any zoom up
 # to this one is one contiguous range of keys.
 KEY_ZOOM = 24
@@ -128,14 +134,15 @@ def key_index_statement(layer: LayerDef, name: str) -> str | None:
 def index_statement(layer: LayerDef, name: str) -> str | None:
     """CREATE INDEX for ``layer``'s overview index named ``name`` (already quoted), or None for points.
 
-    ``(tile_zoom, geom)`` over current rows: btree_gist's split on the first column puts each
-    overview zoom in its own subtrees, and inside them the R-tree works as usual, so
-    ``tile_zoom <= k AND geom && box`` touches only entries it returns.
+    ``(tile_zoom, geom)`` over the current rows an overview tile can draw (``tile_zoom <=``
+    :data:`OVERVIEW_MAX_ZOOM`): btree_gist's split on the first column puts each overview zoom in
+    its own subtrees, and inside them the R-tree works as usual, so ``tile_zoom <= k AND geom && box``
+    touches only entries it returns. Tiles finer than that use ``cur_geom`` with the same filter.
     """
     if layer.geometry_type in POINT_TYPES:
         return None
     table = qualified(DATA_SCHEMA, layer.id)
     return (
         f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gist ({quote_ident(TILE_ZOOM)}, geom) "
-        "WHERE valid_to IS NULL"
+        f"WHERE valid_to IS NULL AND {quote_ident(TILE_ZOOM)} <= {OVERVIEW_MAX_ZOOM}::smallint"
     )
