@@ -197,6 +197,24 @@ async def test_a_rolled_back_write_leaves_no_trace(pool: asyncpg.Pool, conn: asy
     await _check(pool, conn, [None])
 
 
+async def test_adding_every_changeset_in_bulk_rebuilds_the_rollup(conn: asyncpg.Connection) -> None:
+    """``onemap.building_rollup_add_changeset`` (an initial load's one pass, migration 0016): every version
+    belongs to one changeset, so adding each changeset's versions to an empty rollup, current and closed
+    ones alike, must give exactly the full rebuild."""
+    changesets = [r["changeset_id"] for r in await conn.fetch(
+        "SELECT DISTINCT changeset_id FROM data.buildings ORDER BY 1")]
+    assert len(changesets) > 2
+    assert await conn.fetchval("SELECT count(*) FROM data.buildings WHERE valid_to IS NOT NULL") > 0
+    want = await town.rebuilt_rollup(conn)
+    with pytest.raises(_Rollback):
+        async with conn.transaction():
+            await conn.execute("TRUNCATE onemap.building_rollup")
+            for changeset in changesets:
+                await conn.execute("SELECT onemap.building_rollup_add_changeset($1)", changeset)
+            assert await conn.fetch(ROLLUP) == want
+            raise _Rollback
+
+
 async def test_two_writers_on_one_rollup_row(pool: asyncpg.Pool, conn: asyncpg.Connection, module_db_url: str) -> None:
     bld = await _layer(conn)
     at = dt.datetime(2022, 5, 5, tzinfo=dt.UTC)  # both write the same (cell, class, instant) rows
