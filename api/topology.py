@@ -262,12 +262,22 @@ class Topology:
         state = self.state()
         return [pid for pid in (state.app_pids if state else []) if process_alive(pid)]
 
-    def kill_app(self, index: int) -> None:
-        """SIGKILL app instance ``index`` and all its workers: a lost machine, for drills and tests."""
+    def kill_app(self, index: int, timeout_s: float = 10.0) -> None:
+        """SIGKILL app instance ``index`` and all its workers: a lost machine, for drills and tests.
+
+        Returns once the instance's process is gone. A signal is delivered when the process next runs,
+        and until it has died its listening socket still completes TCP handshakes: a write sent right
+        after the kill could be handed to a process about to vanish, and HAProxy never re-sends a
+        write whose fate it does not know (it answers 502).
+        """
         state = self.state()
         if state is None:
             return
-        _signal(state.app_pids[index], signal.SIGKILL)
+        pid = state.app_pids[index]
+        _signal(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout_s
+        while process_alive(pid) and time.monotonic() < deadline:  # a zombie has closed its sockets
+            time.sleep(0.01)
 
     def stop_apps(self) -> list[str]:
         """Stop HAProxy and the app instances (SIGTERM, then SIGKILL). Returns what stopped."""
