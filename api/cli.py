@@ -231,6 +231,8 @@ def serve(
 def _serve(settings: Settings, *, host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
+    from api.serving import AtomicResponseProtocol
+
     host = host or settings.api.host
     port = port or settings.api.port
     workers = workers or settings.api.workers
@@ -243,8 +245,11 @@ def _serve(settings: Settings, *, host: str | None, port: int | None, workers: i
     settings.api.signing_key(settings.db.var_dir)
     # With workers > 1 uvicorn's supervisor runs them and starts a new one when one dies
     # (uvicorn >= 0.30; pinned in pyproject). One worker runs in this process, unsupervised.
+    # AtomicResponseProtocol: a response's head and body leave in one write, so an instance that dies
+    # mid-response sends nothing rather than headers alone (api/serving.py).
     uvicorn.run("api.asgi:app", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.api.log_level, proxy_headers=True, access_log=False)
+                log_level=settings.api.log_level, proxy_headers=True, access_log=False,
+                http=AtomicResponseProtocol)
 
 
 @app.command()

@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -61,22 +62,40 @@ def haproxy_config(port: int, app_ports: list[int], *, stats_port: int | None = 
     reset before any answer, 502/503/504) to another one; HAProxy does this only for requests
     that are safe to repeat, so a read under an instance's death still succeeds and a write is
     never sent twice. ``timeout tunnel`` keeps Server-Sent Event streams open.
+
+    A request has ``retries`` (3) attempts to spare, and HAProxy closes the client's connection without
+    an answer when they run out on a keep-alive connection (a 502 on its first request). So a lost
+    instance must cost each request at most one: ``observe layer4`` with ``on-error mark-down`` takes
+    it out of rotation at its first refused connection, instead of after two failed checks (2 s or
+    more) in which every request sent to it spent a retry. ``timeout check`` lets a busy but healthy
+    instance answer /health/ready, which may wait 2 s for a pooled connection (api/health.py); without
+    it the check gives up after ``inter`` (1 s) and HAProxy drops busy instances under load.
     """
     servers = "\n".join(
-        f"    server app{i} 127.0.0.1:{p} check inter 1s fall 2 rise 1" for i, p in enumerate(app_ports)
+        f"    server app{i} 127.0.0.1:{p} check inter 1s fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down"
+        for i, p in enumerate(app_ports)
     )
     stats = (f"\nfrontend stats\n    bind 127.0.0.1:{stats_port}\n    stats enable\n    stats uri /\n"
              if stats_port else "")
     return f"""# Written by One Map (api/topology.py)
 global
     maxconn 4096
+    # HAProxy runs in the foreground with stdout going to <cluster>/haproxy.log (it has no file target).
+    log stdout format raw local0 info
 
 defaults
     mode http
+    log global
+    option httplog
+    # Only requests that failed, were retried or redispatched, and server state changes: what a lost
+    # instance did to the traffic, without a line per request.
+    option dontlog-normal
+    option dontlognull
     timeout connect 2s
     timeout client 120s
     timeout server 120s
     timeout tunnel 1h
+    timeout check 5s
     retries 3
     option redispatch 1
     retry-on all-retryable-errors
@@ -197,15 +216,30 @@ class Topology:
         self._save(state)
         cfg = self.root / "haproxy.cfg"
         cfg.write_text(haproxy_config(port, state.app_ports))
-        pidfile = self.root / "haproxy.pid"
-        result = subprocess.run([HAPROXY, "-D", "-f", str(cfg), "-p", str(pidfile)], capture_output=True,
-                                text=True, check=False)
-        if result.returncode != 0:
-            raise ClusterError(f"haproxy did not start: {result.stderr.strip()[-800:]}")
-        state.haproxy_pid = int(pidfile.read_text().split()[0])
+        state.haproxy_pid = self._start_haproxy(cfg, port)
         self._save(state)
         self._wait_ready(state, timeout_s)
         return state
+
+    def _start_haproxy(self, cfg: Path, port: int) -> int:
+        """HAProxy in the foreground of its own session, logging to ``haproxy.log``; returns its pid.
+
+        Not ``haproxy -D``: a daemon closes its stdout, and HAProxy logs only to syslog or stdout, so the
+        log of what a lost instance did to requests (retries, redispatches, aborts) would be lost.
+        """
+        check = subprocess.run([HAPROXY, "-c", "-q", "-f", str(cfg)], capture_output=True, text=True, check=False)
+        if check.returncode != 0:
+            raise ClusterError(f"haproxy rejects {cfg}: {(check.stdout + check.stderr).strip()[-800:]}")
+        log = self.root / "haproxy.log"
+        with open(log, "ab") as out:
+            proc = subprocess.Popen([HAPROXY, "-f", str(cfg)], stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while not _accepts(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise ClusterError(f"haproxy did not start: {log.read_text(errors='replace')[-800:]}")
+            time.sleep(0.05)
+        return proc.pid
 
     def _wait_ready(self, state: TopologyState, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -228,12 +262,22 @@ class Topology:
         state = self.state()
         return [pid for pid in (state.app_pids if state else []) if process_alive(pid)]
 
-    def kill_app(self, index: int) -> None:
-        """SIGKILL app instance ``index`` and all its workers: a lost machine, for drills and tests."""
+    def kill_app(self, index: int, timeout_s: float = 10.0) -> None:
+        """SIGKILL app instance ``index`` and all its workers: a lost machine, for drills and tests.
+
+        Returns once the instance's process is gone. A signal is delivered when the process next runs,
+        and until it has died its listening socket still completes TCP handshakes: a write sent right
+        after the kill could be handed to a process about to vanish, and HAProxy never re-sends a
+        write whose fate it does not know (it answers 502).
+        """
         state = self.state()
         if state is None:
             return
-        _signal(state.app_pids[index], signal.SIGKILL)
+        pid = state.app_pids[index]
+        _signal(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout_s
+        while process_alive(pid) and time.monotonic() < deadline:  # a zombie has closed its sockets
+            time.sleep(0.01)
 
     def stop_apps(self) -> list[str]:
         """Stop HAProxy and the app instances (SIGTERM, then SIGKILL). Returns what stopped."""
@@ -263,6 +307,13 @@ class Topology:
                 pg.stop()
                 done.append(name)
         return done
+
+
+def _accepts(port: int) -> bool:
+    """Whether something accepts TCP connections on 127.0.0.1:``port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _signal(pid: int, sig: signal.Signals, *, group: bool = True) -> None:

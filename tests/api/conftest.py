@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -23,7 +21,6 @@ from shapely.geometry import MultiPolygon, shape
 from api.app import create_app
 from api.settings import ApiSettings, Settings
 from layers.bulk import copy_rows, create_staging, insert_all
-from layers.cluster import find_free_port
 from layers.db import connect
 from layers.model import LayerDef
 from layers.principals import create_principal, issue_api_key
@@ -31,7 +28,7 @@ from layers.registry import Registry, register_layer
 from layers.settings import DatabaseSettings
 from layers.versioning import open_changeset
 from spatial.codelists.buildings import OSM_BUILDING_TO_USE
-from tests.api.live import wait_healthy
+from tests.api.live import serve_subprocess, uvicorn_argv
 from tests.support import SAMPLE_DATA
 
 DATA = SAMPLE_DATA / "changsha"
@@ -220,7 +217,6 @@ PROJECT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def server(seed: Seed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One Map under uvicorn on a free port, against the module's seeded clone."""
-    port = find_free_port(18700)
     env = {
         **os.environ,
         "ONEMAP_DATABASE_URL": seed.url,
@@ -229,35 +225,5 @@ def server(seed: Seed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         "ONEMAP_VAR_DIR": str(tmp_path_factory.mktemp("var")),
     }
     log = tmp_path_factory.mktemp("log") / "uvicorn.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.asgi:app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=PROJECT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_healthy(base, proc, log, timeout_s=60)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                # A worker stuck in native code (a parser) ignores SIGTERM; never leave it running.
-                proc.kill()
-                proc.wait()
+    with serve_subprocess(uvicorn_argv, env, log, first_port=18700, timeout_s=60) as (base, _proc):
+        yield base

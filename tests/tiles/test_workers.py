@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,23 +12,16 @@ import httpx
 import mapbox_vector_tile
 import pytest
 
-from api.settings import PROJECT_ROOT
 from layers.db import connect
 from spatial.tms import WEB_MERCATOR_QUAD, tile_range
+from tests.api.live import serve_subprocess, uvicorn_argv
 from tests.cityfixtures import City
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def _server(city: City, var_dir: Path) -> Iterator[str]:
-    port = _free_port()
     env = {
         **os.environ,
         "ONEMAP_DATABASE_URL": city.url,
@@ -41,45 +30,10 @@ def _server(city: City, var_dir: Path) -> Iterator[str]:
         "ONEMAP_SECRET_KEY": "s" * 40,
         "ONEMAP_TILE_DISK_CACHE": "false",
     }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.asgi:app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
-            time.sleep(0.2)
+    var_dir.mkdir(parents=True, exist_ok=True)
+    # Checked to be this process's own server (tests/api/live.py): the test runs two side by side.
+    with serve_subprocess(uvicorn_argv, env, var_dir / "uvicorn.log", first_port=19700, timeout_s=60) as (base, _p):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 async def test_an_edit_in_one_process_reaches_the_tile_cache_of_another(city: City, tmp_path: Path) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +13,10 @@ import pytest
 from PIL import Image
 
 from api.app import create_app
-from layers.cluster import find_free_port
 from layers.db import connect
 from layers.principals import create_principal, issue_api_key
-from tests.api.conftest import PROJECT, SECRET, api_settings
-from tests.api.live import wait_healthy
+from tests.api.conftest import SECRET, api_settings
+from tests.api.live import serve_subprocess, uvicorn_argv
 from tests.cases.city import seed_city
 
 # name → (roles, department)
@@ -99,23 +96,8 @@ def png(size: tuple[int, int] = (20, 20)) -> bytes:
 @pytest.fixture(scope="module")
 def case_server(case_seed: CaseSeed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One Map under uvicorn against the module's clone (streams need a real server), heartbeat 0.5 s."""
-    port = find_free_port(18900)
     env = {**os.environ, "ONEMAP_DATABASE_URL": case_seed.url, "ONEMAP_SECRET_KEY": SECRET, "ONEMAP_ENV": "test",
            "ONEMAP_VAR_DIR": str(tmp_path_factory.mktemp("var")), "ONEMAP_CASES_HEARTBEAT_S": "0.5"}
     log = tmp_path_factory.mktemp("log") / "uvicorn.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.asgi:app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning"],
-            env=env, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_healthy(base, proc, log, timeout_s=60)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with serve_subprocess(uvicorn_argv, env, log, first_port=18900, timeout_s=60) as (base, _proc):
+        yield base

@@ -10,6 +10,7 @@ for the module, and a live server (uvicorn in a thread, so it sees them) for rea
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +23,6 @@ import uvicorn
 from analysis.catalogue import PROCESSES
 from analysis.contract import JSON, InvalidInput, ProcessContext, ProcessDefinition
 from api.app import create_app
-from layers.cluster import find_free_port
 from layers.sql import qualified
 from tests.api.conftest import Seed, api_settings
 
@@ -106,10 +106,14 @@ def test_processes() -> Iterator[dict[str, ProcessDefinition]]:
 
 def serve_in_thread(application: Any) -> Iterator[str]:
     """Run ``application`` under uvicorn in a thread of this process; yields its base URL."""
-    port = find_free_port(18900)
+    # The socket is bound here and handed to uvicorn, so the port is ours from the moment it is picked:
+    # picking a "free" port and letting uvicorn bind it later races with other xdist workers' servers.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
@@ -121,6 +125,7 @@ def serve_in_thread(application: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+        sock.close()
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from layers.cluster import find_free_port
 from layers.db import connect
 from layers.jobs import WORKER_LOST
-from tests.api.conftest import PROJECT, SECRET, Seed
-from tests.api.live import wait_healthy
+from tests.api.conftest import SECRET, Seed
+from tests.api.live import serve_subprocess
 
 pytestmark = [pytest.mark.slow]
 # A server process offering the test processes (they live in the tests, so it registers them first).
@@ -36,22 +35,12 @@ uvicorn.run(create_app(), host="127.0.0.1", port=int(sys.argv[1]), log_level="wa
 
 @contextmanager
 def server(seed: Seed, var: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = find_free_port(19500)
     env = {**os.environ, "ONEMAP_DATABASE_URL": seed.url, "ONEMAP_SECRET_KEY": SECRET, "ONEMAP_ENV": "test",
            "ONEMAP_VAR_DIR": str(var)}
     var.mkdir(parents=True, exist_ok=True)
-    log = var / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", SERVE, str(port)], env=env, cwd=PROJECT, stdout=out,
-                                stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_healthy(base, proc, log, timeout_s=60)
-            yield base, proc
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(timeout=20)
+    with serve_subprocess(lambda port: [sys.executable, "-c", SERVE, str(port)], env, var / "server.log",
+                          first_port=19500, timeout_s=60) as (base, proc):
+        yield base, proc
 
 
 async def job_status_in_table(seed: Seed, job_id: str) -> str:
