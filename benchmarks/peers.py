@@ -67,7 +67,7 @@ def _serve(cmd: list[str], env: dict[str, str], ready_url: str, log_name: str) -
 def onemap_server(
     database_url: str, *, port: int, workers: int, secret: str, extra_env: dict[str, str] | None = None
 ) -> Iterator[str]:
-    """Run One Map with uvicorn on ``port`` for the duration of the context; yields its base URL."""
+    """Run One Map (``onemap serve``) on ``port`` for the duration of the context; yields its base URL."""
     env = {
         **os.environ,
         "ONEMAP_DATABASE_URL": database_url,
@@ -76,22 +76,10 @@ def onemap_server(
         "ONEMAP_LOG_LEVEL": "warning",
         **(extra_env or {}),
     }
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "api.asgi:app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
+    # `onemap serve` itself, so the benchmark measures what a deployment runs (its HTTP protocol:
+    # api/serving.py; no access log; log level from ONEMAP_LOG_LEVEL).
+    cmd = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+           "--workers", str(workers)]
     base = f"http://127.0.0.1:{port}"
     with _serve(cmd, env, f"{base}/health", "onemap.log"):
         yield base
