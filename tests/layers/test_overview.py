@@ -96,17 +96,24 @@ async def test_line_and_polygon_layers_have_the_overview_index_and_point_layers_
     assert "rail_stations_cur_zoom_geom" not in names and "pipeline_water_points_cur_zoom_geom" not in names
 
 
-async def test_the_migration_gives_existing_versions_their_zoom(fresh_db_url: str) -> None:
-    conn = await connect(fresh_db_url)
+async def seed_then_downgrade(url: str, rows: list[tuple[str, MultiPolygon]], revision: str) -> Layer:
+    """Insert ``rows`` into ``buildings`` of the fresh database at ``url``, then downgrade it to just
+    before ``revision``; returns the buildings layer."""
+    conn = await connect(url)
     try:
         buildings = (await Registry.load(conn)).get("buildings")
         changeset = await open_changeset(conn, actor="pytest", source="test")
-        staging = await _stage_buildings(conn, buildings, [("a", _building(0.0002))])
+        staging = await _stage_buildings(conn, buildings, rows)
         await insert_all(conn, staging, changeset_id=changeset)  # type: ignore[arg-type]
     finally:
         await conn.close()
+    await asyncio.to_thread(command.downgrade, alembic_config(url), f"{revision}-1")
+    return buildings
+
+
+async def test_the_migration_gives_existing_versions_their_zoom(fresh_db_url: str) -> None:
+    buildings = await seed_then_downgrade(fresh_db_url, [("a", _building(0.0002))], REVISION)
     cfg = alembic_config(fresh_db_url)
-    await asyncio.to_thread(command.downgrade, cfg, f"{REVISION}-1")
     conn = await connect(fresh_db_url)
     try:
         assert await conn.fetchval("SELECT to_regprocedure('onemap.tile_zoom(geometry)')") is None

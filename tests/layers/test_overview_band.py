@@ -14,9 +14,8 @@ from layers.db import connect
 from layers.migrate import alembic_config
 from layers.overview import OVERVIEW_MAX_ZOOM
 from layers.registry import Registry
-from layers.versioning import open_changeset
 from spatial.tms import WEB_MERCATOR_QUAD
-from tests.layers.test_overview import _building, _stage_buildings, expected_zoom
+from tests.layers.test_overview import _building, _stage_buildings, expected_zoom, seed_then_downgrade
 from tiles.generalise import Generalisation
 from tiles.mvt import TileAddress, size_filter
 
@@ -69,16 +68,8 @@ async def test_every_overview_tiles_size_test_can_use_it_and_finer_tiles_read_th
 
 
 async def test_the_migration_narrows_an_existing_index_and_keeps_the_rows(fresh_db_url: str) -> None:
-    conn = await connect(fresh_db_url)
-    try:
-        buildings = (await Registry.load(conn)).get("buildings")
-        changeset = await open_changeset(conn, actor="pytest", source="test")
-        staging = await _stage_buildings(conn, buildings, [("a", _building(0.02)), ("b", _building(0.0002))])
-        await insert_all(conn, staging, changeset_id=changeset)  # type: ignore[arg-type]
-    finally:
-        await conn.close()
+    await seed_then_downgrade(fresh_db_url, [("a", _building(0.02)), ("b", _building(0.0002))], REVISION)
     cfg = alembic_config(fresh_db_url)
-    await asyncio.to_thread(command.downgrade, cfg, f"{REVISION}-1")
     conn = await connect(fresh_db_url)
     try:
         assert "tile_zoom" not in await _predicate(conn, "data.buildings_cur_zoom_geom")
