@@ -38,7 +38,8 @@ class CoalescingTransport(asyncio.Transport):
             return
         if not self._pending:
             self._loop.call_soon(self.flush)
-        self._pending.append(bytes(data))
+        # bytes cannot change after this returns; a bytearray or memoryview could, so it is copied.
+        self._pending.append(data if type(data) is bytes else bytes(data))
 
     def writelines(self, list_of_data: Any) -> None:
         """Hold each piece, as :meth:`write`."""
@@ -49,7 +50,7 @@ class CoalescingTransport(asyncio.Transport):
         """Write what was held, in one piece (nothing if the connection is closing or lost)."""
         if not self._pending:
             return
-        data = b"".join(self._pending)
+        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         self._pending.clear()
         if not self._transport.is_closing():
             self._transport.write(data)
