@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from layers.cluster import PrivateCluster, find_free_port
+from layers.cluster import PrivateCluster, find_free_port, port_accepts
 from layers.errors import ClusterError
 from layers.replication import (
     create_standby,
@@ -235,7 +234,7 @@ class Topology:
             proc = subprocess.Popen([HAPROXY, "-f", str(cfg)], stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 10
-        while not _accepts(port):
+        while not port_accepts(port):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise ClusterError(f"haproxy did not start: {log.read_text(errors='replace')[-800:]}")
             time.sleep(0.05)
@@ -307,13 +306,6 @@ class Topology:
                 pg.stop()
                 done.append(name)
         return done
-
-
-def _accepts(port: int) -> bool:
-    """Whether something accepts TCP connections on 127.0.0.1:``port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(1)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _signal(pid: int, sig: signal.Signals, *, group: bool = True) -> None:

@@ -119,6 +119,13 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
+def port_accepts(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something accepts TCP connections on ``host``:``port`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(1)
+        return s.connect_ex((host, port)) == 0
+
+
 def find_free_port(start: int = DEFAULT_PORT, attempts: int = 200) -> int:
     """The first free TCP port on 127.0.0.1 from ``start``.
 
@@ -320,9 +327,8 @@ class PrivateCluster:
     def _wait_ready(self, port: int, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    return
+            if port_accepts(port):
+                return
             time.sleep(0.1)
         raise ClusterError(f"PostgreSQL did not accept connections on 127.0.0.1:{port}")
 
