@@ -316,7 +316,7 @@ class TileService:
             if blob is not None:
                 return plan, blob
         else:
-            counts = await density(conn, plan, tile, cap=fits + 1, use_key=self.count_by_key, selection=query.selection,
+            counts = await density(conn, plan, tile, cap=fits + 1, use_key=False, selection=query.selection,
                                    generalisation=self.generalisation, extent=self.settings.extent,
                                    buffer=self.settings.buffer, filters=query.filters or None)
             if counts is None:

@@ -45,8 +45,8 @@ SET work_mem = '256MB' SET parallel_setup_cost = 0 SET parallel_tuple_cost = 0.0
 DECLARE
   z_level smallint[]; z_ix int[]; z_iy int[]; z_key text[]; z_at timestamptz[];
 BEGIN
-  DROP TABLE IF EXISTS pg_temp.building_rollup_add;
-  CREATE TEMP TABLE building_rollup_add ON COMMIT DROP AS
+  -- Dropped at the end (a failed call rolls back with its table), so a transaction may call this again.
+  CREATE TEMP TABLE building_rollup_add AS
   SELECT ix, iy, at, keys, sum(sign)::bigint AS n, sum(sign * fp)::bigint AS f, sum(sign * fa)::bigint AS a
   FROM (
     SELECT 1 AS sign, n.valid_from AS at, {_MEASURES} FROM data.buildings n WHERE n.changeset_id = p_changeset
