@@ -38,7 +38,7 @@ from api.threed.routes import router as threed_router
 from api.tiles.fastpath import CachedTileFastPath
 from api.tiles.router import tiles_router
 from api.vendor import vendor_router
-from layers.db import postgis_version, resolve_database_url, when_up
+from layers.db import close_pool, postgis_version, resolve_database_url, when_up
 from layers.registry import Registry
 from layers.routing import open_pool
 
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await stop_case_feed(app)  # the live case feed's LISTEN connection (api/cases/events.py)
             await stop_feed(app)  # the change feed's delivery worker and LISTEN connection (api/feed/)
             await ctx.stop_listening()
-            await pool.close()
+            await close_pool(pool)  # bounded: a connection still checked out must not hang shutdown
 
     app = FastAPI(
         title="One Map 一张图 — Changsha spatio-temporal information platform",
