@@ -55,6 +55,31 @@ def _has_basic(headers: list[tuple[bytes, bytes]]) -> bool:
     return any(name == b"authorization" and value[:6].lower() == b"basic " for name, value in headers)
 
 
+def _routed_pool(scope: Scope) -> RoutedPool | None:
+    """The app's pool when it routes reads to a standby, else None."""
+    ctx = getattr(scope["app"].state, "ctx", None) if "app" in scope else None
+    pool = getattr(ctx, "pool", None)
+    return pool if isinstance(pool, RoutedPool) and pool.replica is not None else None
+
+
+async def read_marked(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run the read ``scope`` through ``app``, marked for the standby when it is stale-tolerant.
+
+    The item-by-id lane (api/ogc/item_lane.py), which runs before this middleware, calls it too.
+    """
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    if _routed_pool(scope) is None or not _STALE_TOLERANT.match(scope["path"]) or _has_basic(headers):
+        await app(scope, receive, send)
+        return
+    token = mark_read(_asked_lsn(headers))
+    try:
+        await app(scope, receive, send)
+    finally:
+        # A server runs each request in its own task; an in-process client (httpx's ASGI
+        # transport) does not, and its next request (a write) must not inherit the mark.
+        READ_INTENT.reset(token)
+
+
 class ReplicaRouting:
     """Mark stale-tolerant reads for the standby; stamp writes with the primary's WAL position."""
 
@@ -67,23 +92,12 @@ class ReplicaRouting:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        ctx = getattr(scope["app"].state, "ctx", None) if "app" in scope else None
-        pool = getattr(ctx, "pool", None)
-        if not isinstance(pool, RoutedPool) or pool.replica is None:
+        pool = _routed_pool(scope)
+        if pool is None:
             await self.app(scope, receive, send)
             return
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
         if scope["method"] in _READS:
-            if not _STALE_TOLERANT.match(scope["path"]) or _has_basic(headers):
-                await self.app(scope, receive, send)
-                return
-            token = mark_read(_asked_lsn(headers))
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                # A server runs each request in its own task; an in-process client (httpx's ASGI
-                # transport) does not, and its next request (a write) must not inherit the mark.
-                READ_INTENT.reset(token)
+            await read_marked(self.app, scope, receive, send)
             return
 
         async def stamped(message: Message) -> None:

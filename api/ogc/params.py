@@ -47,6 +47,8 @@ OUTPUT_SRIDS = (4490, 4326, 4547, 4526, 3857)
 
 def check_known(request: Request, allowed: frozenset[str]) -> None:
     """400 naming the first query parameter that is not in ``allowed``."""
+    if not request.scope.get("query_string"):
+        return  # nothing to check, and nothing parsed for it (item by id, most tiles)
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         raise InvalidParameter(

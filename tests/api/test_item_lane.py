@@ -88,6 +88,8 @@ async def test_everything_else_takes_the_route(
         (f"/collections/rail_stations/items/{fid}", {"datetime": "2000-01-01T00:00:00Z"}, {}, 410),  # before it existed
         (f"/collections/rail_stations/items/{fid}", {"f": "xml"}, {}, 400),
         (f"/collections/rail_stations/items/{fid}", {}, {"Authorization": "Bearer om_wrong"}, 401),
+        # A NUL the lane's own checks would miss: the route's guard answers it (api/input_guard.py).
+        (f"/collections/rail_stations/items/{fid}", {"datetime": "2020-01-01T00:00:00Z\x00"}, {}, 400),
     ]
     for path, params, headers, status in cases:
         behind.passed.clear()
@@ -114,3 +116,10 @@ async def test_a_restricted_layer_is_never_answered_in_the_lane(
     behind.passed.clear()
     r = await lane.get(f"/collections/{layer}/items/{fid}")
     assert r.status_code == 404 and behind.passed == [f"/collections/{layer}/items/{fid}"]
+
+
+def test_the_lane_runs_before_every_other_middleware(seed: Seed, var_dir: Path) -> None:
+    app = create_app(api_settings(seed.url, var_dir))
+    stack = app.build_middleware_stack()
+    assert isinstance(stack, ItemFastPath)  # outside FastAPI's own error, telemetry and body-limit layers
+    assert not isinstance(stack.app, ItemFastPath)  # and only once

@@ -113,6 +113,11 @@ async def test_reads_go_to_the_standby(instances: list[tuple[FastAPI, httpx.Asyn
     r = await client.get("/collections/test_parcels/items?limit=5")
     assert r.status_code == 200 and len(r.json()["features"]) == 5
     assert pool.replica_reads > before
+    # Item by id, answered by its lane outside the routing middleware (api/ogc/item_lane.py), too.
+    before = pool.replica_reads
+    item = await client.get(f"/collections/test_parcels/items/{seeded[1]}")
+    assert item.status_code == 200 and item.json()["id"] == seeded[1]
+    assert pool.replica_reads == before + 1
     # Not stale-tolerant: the collections list reads the primary.
     before = pool.replica_reads
     assert (await client.get("/collections")).status_code == 200
