@@ -4,6 +4,7 @@ nothing to undo, asyncpg's shielded way when there is (issue 15, item by id)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -13,7 +14,7 @@ from layers.settings import DatabaseSettings
 
 
 @pytest.fixture
-async def pool(shared_db_url: str) -> asyncpg.Pool:
+async def pool(shared_db_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(shared_db_url, DatabaseSettings(pool_min_size=1, pool_max_size=1))
     assert isinstance(pool, OneMapPool)
     yield pool
