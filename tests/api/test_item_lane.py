@@ -9,10 +9,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from api.app import create_app
-from api.ogc.item_lane import ItemFastPath
+from api.ogc.item_lane import ItemFastPath, _handled
+from layers.errors import DatabaseUnavailable
 from tests.api.conftest import Seed, api_settings
 
 COMPARED = ("content-type", "content-crs", "etag", "memento-datetime", "link", "content-length")
@@ -123,3 +125,70 @@ def test_the_lane_runs_before_every_other_middleware(seed: Seed, var_dir: Path) 
     stack = app.build_middleware_stack()
     assert isinstance(stack, ItemFastPath)  # outside FastAPI's own error, telemetry and body-limit layers
     assert not isinstance(stack.app, ItemFastPath)  # and only once
+
+
+def _without_time(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k != "timeStamp"}  # the page's own clock, to the second
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"limit": "3"}, {"limit": "2", "offset": "4"}, {"limit": "5", "bbox": "112.8,28.0,113.2,28.4"},
+     {"limit": "2", "f": "json", "crs": "http://www.opengis.net/def/crs/EPSG/0/4547"}, {}],
+)
+async def test_the_page_lane_answers_as_the_route_does(
+    both: tuple[httpx.AsyncClient, httpx.AsyncClient, Behind], seed: Seed, query: dict[str, str]
+) -> None:
+    lane, _, behind = both
+    behind.passed.clear()
+    fast = await lane.get("/collections/rail_stations/items", params=query)
+    assert fast.status_code == 200 and behind.passed == []  # answered in the lane
+    routed = await lane.get("/collections/rail_stations/items", params=query, headers=seed.auth("admin"))
+    assert routed.status_code == 200 and behind.passed == ["/collections/rail_stations/items"]
+    assert _without_time(fast.json()) == _without_time(routed.json())
+    assert fast.json()["features"], "the page has features"
+    for name in ("content-type", "content-crs", "onemap-number-matched"):
+        assert fast.headers.get(name) == routed.headers.get(name), name
+    # Following next: a cursor page, in the lane too.
+    nxt = [lk["href"] for lk in fast.json()["links"] if lk["rel"] == "next"]
+    if nxt:
+        behind.passed.clear()
+        page2 = await lane.get(nxt[0].removeprefix("http://testserver"))
+        assert page2.status_code == 200 and behind.passed == []
+        assert {f["id"] for f in page2.json()["features"]}.isdisjoint({f["id"] for f in fast.json()["features"]})
+
+
+async def test_page_refusals_and_pages_the_lane_does_not_take_go_to_the_route(
+    both: tuple[httpx.AsyncClient, httpx.AsyncClient, Behind], seed: Seed
+) -> None:
+    lane, direct, behind = both
+    path = "/collections/rail_stations/items"
+    cases: list[tuple[str, dict[str, str], dict[str, str], int]] = [
+        (path, {"limit": "abc"}, {}, 400),
+        (path, {"bbox": "1,2,3"}, {}, 400),
+        (path, {"cursor": "not-a-cursor"}, {}, 400),
+        (path, {"no_such": "1"}, {}, 400),
+        ("/collections/no_such_layer/items", {}, {}, 404),
+        (path, {"f": "html"}, {}, 200),
+        (path, {}, {"Accept": "text/html"}, 200),
+        (path, {"q": "\x00"}, {}, 400),
+    ]
+    for p, params, headers, status in cases:
+        behind.passed.clear()
+        r = await lane.get(p, params=params, headers=headers)
+        direct_r = await direct.get(p, params=params, headers=headers)
+        assert r.status_code == direct_r.status_code == status, (p, params, headers)
+        assert behind.passed == [p], (p, params, headers)
+        if status >= 400:
+            assert r.headers["content-type"] == "application/problem+json"
+            assert r.json()["detail"] == direct_r.json()["detail"]
+
+
+async def test_a_database_failure_is_answered_by_the_apps_own_handler(seed: Seed, var_dir: Path) -> None:
+    app = create_app(api_settings(seed.url, var_dir))
+    request = Request({"type": "http", "method": "GET", "path": "/collections/x/items", "headers": [],
+                       "query_string": b"", "app": app})
+    response = await _handled(request, DatabaseUnavailable("the database connection was lost"))
+    assert response.status_code == 503 and response.headers["retry-after"]
+    assert response.headers["content-type"] == "application/problem+json"
+    assert b"database-unavailable" in bytes(response.body)
