@@ -18,16 +18,24 @@ OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
 
 def base_url(request: Request) -> str:
     """``ONEMAP_PUBLIC_URL``, else scheme and Host of the request (cheaper than ``request.base_url``)."""
-    ctx: AppContext = request.app.state.ctx
+    scope = request.scope
+    ctx: AppContext = scope["app"].state.ctx
     configured = ctx.settings.api.public_url
     if configured:
         return configured.rstrip("/")
-    scope = request.scope
-    host = request.headers.get("host")
+    host = _host(scope)
     if not host:
         server = scope.get("server") or ("127.0.0.1", 80)
         host = f"{server[0]}:{server[1]}"
     return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
+
+
+def _host(scope: Any) -> str | None:
+    """The Host header, read off the raw header list (no Headers object: this runs for every answer)."""
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return value.decode("latin-1")  # type: ignore[no-any-return]
+    return None
 
 
 def link(
