@@ -50,6 +50,23 @@ async def both(seed: Seed, var_dir: Path) -> AsyncIterator[tuple[httpx.AsyncClie
             yield lane, direct, behind
 
 
+Case = tuple[str, dict[str, str], dict[str, str], int]
+
+
+async def _all_take_the_route(both: tuple[httpx.AsyncClient, httpx.AsyncClient, Behind], cases: list[Case]) -> None:
+    """Each (path, params, headers, status) reaches the route behind the lane and answers as the app does."""
+    lane, direct, behind = both
+    for path, params, headers, status in cases:
+        behind.passed.clear()
+        r = await lane.get(path, params=params, headers=headers)
+        direct_r = await direct.get(path, params=params, headers=headers)
+        assert r.status_code == direct_r.status_code == status, (path, params, headers)
+        assert behind.passed == [path], (path, params, headers)
+        if status >= 400:
+            assert r.headers["content-type"] == "application/problem+json"
+            assert r.json()["detail"] == direct_r.json()["detail"]
+
+
 async def _some_fid(client: httpx.AsyncClient, layer: str) -> Any:
     return (await client.get(f"/collections/{layer}/items", params={"limit": 1})).json()["features"][0]["id"]
 
@@ -77,9 +94,9 @@ async def test_the_lane_answers_as_the_route_does(
 async def test_everything_else_takes_the_route(
     both: tuple[httpx.AsyncClient, httpx.AsyncClient, Behind], seed: Seed
 ) -> None:
-    lane, direct, behind = both
+    direct = both[1]
     fid = await _some_fid(direct, "rail_stations")
-    cases: list[tuple[str, dict[str, str], dict[str, str], int]] = [
+    cases: list[Case] = [
         (f"/collections/rail_stations/items/{fid + 10_000_000}", {}, {}, 404),  # no such feature
         ("/collections/no_such_layer/items/1", {}, {}, 404),
         (f"/collections/rail_stations/items/{fid}", {"f": "html"}, {}, 200),
@@ -93,15 +110,7 @@ async def test_everything_else_takes_the_route(
         # A NUL the lane's own checks would miss: the route's guard answers it (api/input_guard.py).
         (f"/collections/rail_stations/items/{fid}", {"datetime": "2020-01-01T00:00:00Z\x00"}, {}, 400),
     ]
-    for path, params, headers, status in cases:
-        behind.passed.clear()
-        r = await lane.get(path, params=params, headers=headers)
-        direct_r = await direct.get(path, params=params, headers=headers)
-        assert r.status_code == direct_r.status_code == status, (path, params, headers)
-        assert behind.passed == [path], (path, params, headers)
-        if status >= 400:
-            assert r.headers["content-type"] == "application/problem+json"
-            assert r.json()["detail"] == direct_r.json()["detail"]
+    await _all_take_the_route(both, cases)
 
 
 async def test_a_restricted_layer_is_never_answered_in_the_lane(
@@ -159,11 +168,10 @@ async def test_the_page_lane_answers_as_the_route_does(
 
 
 async def test_page_refusals_and_pages_the_lane_does_not_take_go_to_the_route(
-    both: tuple[httpx.AsyncClient, httpx.AsyncClient, Behind], seed: Seed
+    both: tuple[httpx.AsyncClient, httpx.AsyncClient, Behind],
 ) -> None:
-    lane, direct, behind = both
     path = "/collections/rail_stations/items"
-    cases: list[tuple[str, dict[str, str], dict[str, str], int]] = [
+    cases: list[Case] = [
         (path, {"limit": "abc"}, {}, 400),
         (path, {"bbox": "1,2,3"}, {}, 400),
         (path, {"cursor": "not-a-cursor"}, {}, 400),
@@ -173,15 +181,7 @@ async def test_page_refusals_and_pages_the_lane_does_not_take_go_to_the_route(
         (path, {}, {"Accept": "text/html"}, 200),
         (path, {"q": "\x00"}, {}, 400),
     ]
-    for p, params, headers, status in cases:
-        behind.passed.clear()
-        r = await lane.get(p, params=params, headers=headers)
-        direct_r = await direct.get(p, params=params, headers=headers)
-        assert r.status_code == direct_r.status_code == status, (p, params, headers)
-        assert behind.passed == [p], (p, params, headers)
-        if status >= 400:
-            assert r.headers["content-type"] == "application/problem+json"
-            assert r.json()["detail"] == direct_r.json()["detail"]
+    await _all_take_the_route(both, cases)
 
 
 async def test_a_database_failure_is_answered_by_the_apps_own_handler(seed: Seed, var_dir: Path) -> None:
