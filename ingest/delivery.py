@@ -15,7 +15,7 @@ import asyncpg
 import numpy as np
 import shapely
 
-from ingest import checks, collector, routing
+from ingest import checks, routing
 from ingest.errors import TargetError
 from ingest.fingerprint import Skipper, row_hashes, salt_of
 from ingest.hooks import ROUTED_JOBS, check_hooks
@@ -183,17 +183,16 @@ class Delivery:
             self.hints = await asyncio.to_thread(routing.gather_hints, self, self.inputs)
         total = sum(i.source.count or 0 for i in self.inputs) or None
         self.progress.start(total)
-        with collector.held_off():
-            for item in self.inputs:
-                first = True
-                async for batch in read_ahead(item.source.batches()):
-                    if first:
-                        self._decide_crs(item, batch)
-                        first = False
-                    await self._batch(item, batch)
-                    self.report.rows_read += len(batch)
-                    self.progress.advance(len(batch))
-            await self._flush_copy()
+        for item in self.inputs:
+            first = True
+            async for batch in read_ahead(item.source.batches()):
+                if first:
+                    self._decide_crs(item, batch)
+                    first = False
+                await self._batch(item, batch)
+                self.report.rows_read += len(batch)
+                self.progress.advance(len(batch))
+        await self._flush_copy()
         self.progress.close()
 
     async def _flush_copy(self) -> None:
