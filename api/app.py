@@ -52,8 +52,8 @@ async def _load_registry(pool: asyncpg.Pool) -> Registry:
 
 
 class OneMapAPI(FastAPI):
-    """FastAPI with the item-by-id lane (api/ogc/item_lane.py) outside every middleware, its own included:
-    the leanest read should not pay for eight layers it has no use for."""
+    """FastAPI with the feature lanes (item by id and pages of items: api/ogc/item_lane.py) outside every
+    middleware, its own included: the leanest reads should not pay for eight layers they have no use for."""
 
     def build_middleware_stack(self) -> ASGIApp:
         """FastAPI's stack, behind the lane."""

@@ -65,7 +65,7 @@ def _routed_pool(scope: Scope) -> RoutedPool | None:
 async def read_marked(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
     """Run the read ``scope`` through ``app``, marked for the standby when it is stale-tolerant.
 
-    The item-by-id lane (api/ogc/item_lane.py), which runs before this middleware, calls it too.
+    The feature lanes (api/ogc/item_lane.py), which run before this middleware, call it too.
     """
     headers: list[tuple[bytes, bytes]] = scope["headers"]
     if _routed_pool(scope) is None or not _STALE_TOLERANT.match(scope["path"]) or _has_basic(headers):
@@ -92,12 +92,12 @@ class ReplicaRouting:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] in _READS:
+            await read_marked(self.app, scope, receive, send)  # looks the pool up itself
+            return
         pool = _routed_pool(scope)
         if pool is None:
             await self.app(scope, receive, send)
-            return
-        if scope["method"] in _READS:
-            await read_marked(self.app, scope, receive, send)
             return
 
         async def stamped(message: Message) -> None:
