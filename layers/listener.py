@@ -30,6 +30,7 @@ log = logging.getLogger("onemap.db")
 Callback = Callable[[Any, int, str, str], None]
 FIRST_RETRY_S = 0.25
 MAX_RETRY_S = 5.0
+CLOSE_TIMEOUT_S = 5.0  # for the goodbye at stop()
 
 
 async def _nothing() -> None:
@@ -76,7 +77,10 @@ class Listener:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         if self._conn is not None and not self._conn.is_closed():
-            await self._conn.close()
+            # Bounded: a server that went away without closing the socket would never answer the
+            # goodbye; asyncpg aborts the connection when the wait runs out.
+            with contextlib.suppress(Exception):
+                await self._conn.close(timeout=CLOSE_TIMEOUT_S)
         self._conn = None
 
     async def _listen(self) -> None:
