@@ -11,6 +11,7 @@ from typing import Literal
 from fastapi import Request
 
 from api.errors import InvalidParameter, NotAcceptable
+from api.query_string import first_header, query_value
 
 Format = Literal["json", "html"]
 _F_VALUES: dict[str, Format] = {"json": "json", "geojson": "json", "html": "html"}
@@ -48,14 +49,14 @@ def negotiate(request: Request, *, html: bool = True) -> Format:
         InvalidParameter: ``f`` names a format we do not have (400).
         NotAcceptable: Accept lists only types we cannot produce (406).
     """
-    f = request.query_params.get("f")
+    f = query_value(request, "f")
     if f is not None:
         fmt = _F_VALUES.get(f.lower())
         if fmt is None or (fmt == "html" and not html):
             allowed = "json" + (", html" if html else "")
             raise InvalidParameter(f"f={f!r} is not available here; use {allowed}", extra={"parameter": "f"})
         return fmt
-    accept = request.headers.get("accept")
+    accept = first_header(request.scope, b"accept")
     if not accept:
         return "json"
     for media, q in _parse_accept(accept):

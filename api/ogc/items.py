@@ -22,6 +22,7 @@ from api.negotiation import negotiate
 from api.ogc import html
 from api.ogc.links import GEOJSON, HTML, JSON, base_url, link, self_and_alternate, self_url
 from api.ogc.params import ITEM_PARAMS, check_known, crs_param, items_request
+from api.query_string import has_query_param, query_value
 from layers.errors import FeatureNotFound, FeatureRetired, UnknownLayer
 from layers.model import Layer
 from layers.query.history import latest_valid_version, version_rows
@@ -95,7 +96,7 @@ async def get_items(request: Request, collectionId: str) -> Response:
     req, key = items_request(request, layer, ctx.settings.api, ctx.signing_key)
     async with ctx.pool.acquire() as conn:
         page = await fetch_page(conn, req)
-    bbox = request.query_params.get("bbox")
+    bbox = query_value(request, "bbox")
     note_read(request, ctx, layer, kind="read.items", area=f"bbox:{bbox[:200]}" if bbox else "all",
               features=page.returned)
     links = self_and_alternate(request, fmt, GEOJSON)
@@ -210,7 +211,7 @@ async def get_item(request: Request) -> Response:
     featureId: str = request.path_params["featureId"]
     ctx, layer = await readable(request, request.path_params["collectionId"])
     check_known(request, ITEM_PARAMS)
-    if "properties" in request.query_params:
+    if has_query_param(request, "properties"):
         raise InvalidParameter(
             "properties applies to /items; an item always has all its properties",
             extra={"parameter": "properties"},
@@ -218,7 +219,7 @@ async def get_item(request: Request) -> Response:
     fmt = negotiate(request)
     fid = parse_fid(featureId)
     crs = crs_param(request, "crs", output=True)
-    at_text = request.query_params.get("datetime")
+    at_text = query_value(request, "datetime")
     at = parse_instant(at_text) if at_text else None
     if at_text and "/" in at_text:
         raise InvalidParameter(

@@ -8,6 +8,7 @@ from urllib.parse import quote, unquote_plus
 from fastapi import Request
 
 from api.context import AppContext
+from api.query_string import first_header
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -23,19 +24,11 @@ def base_url(request: Request) -> str:
     configured = ctx.settings.api.public_url
     if configured:
         return configured.rstrip("/")
-    host = _host(scope)
+    host = first_header(scope, b"host")
     if not host:
         server = scope.get("server") or ("127.0.0.1", 80)
         host = f"{server[0]}:{server[1]}"
     return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
-
-
-def _host(scope: Any) -> str | None:
-    """The Host header, read off the raw header list (no Headers object: this runs for every answer)."""
-    for name, value in scope["headers"]:
-        if name == b"host":
-            return value.decode("latin-1")  # type: ignore[no-any-return]
-    return None
 
 
 def link(
@@ -58,6 +51,12 @@ def self_url(request: Request, *, base: str | None = None, **replace: str | None
     Works on the raw query string: the hot paths call this for every link of a page.
     """
     raw = request.scope.get("query_string", b"").decode("latin-1")
+    if not raw and len(replace) == 1:  # item by id, a page with no parameters: self and alternate
+        ((name, value),) = replace.items()
+        if value is not None and not (value.isascii() and value.isalnum()):
+            value = quote(value, safe="")
+        tail = "" if value is None else f"?{name}={value}"
+        return f"{base or base_url(request)}{request.scope['path']}{tail}"
     keep = [p for p in raw.split("&") if p and unquote_plus(p.partition("=")[0]) not in replace]
     keep += [f"{k}={quote(v, safe='')}" for k, v in replace.items() if v is not None]
     query = "&".join(keep)

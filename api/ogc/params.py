@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Request
 
 from api.errors import InvalidParameter
+from api.query_string import query_value
 from api.settings import ApiSettings
 from layers.model import Layer
 from layers.query import cql2
@@ -59,7 +60,7 @@ def check_known(request: Request, allowed: frozenset[str]) -> None:
 
 def crs_param(request: Request, name: str, *, output: bool = False) -> CrsRef:
     """A CRS parameter; output CRSs exclude the GCJ-02/BD-09 offset datums."""
-    raw = request.query_params.get(name)
+    raw = query_value(request, name)
     if raw is None:
         return CRS84
     try:

@@ -31,3 +31,13 @@ def test_the_host_header_then_the_server_address() -> None:
 def test_self_url_keeps_the_query_and_replaces_what_it_is_told() -> None:
     request = _request(None, [(b"host", b"h")], b"limit=5&cursor=abc&f=json")
     assert self_url(request, cursor=None, offset="10") == "https://h/collections/x/items?limit=5&f=json&offset=10"
+
+
+def test_self_url_without_a_query_string_quotes_what_needs_it() -> None:
+    request = _request(None, [(b"host", b"h")])
+    assert self_url(request, f="json") == "https://h/collections/x/items?f=json"
+    assert self_url(request, datetime="2020-01-01T00:00:00Z/..") == (
+        "https://h/collections/x/items?datetime=2020-01-01T00%3A00%3A00Z%2F..")
+    assert self_url(request, q="长沙 1") == "https://h/collections/x/items?q=%E9%95%BF%E6%B2%99%201"
+    assert self_url(request, f=None) == "https://h/collections/x/items"
+    assert self_url(request, f="json", limit="5") == "https://h/collections/x/items?f=json&limit=5"
