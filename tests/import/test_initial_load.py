@@ -227,3 +227,22 @@ async def test_redelivery_after_a_streamed_initial_load_versions_what_changed(
         GROUP BY b.op, b.features, c.actor, c.source, c.recorded_at ORDER BY b.op""")
     assert [tuple(r) for r in audit] == [("insert", N, "survey-team", "import", N, True),
                                         ("replace", N // 10, audit[1]["actor"], "import", N // 10, True)]
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed", "staged"])
+async def test_a_load_that_more_than_doubles_the_layer_leaves_it_analyzed(
+    fresh_db_url: str, run_import: Runner, tmp_path: Path, small_loads: list[int], monkeypatch: pytest.MonkeyPatch,
+    streamed: bool,
+) -> None:
+    if not streamed:
+        monkeypatch.setattr(initial_load, "begin", _never)
+    clean = deliveries.synthetic_buildings(tmp_path / "clean.gpkg", count=N)
+    code, report = await run_import("buildings", clean, "--valid-from", "2024-01-01", url=fresh_db_url)
+    assert code == 0 and report["counts"]["inserted"] == N and bool(small_loads) == streamed
+    # analyze_count counts ANALYZE statements only (autovacuum's are autoanalyze_count).
+    stats = await _fetch(fresh_db_url, """
+        SELECT s.analyze_count, c.reltuples,
+               (SELECT count(*) FROM pg_stats p WHERE p.schemaname = 'data' AND p.tablename = 'buildings'
+                AND p.attname IN ('source_id', 'fid', 'valid_to')) AS columns
+        FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = 'data.buildings'::regclass""")
+    assert [tuple(r) for r in stats] == [(1, N, 3)]
