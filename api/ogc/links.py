@@ -51,16 +51,15 @@ def self_url(request: Request, *, base: str | None = None, **replace: str | None
     Works on the raw query string: the hot paths call this for every link of a page.
     """
     raw = request.scope.get("query_string", b"").decode("latin-1")
-    if not raw and len(replace) == 1:  # item by id, a page with no parameters: self and alternate
-        ((name, value),) = replace.items()
-        if value is not None and not (value.isascii() and value.isalnum()):
-            value = quote(value, safe="")
-        tail = "" if value is None else f"?{name}={value}"
-        return f"{base or base_url(request)}{request.scope['path']}{tail}"
-    keep = [p for p in raw.split("&") if p and unquote_plus(p.partition("=")[0]) not in replace]
-    keep += [f"{k}={quote(v, safe='')}" for k, v in replace.items() if v is not None]
+    keep = [p for p in raw.split("&") if p and unquote_plus(p.partition("=")[0]) not in replace] if raw else []
+    keep += [f"{k}={_quoted(v)}" for k, v in replace.items() if v is not None]
     query = "&".join(keep)
     return f"{base or base_url(request)}{request.scope['path']}" + (f"?{query}" if query else "")
+
+
+def _quoted(value: str) -> str:
+    """``value`` percent-encoded for a query string; a plain ASCII word (``json``, ``html``) as it is."""
+    return value if value.isascii() and value.isalnum() else quote(value, safe="")
 
 
 def self_and_alternate(
